@@ -1,0 +1,297 @@
+"""MNIST and Fashion-MNIST from their original IDX files: finding, checking, reading, splitting.
+
+The IDX format is described on Yann LeCun's MNIST page (http://yann.lecun.com/exdb/mnist/): a
+4-byte magic number (two zero bytes, a type code, the number of dimensions), one big-endian uint32
+per dimension, then the data. MNIST and Fashion-MNIST store unsigned bytes (type code 0x08).
+
+Where the files are looked for, in this order:
+1. the ``data_dir`` argument (``--data-dir`` on the command line);
+2. the ``DIGITREC_DATA`` environment variable;
+3. ``~/.cache/digitrec/``.
+
+Each holds one folder per dataset, named as in :data:`DATASETS` (``mnist/``, ``fashion-mnist/``),
+with the four files under their standard names. Missing files are downloaded into the cache from
+the datasets' public mirrors, their MD5 checked before they are put in place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, damaged or not what it should be."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a dataset comes from and what its files must hash to."""
+
+    name: str
+    class_names: tuple[str, ...]
+    md5: dict[str, str]
+    mirrors: tuple[str, ...]
+    citation: str
+
+
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
+TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
+
+DATASETS = {
+    "mnist": DatasetInfo(
+        name="mnist",
+        class_names=tuple(str(digit) for digit in range(10)),
+        # MD5s of the original files (as published with the torchvision and TensorFlow loaders).
+        md5={
+            TRAIN_IMAGES: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            TRAIN_LABELS: "d53e105ee54ea40749a09fcbcd1e9432",
+            TEST_IMAGES: "9fb629c4189551a2d022fa330f9573f3",
+            TEST_LABELS: "ec29112dd5afa0611ce80d1b7f02629c",
+        },
+        mirrors=(
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        ),
+        citation="Y. LeCun, L. Bottou, Y. Bengio, P. Haffner, 'Gradient-based learning applied to "
+        "document recognition', Proc. IEEE 86(11), 1998.",
+    ),
+    "fashion-mnist": DatasetInfo(
+        name="fashion-mnist",
+        class_names=(
+            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        ),
+        # MD5s from the Fashion-MNIST README (github.com/zalandoresearch/fashion-mnist).
+        md5={
+            TRAIN_IMAGES: "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            TRAIN_LABELS: "25c81989df183df01b3e8a0aad5dffbe",
+            TEST_IMAGES: "bef4ecab320f06d8554ea6380940ec79",
+            TEST_LABELS: "bb300cfdad3c16e7a12a480ee83cd310",
+        },
+        mirrors=(
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        ),
+        citation="H. Xiao, K. Rasul, R. Vollgraf, 'Fashion-MNIST: a Novel Image Dataset for "
+        "Benchmarking Machine Learning Algorithms', arXiv:1708.07747, 2017.",
+    ),
+}
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def cache_dir() -> Path:
+    """The download cache, ``~/.cache/digitrec`` (``$XDG_CACHE_HOME/digitrec`` where that is set)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "digitrec"
+
+
+def data_dirs(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for dataset files, in order: ``data_dir``, ``$DIGITREC_DATA``, cache."""
+    folders = []
+    if data_dir is not None:
+        folders.append(Path(data_dir).expanduser())
+    if os.environ.get("DIGITREC_DATA"):
+        folders.append(Path(os.environ["DIGITREC_DATA"]).expanduser())
+    folders.append(cache_dir())
+    return folders
+
+
+def file_md5(path: str | os.PathLike) -> str:
+    """The MD5 of a file's bytes, as 32 lower-case hex digits."""
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Reads one IDX file, gzipped (``.gz``) or not, into an array.
+
+    Args:
+        path: the file.
+
+    Returns:
+        An array with the shape and dtype the header declares: for MNIST images (N, 28, 28) uint8
+        in 0..255, for labels (N,) uint8 in 0..9.
+
+    Raises:
+        DatasetError: the file is missing, not gzip where named ``.gz``, truncated, has a bad magic
+            number or an unknown type code, or holds more or fewer bytes than its header declares.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as file:
+                data = file.read()
+        else:
+            data = path.read_bytes()
+    except (OSError, EOFError, zlib.error) as error:
+        raise DatasetError(f"{path}: cannot be decompressed ({error}); the file is damaged or "
+                           "truncated: delete it and download it again") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DatasetError(f"{path}: not an IDX file (its magic number does not start with two "
+                           "zero bytes)")
+    type_code, dimensions = data[2], data[3]
+    if type_code not in _IDX_TYPES or not 1 <= dimensions <= 4:
+        raise DatasetError(f"{path}: not an IDX file (type code 0x{type_code:02x}, "
+                           f"{dimensions} dimensions)")
+    header_size = 4 + 4 * dimensions
+    if len(data) < header_size:
+        raise DatasetError(f"{path}: truncated IDX header")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dimensions))
+    dtype = np.dtype(_IDX_TYPES[type_code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    actual = len(data) - header_size
+    if actual != expected:
+        raise DatasetError(f"{path}: header declares shape {shape} ({expected} bytes of data) but "
+                           f"the file holds {actual}; it is truncated or damaged")
+    array = np.frombuffer(data, dtype=dtype, offset=header_size).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _download(info: DatasetInfo, filename: str, destination: Path) -> None:
+    """Fetches one file from the first mirror that answers, checks its MD5, renames it in place."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in info.mirrors:
+        handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as file, \
+                    urllib.request.urlopen(mirror + filename, timeout=30) as response:
+                for chunk in iter(lambda: response.read(1 << 20), b""):
+                    file.write(chunk)
+            if file_md5(temporary) != info.md5[filename]:
+                raise DatasetError("checksum mismatch")
+            os.replace(temporary, destination)
+            return
+        except Exception as error:  # noqa: BLE001 - any failure means: try the next mirror
+            errors.append(f"{mirror}: {error}")
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+    raise DatasetError("; ".join(errors))
+
+
+def find_files(name: str = "mnist", data_dir: str | os.PathLike | None = None,
+               download: bool = True) -> dict[str, Path]:
+    """Locates (and, where missing, downloads) a dataset's four IDX files and checks their MD5s.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"``.
+        data_dir: a folder holding ``<name>/<file>``, searched before ``$DIGITREC_DATA`` and the cache.
+        download: whether to fetch missing files into the cache.
+
+    Returns:
+        A mapping from each standard file name to its path.
+
+    Raises:
+        DatasetError: an unknown name; a file whose MD5 is wrong; files that are missing and could
+            not be downloaded (the message names them and how to point ``DIGITREC_DATA`` at them).
+    """
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    info = DATASETS[name]
+    folders = data_dirs(data_dir)
+    paths = {}
+    for filename, md5 in info.md5.items():
+        found = next((folder / name / filename for folder in folders
+                      if (folder / name / filename).is_file()), None)
+        if found is None and download:
+            found = cache_dir() / name / filename
+            try:
+                _download(info, filename, found)
+            except DatasetError as error:
+                searched = ", ".join(str(folder / name) for folder in folders)
+                raise DatasetError(
+                    f"{name}: {filename} was not found in {searched} and could not be downloaded "
+                    f"({error}). Put the four files {', '.join(info.md5)} in a folder "
+                    f"DIR/{name}/ and set DIGITREC_DATA=DIR (or pass --data-dir DIR).") from None
+        if found is None:
+            raise DatasetError(f"{name}: {filename} not found in "
+                               f"{', '.join(str(folder / name) for folder in folders)}")
+        actual = file_md5(found)
+        if actual != md5:
+            raise DatasetError(f"{found}: MD5 is {actual}, expected {md5}; the file is damaged or "
+                               "not the original: delete it and download it again")
+        paths[filename] = found
+    return paths
+
+
+def load(name: str = "mnist", data_dir: str | os.PathLike | None = None, download: bool = True):
+    """Loads a dataset as Keras' ``keras.datasets.mnist.load_data()`` does, from checked IDX files.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion-mnist"``.
+        data_dir: see :func:`find_files`.
+        download: whether missing files may be downloaded into the cache.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: images (N, 28, 28) uint8 in 0..255, ink white on
+        black; labels (N,) uint8 in 0..9. N is 60,000 for training and 10,000 for test.
+
+    Raises:
+        DatasetError: see :func:`find_files` and :func:`read_idx`; also images and labels that
+            disagree in number, or images that are not 28x28.
+    """
+    paths = find_files(name, data_dir, download)
+    splits = []
+    for images_file, labels_file in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
+        images, labels = read_idx(paths[images_file]), read_idx(paths[labels_file])
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1:
+            raise DatasetError(f"{paths[images_file]}: expected (N, 28, 28) images and (N,) "
+                               f"labels, got {images.shape} and {labels.shape}")
+        if len(images) != len(labels):
+            raise DatasetError(f"{paths[images_file]}: {len(images)} images but {len(labels)} labels")
+        splits.append((images, labels))
+    return splits[0], splits[1]
+
+
+def checksum(name: str = "mnist") -> dict[str, str]:
+    """The MD5 of each of a dataset's files (the values every loaded file was checked against)."""
+    return dict(DATASETS[name].md5)
+
+
+def train_validation_split(images: np.ndarray, labels: np.ndarray, validation_split: float,
+                           seed: int = 0):
+    """Splits a training set into training and validation parts, stratified by class.
+
+    Args:
+        images: (N, ...) array.
+        labels: (N,) integer class labels.
+        validation_split: the fraction of each class held out, in [0, 1).
+        seed: seeds the shuffle; the same seed gives the same split.
+
+    Returns:
+        ``(x_train, y_train), (x_validation, y_validation)``, each part shuffled.
+
+    Raises:
+        ValueError: ``validation_split`` outside [0, 1).
+    """
+    if not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    generator = np.random.default_rng(seed)
+    train_index, validation_index = [], []
+    for label in np.unique(labels):
+        members = generator.permutation(np.flatnonzero(labels == label))
+        held_out = int(round(len(members) * validation_split))
+        validation_index.append(members[:held_out])
+        train_index.append(members[held_out:])
+    train_index = generator.permutation(np.concatenate(train_index))
+    validation_index = generator.permutation(np.concatenate(validation_index))
+    return ((images[train_index], labels[train_index]),
+            (images[validation_index], labels[validation_index]))

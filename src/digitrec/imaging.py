@@ -1,0 +1,308 @@
+"""A person's image of a digit -> MNIST's format: 28x28, white ink on black, float32 in [0, 1].
+
+MNIST's own recipe (LeCun et al., http://yann.lecun.com/exdb/mnist/): "the images were size
+normalized to fit in a 20x20 pixel box while preserving their aspect ratio ... anti-aliasing ...
+centered in a 28x28 image by computing the center of mass of the pixels, and translating the image
+so as to position this point at the center of the 28x28 field". :func:`to_mnist` follows it, after
+the steps a photo or a drawing needs first:
+
+1. orientation from EXIF, alpha composited onto a background that contrasts with the ink;
+2. grey levels (ITU-R 601 luma), large images reduced to at most :data:`WORKING_SIZE` pixels;
+3. polarity: the majority of pixels is the background; dark-on-light images are inverted;
+4. uneven light: a local background (block minima, smoothed) is subtracted;
+5. ink: an Otsu threshold separates ink from paper; too little contrast, or contrast no
+   stronger than the paper's noise, means no digit;
+6. crop to the ink's bounding box (trimming stray specks), thin strokes thickened;
+7. scale to fit 20x20 keeping the aspect ratio, anti-aliased, and place by centre of mass.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression bombs
+WORKING_SIZE = 512  # longest side, in pixels, that the pipeline works at
+MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which there is no digit
+MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
+# (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
+# paper with camera noise or a lighting gradient 3 to 4.5)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+# Pillow's own limit stays as a second guard, at twice ours (it raises at twice its value).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class ImageError(ValueError):
+    """An image that cannot be read, or holds no digit. The message says which and why."""
+
+
+class NoDigitError(ImageError):
+    """The image was read but holds no ink that could be a digit (a blank page)."""
+
+
+def image_files(paths) -> list[tuple[Path, ImageError | None]]:
+    """Expands files and folders into image files, in the order given, folders sorted by name.
+
+    Args:
+        paths: file or folder paths.
+
+    Returns:
+        ``(path, error)`` pairs: ``error`` is ``None`` for a file to read, or an :class:`ImageError`
+        for a path that does not exist or a folder that holds no image (so that a caller can report
+        it and carry on with the others).
+    """
+    expanded = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files = sorted(child for child in path.iterdir()
+                           if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                expanded.append((path, ImageError(
+                    f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})")))
+            expanded.extend((file, None) for file in files)
+        elif not path.exists():
+            expanded.append((path, ImageError(f"{path}: no such file or folder")))
+        else:
+            expanded.append((path, None))
+    return expanded
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Opens and decodes an image file, upright (EXIF orientation applied).
+
+    Args:
+        path: a PNG, JPEG, BMP, GIF, TIFF or WebP file (the first frame of an animation).
+
+    Returns:
+        The decoded Pillow image.
+
+    Raises:
+        ImageError: the file is missing, empty, not an image, truncated, 0x0, or larger than
+            :data:`MAX_PIXELS` pixels. The message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: empty file")
+    try:
+        image = Image.open(path)
+        width, height = image.size
+        if width == 0 or height == 0:
+            raise ImageError(f"{path}: image is {width}x{height} pixels, it has no content")
+        if width * height > MAX_PIXELS:
+            raise ImageError(f"{path}: image is {width}x{height} pixels, more than the "
+                             f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
+        if image.format == "JPEG":
+            image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale: faster
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: image is larger than the {MAX_PIXELS // 1_000_000} megapixel "
+                         "limit; scale it down first") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        reason = str(error) or type(error).__name__
+        if "cannot identify image file" in reason:
+            reason = "not an image file Pillow can read"
+        raise ImageError(f"{path}: cannot read image ({reason})") from None
+
+
+def to_grey(image: Image.Image) -> np.ndarray:
+    """Grey levels of an image, its transparency composited onto a contrasting background.
+
+    Transparent parts become white where the visible (opaque) pixels are dark, and black where
+    they are light, so strokes drawn on a transparent canvas survive in either colour.
+
+    Args:
+        image: any Pillow image.
+
+    Returns:
+        (H, W) float32 in [0, 255], at most :data:`WORKING_SIZE` pixels on its longest side.
+    """
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        peak = float(values.max()) if values.size else 0.0
+        image = Image.fromarray(values * (255.0 / peak if peak > 255 else 1.0)).convert("L")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3] / 255.0
+        luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        visible = alpha > 0.5
+        ink_is_dark = not visible.any() or float(np.median(luma[visible])) < 128
+        background = 255.0 if ink_is_dark else 0.0
+        grey = luma * alpha + background * (1.0 - alpha)
+        image = Image.fromarray(grey.astype(np.float32), mode="F")
+    elif image.mode != "L":
+        image = image.convert("L")
+    if max(image.size) > WORKING_SIZE:
+        scale = WORKING_SIZE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    return np.asarray(image, dtype=np.float32)
+
+
+def _local_background(ink: np.ndarray) -> np.ndarray:
+    """Estimates the level of the paper under the ink (white-on-black image) at each pixel.
+
+    Minima over blocks of an eighth of the shorter side, eroded once more so that a block full of
+    thick stroke does not count as paper, then interpolated back to full size.
+    """
+    height, width = ink.shape
+    block = max(4, min(height, width) // 8)
+    rows, columns = -(-height // block), -(-width // block)
+    padded = np.pad(ink, ((0, rows * block - height), (0, columns * block - width)), mode="edge")
+    minima = padded.reshape(rows, block, columns, block).min(axis=(1, 3))
+    minima = np.pad(minima, 1, mode="edge")
+    minima = np.lib.stride_tricks.sliding_window_view(minima, (3, 3)).min(axis=(2, 3))
+    background = Image.fromarray(minima.astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR)
+    return np.asarray(background, dtype=np.float32)
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    """Otsu's threshold (N. Otsu, IEEE Trans. SMC 9(1), 1979) of values in [0, 255]."""
+    histogram = np.bincount(np.clip(values, 0, 255).astype(np.uint8).ravel(), minlength=256)
+    histogram = histogram.astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    weight_low = np.cumsum(histogram)
+    weight_high = weight_low[-1] - weight_low
+    mass_low = np.cumsum(histogram * levels)
+    mean_low = mass_low / np.maximum(weight_low, 1)
+    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(np.argmax(between)) + 0.5
+
+
+def _ink_extent(mass: np.ndarray, trim: float) -> tuple[int, int]:
+    """First and last index (inclusive) holding the central 1 - 2*trim of a 1-D ink profile."""
+    cumulative = np.cumsum(mass) / mass.sum()
+    first = int(np.searchsorted(cumulative, trim, side="right"))
+    last = int(np.searchsorted(cumulative, 1.0 - trim, side="left"))
+    return first, max(first, min(last, len(mass) - 1))
+
+
+def _dilate(array: np.ndarray, size: int) -> np.ndarray:
+    """Grey-level dilation by a size x size square (a maximum filter)."""
+    radius = size // 2
+    padded = np.pad(array, radius)
+    rows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0).max(axis=-1)
+    return np.lib.stride_tricks.sliding_window_view(rows, size, axis=1).max(axis=-1)
+
+
+def extract_ink(grey: np.ndarray) -> np.ndarray:
+    """Ink intensity of a grey image, white on black, with paper and uneven light removed.
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255], either polarity.
+
+    Returns:
+        (H, W) float32 in [0, 1]: 0 is paper, 1 the stroke's core, anti-aliased edges between.
+
+    Raises:
+        NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper.
+    """
+    if float(np.median(grey)) > 127.5:  # the majority of pixels is paper: light paper, dark ink
+        grey = 255.0 - grey
+    ink = np.clip(grey - _local_background(grey), 0, None)
+    threshold = _otsu_threshold(ink)
+    strokes = ink > threshold
+    if not strokes.any():
+        raise NoDigitError("no digit found (the image is blank)")
+    ink_level = float(np.percentile(ink[strokes], 90))
+    paper = ink[~strokes] if (~strokes).any() else np.zeros(1, dtype=np.float32)
+    paper_level, noise = float(np.median(paper)), float(paper.std())
+    contrast = ink_level - paper_level
+    if contrast < MIN_CONTRAST:
+        raise NoDigitError(f"no digit found (ink and paper differ by {contrast:.0f} grey levels, "
+                           f"less than {MIN_CONTRAST:.0f})")
+    if contrast < MIN_SIGNAL_TO_NOISE * noise:
+        raise NoDigitError(f"no digit found (the marks are no stronger than the paper's noise: "
+                           f"signal-to-noise {contrast / noise:.1f}, less than "
+                           f"{MIN_SIGNAL_TO_NOISE:.0f})")
+    floor = max(paper_level, 0.5 * threshold)
+    return np.clip((ink - floor) / max(ink_level - floor, 1e-6), 0.0, 1.0)
+
+
+def center_in_28x28(ink: np.ndarray) -> np.ndarray:
+    """MNIST's placement: crop to the ink, fit a 20x20 box keeping aspect, centre of mass at 14,14.
+
+    Args:
+        ink: (H, W) float32 in [0, 1], white ink on black, any size.
+
+    Returns:
+        (28, 28) float32 in [0, 1].
+
+    Raises:
+        NoDigitError: no ink at all.
+    """
+    mass = ink * (ink > 0.25)
+    if not mass.any():
+        raise NoDigitError("no digit found (no ink)")
+    top, bottom = _ink_extent(mass.sum(axis=1), 0.002)
+    left, right = _ink_extent(mass.sum(axis=0), 0.002)
+    crop = ink[top:bottom + 1, left:right + 1]
+    height, width = crop.shape
+    scale = 20.0 / max(height, width)
+    # Thin pen on a large page would shrink to faint hairlines: thicken the strokes first so that
+    # they come out about 2 pixels wide, like MNIST's. Stroke width ~ 2 * area / perimeter.
+    strokes = crop > 0.5
+    area = int(strokes.sum())
+    edges = area - int((strokes[1:-1, 1:-1] & strokes[:-2, 1:-1] & strokes[2:, 1:-1]
+                        & strokes[1:-1, :-2] & strokes[1:-1, 2:]).sum())
+    stroke_width = 2.0 * area / max(edges, 1)
+    wanted = 2.0 / scale
+    if stroke_width < wanted and scale < 1:
+        size = int(min(wanted - stroke_width, 0.15 * max(height, width))) | 1
+        if size > 1:
+            crop = _dilate(crop, size)
+            height, width = crop.shape
+            scale = 20.0 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    filter_ = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+    patch = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, filter_))
+    patch = np.clip(patch / max(float(patch.max()), 1e-6), 0.0, 1.0)
+    rows, columns = np.indices(patch.shape)
+    total = patch.sum()
+    center_row, center_column = (rows * patch).sum() / total, (columns * patch).sum() / total
+    top = int(np.clip(round(14 - center_row), 0, 28 - patch.shape[0]))
+    left = int(np.clip(round(14 - center_column), 0, 28 - patch.shape[1]))
+    digit = np.zeros((28, 28), dtype=np.float32)
+    digit[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+    return digit
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """The whole pipeline: a Pillow image of one digit -> MNIST's format.
+
+    Args:
+        image: any size, mode, polarity; transparency allowed.
+
+    Returns:
+        (28, 28) float32 in [0, 1], white ink on black, digit in a 20x20 box, centre of mass at
+        the centre.
+
+    Raises:
+        NoDigitError: the image holds no digit (blank page, no contrast).
+    """
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"image is {image.width}x{image.height} pixels, it has no content")
+    return center_in_28x28(extract_ink(to_grey(image)))
+
+
+def load_digit(path: str | os.PathLike) -> np.ndarray:
+    """Reads an image file and returns its digit in MNIST's format (see :func:`to_mnist`).
+
+    Raises:
+        ImageError: see :func:`open_image`; NoDigitError for a blank page. Messages name the file.
+    """
+    image = open_image(path)
+    try:
+        return to_mnist(image)
+    except ImageError as error:
+        raise type(error)(f"{path}: {error}") from None

@@ -1,0 +1,166 @@
+"""Recognition with ONNX Runtime: images in, digit probabilities out. Never imports Keras.
+
+>>> from digitrec import Recognizer
+>>> recognizer = Recognizer.load()            # the shipped model
+>>> recognizer.predict(["photo_of_a_7.jpg"])
+array([7])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitrec import imaging
+
+DEFAULT_MODEL = Path(__file__).parent / "default_model"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities, (N, 10) float32 summing to 1, from (N, 10) logits (computed stably)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def to_batch(images) -> np.ndarray:
+    """Any accepted input -> the model's input, (N, 28, 28, 1) float32 in [0, 1].
+
+    Args:
+        images: one or a list of: file paths (str or Path) and PIL images, which go through
+            :func:`digitrec.imaging.to_mnist`; or arrays already in MNIST's format (white ink on
+            black, 28x28), shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), uint8 in 0..255 or
+            float in [0, 1].
+
+    Raises:
+        ValueError: an array of another shape, or floats outside [0, 1].
+        digitrec.imaging.ImageError: a file or image that cannot be read or holds no digit.
+    """
+    if isinstance(images, np.ndarray):
+        return _array_batch(images)
+    if isinstance(images, (str, os.PathLike, Image.Image)):
+        images = [images]
+    digits = []
+    for image in images:
+        if isinstance(image, (str, os.PathLike)):
+            digits.append(imaging.load_digit(image))
+        elif isinstance(image, Image.Image):
+            digits.append(imaging.to_mnist(image))
+        elif isinstance(image, np.ndarray):
+            digits.append(_array_batch(image)[..., 0])
+        else:
+            raise ValueError(f"cannot recognise a {type(image).__name__}; pass file paths, PIL "
+                             "images or 28x28 arrays")
+    if not digits:
+        return np.zeros((0, 28, 28, 1), dtype=np.float32)
+    return np.concatenate([digit.reshape(-1, 28, 28) for digit in digits])[..., np.newaxis]
+
+
+def _array_batch(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3 or array.shape[1:] != (28, 28):
+        raise ValueError(f"arrays must be shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), got "
+                         f"{array.shape}; pass other images as PIL images or file paths")
+    if array.dtype == np.uint8:
+        return (array.astype(np.float32) / 255.0)[..., np.newaxis]
+    array = array.astype(np.float32)
+    if array.size and (float(array.min()) < 0 or float(array.max()) > 1):
+        raise ValueError("float arrays must hold values in [0, 1] (divide 0..255 images by 255, "
+                         "or pass them as uint8)")
+    return array[..., np.newaxis]
+
+
+class Recognizer:
+    """Recognises handwritten digits with a trained model, through ONNX Runtime.
+
+    Follows scikit-learn's conventions: the constructor only stores its parameters; :meth:`load`
+    (or :meth:`fit`, which takes no data: the model is trained by ``digitrec train``) creates the
+    inference session once, and ``predict_proba``/``predict`` reuse it.
+
+    Args:
+        model: a run folder (holding ``model.onnx``) or an ``.onnx`` file; ``None`` for the model
+            shipped with the package.
+        batch_size: images per ONNX Runtime call, >= 1.
+
+    Attributes (after loading):
+        session_: the ``onnxruntime.InferenceSession``.
+        classes_: (10,) int64, the digits 0..9.
+        metrics_: the run's ``metrics.json`` as a dict (empty for a bare ``.onnx`` file).
+        model_path_: the ``.onnx`` file loaded.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 1024):
+        self.model = model
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, model: str | os.PathLike | None = None, batch_size: int = 1024) -> Recognizer:
+        """A ready recognizer for ``model`` (see the class's arguments).
+
+        Raises:
+            ValueError: the model path does not exist or holds no ``model.onnx``, or is not a
+                valid ONNX model.
+        """
+        return cls(model, batch_size).fit()
+
+    def fit(self, images=None, labels=None) -> Recognizer:
+        """Loads the model into an ONNX Runtime session. Returns self. Arguments are ignored."""
+        import onnxruntime
+
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        path = Path(self.model) if self.model is not None else DEFAULT_MODEL
+        onnx_path = path / "model.onnx" if path.is_dir() else path
+        if not onnx_path.is_file():
+            raise ValueError(f"{path}: no model found; give a run folder made by `digitrec train` "
+                             "(holding model.onnx) or an .onnx file")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            self.session_ = onnxruntime.InferenceSession(
+                str(onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises several private types
+            raise ValueError(f"{onnx_path}: not a valid ONNX model ({error})") from None
+        self.input_name_ = self.session_.get_inputs()[0].name
+        metrics_path = onnx_path.parent / "metrics.json"
+        self.metrics_ = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        self.model_path_ = onnx_path
+        self.classes_ = np.arange(10)
+        return self
+
+    def _check_loaded(self):
+        if not hasattr(self, "session_"):
+            raise ValueError("this Recognizer is not loaded; use Recognizer.load(...) or .fit()")
+
+    def logits(self, images) -> np.ndarray:
+        """The model's logits, (N, 10) float32, for the images (see :func:`to_batch`)."""
+        self._check_loaded()
+        batch = to_batch(images)
+        if len(batch) == 0:
+            return np.zeros((0, 10), dtype=np.float32)
+        return np.concatenate([
+            self.session_.run(None, {self.input_name_: batch[start:start + self.batch_size]})[0]
+            for start in range(0, len(batch), self.batch_size)
+        ])
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Probabilities of the digits 0..9, (N, 10) float32, each row summing to 1.
+
+        Args:
+            images: file paths, PIL images, or arrays in MNIST's format (see :func:`to_batch`).
+
+        Raises:
+            ValueError: bad arrays; digitrec.imaging.ImageError for unreadable or blank images.
+        """
+        return softmax(self.logits(images))
+
+    def predict(self, images) -> np.ndarray:
+        """The most probable digit for each image, (N,) int64 in 0..9."""
+        return self.classes_[self.predict_proba(images).argmax(axis=1)]
