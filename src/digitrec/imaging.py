@@ -19,6 +19,7 @@ the steps a photo or a drawing needs first:
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,9 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file")
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
         width, height = image.size
         if width == 0 or height == 0:
             raise ImageError(f"{path}: image is {width}x{height} pixels, it has no content")
@@ -103,14 +106,24 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except ImageError:
         raise
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{path}: image is larger than the {MAX_PIXELS // 1_000_000} megapixel "
                          "limit; scale it down first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = str(error) or type(error).__name__
         if "cannot identify image file" in reason:
+            if _png_declares_no_pixels(path):
+                raise ImageError(f"{path}: image is 0x0 pixels, it has no content") from None
             reason = "not an image file Pillow can read"
         raise ImageError(f"{path}: cannot read image ({reason})") from None
+
+
+def _png_declares_no_pixels(path: Path) -> bool:
+    """Whether a file is a PNG whose header declares a width or height of 0 (Pillow refuses it)."""
+    with open(path, "rb") as file:
+        head = file.read(24)
+    return (head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
+            and (head[16:20] == bytes(4) or head[20:24] == bytes(4)))
 
 
 def to_grey(image: Image.Image) -> np.ndarray:

@@ -44,6 +44,9 @@ def to_batch(images) -> np.ndarray:
         return _array_batch(images)
     if isinstance(images, (str, os.PathLike, Image.Image)):
         images = [images]
+    if not isinstance(images, (list, tuple)):
+        raise ValueError(f"cannot recognise a {type(images).__name__}; pass file paths, PIL "
+                         "images or 28x28 arrays, or a list of them")
     digits = []
     for image in images:
         if isinstance(image, (str, os.PathLike)):
@@ -163,4 +166,5 @@ class Recognizer:
 
     def predict(self, images) -> np.ndarray:
         """The most probable digit for each image, (N,) int64 in 0..9."""
-        return self.classes_[self.predict_proba(images).argmax(axis=1)]
+        probabilities = self.predict_proba(images)
+        return self.classes_[probabilities.argmax(axis=1)]

@@ -1,0 +1,56 @@
+"""Shared fixtures: the real data beside the repository (../shared), never downloaded."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SHARED = REPOSITORY.parent / "shared"
+HANDWRITING = SHARED / "handwriting"
+
+# Tests read ../shared/data unless DIGITREC_DATA already points elsewhere.
+os.environ.setdefault("DIGITREC_DATA", str(SHARED / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = Path(os.environ["DIGITREC_DATA"])
+    if not (path / "mnist").is_dir():
+        raise RuntimeError(f"MNIST IDX files not found under {path}; set DIGITREC_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(data_dir):
+    from digitrec import datasets
+
+    return datasets.load("mnist", data_dir, download=False)
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    from digitrec.recognizer import Recognizer
+
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="session")
+def user_digits() -> list[dict]:
+    import csv
+
+    with open(HANDWRITING / "user_digits" / "labels.csv") as file:
+        rows = list(csv.DictReader(file))
+    for row in rows:
+        row["path"] = HANDWRITING / "user_digits" / row["filename"]
+        row["label"] = int(row["label"])
+    return rows
+
+
+@pytest.fixture
+def mnist_digit(mnist) -> np.ndarray:
+    """A real MNIST test digit (a 7), (28, 28) uint8, white on black."""
+    (_, _), (x_test, y_test) = mnist
+    return x_test[0]

@@ -1,0 +1,158 @@
+"""The command line as a user runs it: real processes, real files, every bad input in one call."""
+
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import HANDWRITING, REPOSITORY
+
+
+def digitrec(*arguments, cwd=REPOSITORY, timeout=300):
+    return subprocess.run([sys.executable, "-m", "digitrec.cli", *map(str, arguments)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height, with a tiny data chunk."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                                0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    good = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    shutil.copy(good, folder / "good-3.png")
+    (folder / "no-images").mkdir()
+    (folder / "no-images" / "readme.txt").write_text("nothing to see")
+    (folder / "not-an-image.png").write_text("this is text, not a PNG")
+    (folder / "truncated.png").write_bytes(good.read_bytes()[:300])
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "zero.png").write_bytes(png_declaring(0, 0))
+    (folder / "bomb.png").write_bytes(png_declaring(10_000, 10_000))  # 100 megapixels
+    Image.new("RGB", (640, 480), (250, 250, 245)).save(folder / "blank-page.jpg")
+    paths = {name: folder / name for name in ("missing.png", "no-images", "not-an-image.png",
+                                              "truncated.png", "empty.jpg", "zero.png",
+                                              "bomb.png", "blank-page.jpg")}
+    return folder / "good-3.png", paths
+
+
+EXPECTED_REASONS = {
+    "missing.png": "no such file",
+    "no-images": "holds no image",
+    "not-an-image.png": "cannot read image",
+    "truncated.png": "cannot read image",
+    "empty.jpg": "empty file",
+    "zero.png": "0x0",
+    "bomb.png": "megapixel limit",
+    "blank-page.jpg": "no digit found",
+}
+
+
+def test_predict_reads_the_examples():
+    result = digitrec("predict", "examples/")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(list((REPOSITORY / "examples").glob("*.[pj][np]g")))
+    for line in lines:
+        # Every example's file name ends with the digit written in it.
+        name, answer = line.split(": ", 1)
+        assert answer.startswith(name.rsplit("-", 1)[1][0]), line
+        assert "runner-up" in answer
+
+
+def test_every_bad_input_gets_one_line_and_the_good_file_is_still_answered(bad_inputs):
+    good, paths = bad_inputs
+    result = digitrec("predict", *paths.values(), good)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout.startswith(f"{good}: 3 ")
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == len(paths)
+    for (name, path), line in zip(paths.items(), errors):
+        assert line.startswith(str(path)), line
+        assert EXPECTED_REASONS[name] in line, line
+
+
+def test_predict_json_lines(bad_inputs):
+    good, paths = bad_inputs
+    result = digitrec("predict", "--json", good, paths["truncated.png"])
+    assert result.returncode == 1
+    answer, error = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert answer["path"] == str(good) and answer["digit"] == 3
+    assert len(answer["probabilities"]) == 10
+    assert abs(sum(answer["probabilities"]) - 1) < 1e-4
+    assert answer["confidence"] == pytest.approx(max(answer["probabilities"]), abs=1e-5)
+    assert set(error) == {"path", "error"} and "cannot read image" in error["error"]
+
+
+def test_predict_real_handwriting_photos():
+    photos = [HANDWRITING / "user_digits" / "aaronpan" / f"{digit}.jpg" for digit in (3, 5, 8)]
+    result = digitrec("predict", "--json", *photos)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["digit"] for line in result.stdout.splitlines()] == [3, 5, 8]
+
+
+def test_predict_with_a_model_that_does_not_exist(tmp_path):
+    result = digitrec("predict", "--model", tmp_path / "nothing", "examples/")
+    assert result.returncode == 2
+    assert result.stderr.startswith("digitrec: error:") and "no model found" in result.stderr
+
+
+def test_evaluate_json_matches_the_shipped_metrics():
+    result = digitrec("evaluate", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 10000
+    assert report["accuracy"] == pytest.approx(np.trace(matrix) / 10000)
+    assert report["accuracy"] >= 0.99
+    recalls = [row["recall"] for row in report["per_class"]]
+    assert recalls == pytest.approx(np.diag(matrix) / matrix.sum(axis=1))
+
+
+def test_evaluate_prints_tables():
+    result = digitrec("evaluate")
+    assert result.returncode == 0, result.stderr
+    for text in ("accuracy", "loss", "precision", "recall", "confusion matrix"):
+        assert text in result.stdout
+
+
+def test_evaluate_without_data_says_where_to_put_it(tmp_path):
+    env_result = subprocess.run(
+        [sys.executable, "-m", "digitrec.cli", "evaluate"], capture_output=True, text=True,
+        cwd=REPOSITORY, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DIGITREC_DATA": str(tmp_path),
+             "XDG_CACHE_HOME": str(tmp_path / "cache"), "http_proxy": "http://127.0.0.1:9",
+             "https_proxy": "http://127.0.0.1:9"})
+    assert env_result.returncode == 2
+    assert "DIGITREC_DATA" in env_result.stderr and "Traceback" not in env_result.stderr
+
+
+def test_train_then_predict_with_the_run(tmp_path):
+    run = tmp_path / "run"
+    result = digitrec("train", "--model", "softmax", "--epochs", "1", "--train-limit", "2000",
+                      "--out", run)
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and (run / "model.onnx").is_file()
+    again = digitrec("train", "--model", "softmax", "--epochs", "1", "--out", run)
+    assert again.returncode == 2 and "exists already" in again.stderr
+    prediction = digitrec("predict", "--json", "--model", run, "examples/canvas-drawing-3.png")
+    assert prediction.returncode == 0 and "digit" in json.loads(prediction.stdout)
+
+
+def test_train_with_a_bad_option_is_a_one_line_error(tmp_path):
+    result = digitrec("train", "--model", "resnet", "--out", tmp_path / "x")
+    assert result.returncode == 2 and "unknown model" in result.stderr
+    assert "Traceback" not in result.stderr

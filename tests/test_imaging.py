@@ -1,0 +1,157 @@
+"""The image pipeline, stage by stage, on real MNIST digits and real people's handwriting."""
+
+import io
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec import imaging
+
+
+def upscaled(digit: np.ndarray, size: int = 280) -> np.ndarray:
+    """A real 28x28 MNIST digit drawn large, as a photo or a canvas would hold it."""
+    return np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    rows, columns = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (columns * image).sum() / image.sum()
+
+
+def test_output_is_mnist_format_with_centre_of_mass_in_the_middle(mnist_digit):
+    digit = imaging.to_mnist(Image.fromarray(upscaled(mnist_digit)))
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert 0.0 <= digit.min() and digit.max() == pytest.approx(1.0)
+    row, column = centre_of_mass(digit)
+    assert abs(row - 14) <= 0.5 and abs(column - 14) <= 0.5
+    ink_rows, ink_columns = np.nonzero(digit > 0.05)
+    height, width = np.ptp(ink_rows) + 1, np.ptp(ink_columns) + 1
+    assert max(height, width) in (20, 21)  # fitted to the 20x20 box (anti-aliased edge)
+    # Grey levels are kept: anti-aliased edges, not a binary image.
+    assert ((digit > 0.1) & (digit < 0.9)).sum() > 20
+
+
+def test_polarity_dark_on_light_equals_light_on_dark(mnist_digit, recognizer):
+    large = upscaled(mnist_digit)
+    white_on_black = imaging.to_mnist(Image.fromarray(large))
+    black_on_white = imaging.to_mnist(Image.fromarray(255 - large))
+    assert np.abs(white_on_black - black_on_white).mean() < 0.02
+    assert recognizer.predict(black_on_white)[0] == 7
+
+
+@pytest.mark.parametrize("ink", ["black", "white"])
+def test_strokes_on_a_transparent_canvas(mnist_digit, recognizer, ink):
+    strokes = upscaled(mnist_digit)
+    rgba = np.zeros(strokes.shape + (4,), np.uint8)
+    rgba[..., :3] = 0 if ink == "black" else 255  # stroke colour
+    rgba[..., 3] = strokes  # only the strokes are opaque; the canvas is transparent (RGB 0 or 255)
+    digit = imaging.to_mnist(Image.fromarray(rgba, "RGBA"))
+    assert recognizer.predict(digit)[0] == 7
+    assert np.abs(digit - imaging.to_mnist(Image.fromarray(strokes))).mean() < 0.02
+
+
+def test_exif_orientation_is_applied(mnist_digit, tmp_path, recognizer):
+    upright = Image.fromarray(255 - upscaled(mnist_digit)).convert("RGB")
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)  # stored turned anticlockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to view"
+    sideways.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    upright.save(tmp_path / "upright.jpg", quality=95)
+    from_phone = imaging.load_digit(tmp_path / "phone.jpg")
+    assert np.abs(from_phone - imaging.load_digit(tmp_path / "upright.jpg")).mean() < 0.03
+    assert recognizer.predict(from_phone)[0] == 7
+
+
+def test_coloured_ink_on_coloured_paper_with_uneven_light(mnist_digit, recognizer):
+    strokes = upscaled(mnist_digit, 400).astype(np.float32)[..., None] / 255
+    paper, ink = np.array([200, 215, 120]), np.array([30, 90, 60])  # green ink, yellow paper
+    light = np.linspace(1.0, 0.45, 400)[None, :, None]  # a shadow across the page
+    pixels = (paper * (1 - strokes) + ink * strokes) * light
+    digit = imaging.to_mnist(Image.fromarray(pixels.astype(np.uint8), "RGB"))
+    assert recognizer.predict(digit)[0] == 7
+    assert np.abs(digit - imaging.to_mnist(Image.fromarray(upscaled(mnist_digit)))).mean() < 0.05
+
+
+def test_small_digit_in_the_corner_of_a_large_canvas(mnist_digit, recognizer):
+    canvas = np.full((1200, 1600), 255, np.uint8)
+    canvas[40:110, 1480:1550] = 255 - upscaled(mnist_digit, 70)
+    digit = imaging.to_mnist(Image.fromarray(canvas))
+    row, column = centre_of_mass(digit)
+    assert abs(row - 14) <= 0.5 and abs(column - 14) <= 0.5
+    assert recognizer.predict(digit)[0] == 7
+
+
+def test_sixteen_bit_grey_image(mnist_digit, recognizer):
+    sixteen_bit = upscaled(mnist_digit).astype(np.uint16) * 257
+    digit = imaging.to_mnist(Image.fromarray(sixteen_bit))
+    assert recognizer.predict(digit)[0] == 7
+
+
+@pytest.mark.parametrize("page", ["white", "black", "transparent", "camera_noise", "shadow"])
+def test_a_page_without_ink_is_no_digit(page):
+    generator = np.random.default_rng(0)
+    if page == "white":
+        image = Image.new("L", (600, 400), 255)
+    elif page == "black":
+        image = Image.new("RGB", (28, 28), (0, 0, 0))
+    elif page == "transparent":
+        image = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
+    elif page == "camera_noise":
+        noise = generator.normal(205, 5, (480, 640, 3))
+        image = Image.fromarray(np.clip(noise, 0, 255).astype(np.uint8), "RGB")
+    else:
+        shadow = np.linspace(230, 110, 640)[None, :] + generator.normal(0, 3, (480, 640))
+        image = Image.fromarray(np.clip(shadow, 0, 255).astype(np.uint8))
+    with pytest.raises(imaging.NoDigitError, match="no digit found"):
+        imaging.to_mnist(image)
+
+
+def tutorial_pipeline(path) -> np.ndarray:
+    """The tutorials' code for your own image: whole image resized to 28x28, inverted."""
+    return (255 - np.asarray(Image.open(path).convert("L").resize((28, 28)),
+                             dtype=np.float32)) / 255
+
+
+def test_real_handwriting_is_read_and_beats_the_tutorial_pipeline(user_digits, recognizer):
+    correct = defaultdict(lambda: np.zeros(2))
+    totals = defaultdict(int)
+    for row in user_digits:
+        group = row["group"]
+        totals[group] += 1
+        correct[group][0] += recognizer.predict(tutorial_pipeline(row["path"]))[0] == row["label"]
+        try:
+            correct[group][1] += recognizer.predict(row["path"])[0] == row["label"]
+        except imaging.NoDigitError:
+            pass
+    accuracy = {group: correct[group] / totals[group] for group in totals}
+    # Measured with the shipped cnn: photo 92%, drawing 100%, small_28x28 93.5%; the tutorial
+    # pipeline 68%, 59%, 58%. The floors leave room for a re-trained model's small differences.
+    floors = {"photo": 0.88, "drawing": 0.95, "small_28x28": 0.88}
+    for group, (tutorial, ours) in accuracy.items():
+        assert ours >= floors[group], (group, ours)
+        assert ours >= tutorial + 0.2, (group, tutorial, ours)
+
+
+def test_image_files_expands_folders_and_reports_bad_paths(tmp_path):
+    (tmp_path / "b.png").write_bytes(b"")
+    (tmp_path / "a.JPG").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / "empty").mkdir()
+    listed = imaging.image_files([tmp_path, tmp_path / "empty", tmp_path / "missing.png"])
+    assert [path.name for path, error in listed if error is None] == ["a.JPG", "b.png"]
+    errors = [str(error) for _, error in listed if error is not None]
+    assert "holds no image" in errors[0] and "no such file" in errors[1]
+
+
+def test_a_text_file_named_png_is_refused_by_name(tmp_path):
+    # A file with an image extension but text inside is refused with its name in the message.
+    path = tmp_path / "looks-like.png"
+    path.write_text("hello")
+    with pytest.raises(imaging.ImageError, match="looks-like.png: cannot read image"):
+        imaging.open_image(path)
+    buffer = io.BytesIO()
+    Image.new("L", (10, 10)).save(buffer, "PNG")
+    (tmp_path / "fine.png").write_bytes(buffer.getvalue())
+    assert imaging.open_image(tmp_path / "fine.png").size == (10, 10)

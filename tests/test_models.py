@@ -1,0 +1,46 @@
+import re
+import subprocess
+import sys
+
+import pytest
+
+from digitrec import models
+
+# Parameter counts: the tutorials' own figures where they give one (softmax 7,850; cnn 93,322),
+# worked out by hand for the rest (Dense: inputs*units + units; Conv2D: 9*channels*filters + filters).
+EXPECTED_PARAMETERS = {
+    "softmax": 7_850,
+    "mlp": 784 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10,
+    "mlp-dropout": 784 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10,
+    "cnn": 93_322,
+    "cnn-small": 9 * 28 + 28 + 13 * 13 * 28 * 128 + 128 + 128 * 10 + 10,
+    "cnn-deep": 160 + 4_640 + 9_248 + 18_496 + 36_928 + 64 * 512 + 512 + 512 * 10 + 10,
+}
+
+
+def summary_total(model) -> int:
+    """The 'Total params' figure that model.summary() prints."""
+    lines = []
+    model.summary(print_fn=lambda line, *arguments, **keywords: lines.append(line))
+    text = "\n".join(lines)
+    return int(re.search(r"Total params: ([\d,]+)", text).group(1).replace(",", ""))
+
+
+@pytest.mark.parametrize("name", list(models.RECIPES))
+def test_parameter_count_matches_model_summary(name):
+    model = models.build(name)
+    assert summary_total(model) == EXPECTED_PARAMETERS[name]
+    assert model.output_shape == (None, 10)
+
+
+def test_models_command_lists_every_model_with_its_count():
+    result = subprocess.run([sys.executable, "-m", "digitrec.cli", "models"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for name, count in EXPECTED_PARAMETERS.items():
+        assert re.search(rf"{re.escape(name)}\s+│\s+{count:,}\s", result.stdout), name
+
+
+def test_unknown_model_is_a_value_error():
+    with pytest.raises(ValueError, match="cnn-small"):
+        models.build("resnet")

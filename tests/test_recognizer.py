@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.recognizer import DEFAULT_MODEL, Recognizer
+
+from conftest import REPOSITORY
+
+
+def test_shipped_model_scores_at_least_99_percent_on_mnist_test(recognizer, mnist):
+    _, (x_test, y_test) = mnist
+    accuracy = (recognizer.predict(x_test) == y_test).mean()
+    assert accuracy >= 0.99
+    # The shipped metrics were measured by `digitrec train` on the same model (Keras there).
+    shipped = json.loads((DEFAULT_MODEL / "metrics.json").read_text())
+    assert abs(shipped["test_accuracy"] - accuracy) < 1e-3
+    assert shipped["model"] == "cnn" and shipped["parameters"] == 93_322
+
+
+def test_predict_proba_shape_dtype_and_rows_summing_to_one(recognizer, mnist):
+    _, (x_test, _) = mnist
+    probabilities = recognizer.predict_proba(x_test[:100])
+    assert probabilities.shape == (100, 10) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(recognizer.predict(x_test[:100]), probabilities.argmax(axis=1))
+
+
+def test_every_input_form_gives_the_same_answer(recognizer, mnist):
+    _, (x_test, y_test) = mnist
+    digits = x_test[:5]
+    expected = recognizer.predict_proba(digits)
+    assert np.allclose(recognizer.predict_proba(digits[..., None]), expected)
+    assert np.allclose(recognizer.predict_proba(digits.astype(np.float32) / 255), expected)
+    assert np.allclose(recognizer.predict_proba(digits[0]), expected[:1])
+    assert np.allclose(recognizer.predict_proba(list(digits)), expected)
+    # PIL images and paths go through the pipeline, so they agree on the answer, not to 1e-6.
+    assert recognizer.predict(Image.fromarray(digits[1]))[0] == y_test[1]
+
+
+def test_batching_gives_the_same_probabilities(mnist):
+    _, (x_test, _) = mnist
+    whole = Recognizer.load(batch_size=4096).predict_proba(x_test[:1000])
+    small_batches = Recognizer.load(batch_size=7).predict_proba(x_test[:1000])
+    assert np.allclose(whole, small_batches, atol=1e-6)
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((32, 32), np.uint8), "shaped"),
+    (np.zeros((2, 28, 28, 3), np.uint8), "shaped"),
+    (np.full((28, 28), 255.0, np.float32), r"\[0, 1\]"),
+    ({"not": "an image"}, "cannot recognise"),
+])
+def test_bad_arrays_are_value_errors(recognizer, images, message):
+    with pytest.raises(ValueError, match=message):
+        recognizer.predict_proba(images)
+
+
+def test_constructor_only_stores_parameters_and_load_errors_are_clear(tmp_path):
+    recognizer = Recognizer(model=tmp_path, batch_size=3)
+    assert recognizer.model == tmp_path and not hasattr(recognizer, "session_")
+    with pytest.raises(ValueError, match="not loaded"):
+        recognizer.predict(np.zeros((28, 28), np.uint8))
+    with pytest.raises(ValueError, match="no model found"):
+        recognizer.fit()
+    (tmp_path / "model.onnx").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a valid ONNX model"):
+        Recognizer.load(tmp_path)
+
+
+def test_recognition_never_imports_keras_or_tensorflow():
+    code = ("import sys; from digitrec import Recognizer; "
+            "print(Recognizer.load().predict(['examples/canvas-drawing-3.png'])[0]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPOSITORY, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["3", "[]"]

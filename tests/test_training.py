@@ -1,0 +1,86 @@
+import json
+
+import numpy as np
+import pytest
+
+from digitrec import training
+from digitrec.recognizer import Recognizer, softmax
+
+QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, seed=7)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, data_dir):
+    """A short real training run: the cnn, 2 epochs on 2,000 MNIST training images."""
+    out = tmp_path_factory.mktemp("runs") / "quick"
+    return training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)), out, verbose=0)
+
+
+def test_run_folder_holds_everything(quick_run):
+    names = {path.name for path in quick_run.iterdir()}
+    assert names == {"model.keras", "model.onnx", "history.json", "metrics.json", "config.json"}
+    history = json.loads((quick_run / "history.json").read_text())
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert len(history[key]) == 2
+    assert history["loss"][1] < history["loss"][0]  # it learned
+    metrics = json.loads((quick_run / "metrics.json").read_text())
+    assert metrics["parameters"] == 93_322 and metrics["seed"] == 7
+    assert metrics["train_images"] == 2000 and metrics["test_images"] == 10000
+    assert 0.8 < metrics["test_accuracy"] <= 1.0  # 2,000 images are enough for 80%+
+    assert metrics["dataset_md5"]["train-images-idx3-ubyte.gz"] == \
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+    assert {"keras", "numpy", "onnxruntime", "digitrec"} <= set(metrics["versions"])
+    assert metrics["training_seconds"] > 0
+    config = json.loads((quick_run / "config.json").read_text())
+    # Recipe defaults are resolved into the saved configuration.
+    assert config["optimizer"] == "rmsprop" and config["batch_size"] == 64
+    assert config["learning_rate"] == 0.001
+
+
+def test_onnx_model_gives_the_same_probabilities_as_keras(quick_run, mnist):
+    import keras
+
+    _, (x_test, _) = mnist
+    images = training.to_model_input(x_test[:500])
+    keras_probabilities = softmax(keras.saving.load_model(quick_run / "model.keras")
+                                  .predict(images, verbose=0))
+    onnx_probabilities = Recognizer.load(quick_run).predict_proba(images)
+    assert np.abs(keras_probabilities - onnx_probabilities).max() < 1e-5
+
+
+def test_the_same_seed_gives_the_same_result(quick_run, tmp_path, data_dir):
+    again = training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)),
+                           tmp_path / "again", verbose=0)
+    first = json.loads((quick_run / "history.json").read_text())
+    second = json.loads((again / "history.json").read_text())
+    assert first == second
+    assert json.loads((quick_run / "metrics.json").read_text())["test_accuracy"] == \
+        json.loads((again / "metrics.json").read_text())["test_accuracy"]
+
+
+def test_existing_run_folder_is_never_overwritten(quick_run, data_dir):
+    before = (quick_run / "model.onnx").read_bytes()
+    with pytest.raises(ValueError, match="exists"):
+        training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)), quick_run)
+    assert (quick_run / "model.onnx").read_bytes() == before
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(model="resnet"), "unknown model"),
+    (dict(dataset="emnist"), "unknown dataset"),
+    (dict(optimizer="lbfgs"), "unknown optimizer"),
+    (dict(epochs=0), "at least 1"),
+    (dict(validation_split=1.0), "validation split"),
+])
+def test_bad_configuration_is_a_value_error(change, message):
+    with pytest.raises(ValueError, match=message):
+        training.TrainConfig(**{**QUICK, **change}).resolved()
+
+
+def test_softmax_model_trains_on_fashion_mnist(tmp_path, data_dir):
+    run = training.train(training.TrainConfig(model="softmax", dataset="fashion-mnist", epochs=2,
+                                              train_limit=3000, data_dir=str(data_dir)),
+                         tmp_path / "fashion", verbose=0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["dataset"] == "fashion-mnist" and metrics["parameters"] == 7850
+    assert metrics["test_accuracy"] > 0.5  # chance is 0.1
