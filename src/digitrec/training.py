@@ -4,7 +4,8 @@ A run folder holds:
 
 - ``model.keras``: the trained Keras model (outputs logits);
 - ``model.onnx``: the same model for ONNX Runtime, checked to give the same probabilities;
-- ``history.json``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``;
+- ``history.json``: per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and wall
+  ``seconds``;
 - ``metrics.json``: test loss and accuracy, training seconds, parameter count, dataset checksums,
   library versions, seed;
 - ``config.json``: the full configuration, every default resolved.
@@ -207,9 +208,15 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     validation_data = (x_validation, y_validation) if len(x_validation) else None
+    epoch_seconds = []
+    epoch_timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(-time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(
+            -1, epoch_seconds[-1] + time.perf_counter()))
     started = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs,
-                        validation_data=validation_data, shuffle=True, verbose=verbose)
+                        validation_data=validation_data, shuffle=True, verbose=verbose,
+                        callbacks=[epoch_timer])
     training_seconds = time.perf_counter() - started
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
 
@@ -221,6 +228,7 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         history_record = {key: [float(value) for value in values]
                           for key, values in history.history.items()}
         history_record["epoch"] = list(range(1, config.epochs + 1))
+        history_record["seconds"] = [round(seconds, 3) for seconds in epoch_seconds]
         metrics = {
             "model": config.model,
             "dataset": config.dataset,
