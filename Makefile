@@ -37,6 +37,7 @@ default-model: setup-train
 benchmark: setup-train
 	$(BIN)/python benchmarks/epoch_time.py
 	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/reproduce_default_model.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

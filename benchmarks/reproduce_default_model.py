@@ -1,0 +1,54 @@
+"""Shows that `digitrec train` reproduces the shipped default model from its own config.json.
+
+    DIGITREC_DATA=../shared/data python benchmarks/reproduce_default_model.py
+
+Re-trains with the options recorded in src/digitrec/default_model/config.json (about a minute),
+then compares the new model.onnx's weights with the shipped one's and the test accuracies. With the
+same seed on the same kind of machine the weights are bit-identical; on another CPU (oneDNN picks
+other kernels) they may differ slightly, and the accuracies should then agree within about 0.1%.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
+
+from digitrec.recognizer import DEFAULT_MODEL
+
+
+def weights(path: Path) -> list[bytes]:
+    graph = onnx.load(path).graph
+    return sorted(onnx.numpy_helper.to_array(tensor).tobytes() for tensor in graph.initializer)
+
+
+def main() -> None:
+    config = json.loads((DEFAULT_MODEL / "config.json").read_text())
+    options = ["--model", config["model"], "--dataset", config["dataset"],
+               "--epochs", config["epochs"], "--batch-size", config["batch_size"],
+               "--optimizer", config["optimizer"], "--learning-rate", config["learning_rate"],
+               "--validation-split", config["validation_split"], "--seed", config["seed"]]
+    if config.get("train_limit"):
+        options += ["--train-limit", config["train_limit"]]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "run"
+        command = [sys.executable, "-m", "digitrec.cli", "train", *map(str, options),
+                   "--out", str(out)]
+        print("$ digitrec train " + " ".join(map(str, options)))
+        subprocess.run(command, check=True, capture_output=True,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        shipped = json.loads((DEFAULT_MODEL / "metrics.json").read_text())["test_accuracy"]
+        again = json.loads((out / "metrics.json").read_text())["test_accuracy"]
+        identical = weights(out / "model.onnx") == weights(DEFAULT_MODEL / "model.onnx")
+    print(f"test accuracy: shipped {shipped:.4%}, re-trained {again:.4%}")
+    print(f"weights bit-identical: {identical}")
+    sys.exit(0 if identical or np.isclose(shipped, again, atol=0.001) else 1)
+
+
+if __name__ == "__main__":
+    main()
