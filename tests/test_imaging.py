@@ -155,3 +155,14 @@ def test_a_text_file_named_png_is_refused_by_name(tmp_path):
     Image.new("L", (10, 10)).save(buffer, "PNG")
     (tmp_path / "fine.png").write_bytes(buffer.getvalue())
     assert imaging.open_image(tmp_path / "fine.png").size == (10, 10)
+
+
+@pytest.mark.parametrize("suffix, mode", [(".png", "L"), (".jpg", "RGB"), (".bmp", "RGB"),
+                                          (".gif", "P"), (".tif", "L"), (".webp", "RGB"),
+                                          (".png", "RGBA"), (".png", "1")])
+def test_every_supported_file_format(mnist_digit, recognizer, tmp_path, suffix, mode):
+    image = Image.fromarray(255 - upscaled(mnist_digit, 140))  # dark ink on white paper
+    image = image.convert(mode) if mode != "1" else image.point(lambda v: 255 * (v > 128), "1")
+    path = tmp_path / f"digit{suffix}"
+    image.save(path)
+    assert recognizer.predict([path])[0] == 7
