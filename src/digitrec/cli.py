@@ -74,6 +74,12 @@ def train(
                                      "same machine."),
     train_limit: Optional[int] = typer.Option(None, help="Train on only the first N training "
                                                          "images (for a quick try)."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment",
+                                           help="Train on augmented images (default: the "
+                                                "recipe's choice)."),
+    extra_data: List[Path] = typer.Option([], help="A folder of real handwriting (labels.csv "
+                                                   "or digit_boxes.csv) whose first half is "
+                                                   "added to training; repeatable."),
     out: Optional[Path] = typer.Option(None, help="Run folder to create (default: "
                                                   "runs/MODEL-DATASET-TIME); never overwritten."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
@@ -87,7 +93,8 @@ def train(
         config = training.TrainConfig(
             model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, learning_rate=learning_rate, validation_split=validation_split,
-            seed=seed, train_limit=train_limit,
+            seed=seed, train_limit=train_limit, augment=augment,
+            extra_data=tuple(str(folder) for folder in extra_data),
             data_dir=str(data_dir) if data_dir is not None else None)
         # A progress bar on a terminal; one line per epoch in a log file.
         run = training.train(config, out, verbose=1 if sys.stdout.isatty() else 2)
@@ -153,6 +160,8 @@ def predict(
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, the "
+                                                      "28x28 image the model saw (NAME.28x28.png)."),
 ) -> None:
     """Recognise the digit in each image: the digit, its probability and the runner-up."""
     from digitrec import imaging
@@ -160,13 +169,19 @@ def predict(
 
     try:
         recognizer = Recognizer.load(model)
-    except ValueError as error:
+        if explain is not None:
+            explain.mkdir(parents=True, exist_ok=True)
+    except (ValueError, OSError) as error:
         fail(str(error))
     failed = False
     for path, error in imaging.image_files(images):
+        seen = None
         if error is None:
             try:
-                probabilities = recognizer.predict_proba(imaging.load_digit(path))[0]
+                digit_image = imaging.load_digit(path)
+                probabilities = recognizer.predict_proba(digit_image)[0]
+                if explain is not None:
+                    seen = str(imaging.save_digit(digit_image, explain / f"{path.stem}.28x28.png"))
             except imaging.ImageError as image_error:
                 error = image_error
         if error is not None:
@@ -181,13 +196,16 @@ def predict(
         ranked = probabilities.argsort()[::-1]
         digit, runner_up = int(ranked[0]), int(ranked[1])
         if as_json:
-            typer.echo(json.dumps({
-                "path": str(path), "digit": digit, "confidence": float(probabilities[digit]),
-                "runner_up": runner_up,
-                "probabilities": [round(float(value), 6) for value in probabilities]}))
+            answer = {"path": str(path), "digit": digit, "confidence": float(probabilities[digit]),
+                      "runner_up": runner_up,
+                      "probabilities": [round(float(value), 6) for value in probabilities]}
+            if seen is not None:
+                answer["model_input"] = seen
+            typer.echo(json.dumps(answer))
         else:
             typer.echo(f"{path}: {digit} ({probabilities[digit]:.1%}), runner-up {runner_up} "
-                       f"({probabilities[runner_up]:.1%})")
+                       f"({probabilities[runner_up]:.1%})"
+                       + (f", model input {seen}" if seen is not None else ""))
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)

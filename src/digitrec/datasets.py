@@ -295,3 +295,66 @@ def train_validation_split(images: np.ndarray, labels: np.ndarray, validation_sp
     validation_index = generator.permutation(np.concatenate(validation_index))
     return ((images[train_index], labels[train_index]),
             (images[validation_index], labels[validation_index]))
+
+
+def load_folder(folder: str | os.PathLike, part: str = "all"):
+    """Loads a folder of real handwritten digits in MNIST's format, through digitrec's pipeline.
+
+    The folder holds ``labels.csv`` (``filename,label``, one digit per image), or, for digit
+    strings such as ORAND-CAR cheque amounts, ``digit_boxes.csv`` (``filename,position,digit,x,y,
+    w,h``: one row per digit). Every image (or box) goes through
+    :func:`digitrec.imaging.to_mnist`, as it would at recognition; those found blank are skipped.
+
+    Args:
+        folder: the folder.
+        part: ``"fit"`` (the first half of its files, in the CSV's order), ``"holdout"`` (the
+            second half) or ``"all"``. Training uses ``"fit"`` and measurements ``"holdout"``,
+            so that no image is both trained and measured on.
+
+    Returns:
+        ``(images, labels)``: (N, 28, 28) uint8 in 0..255, white ink on black; (N,) uint8.
+
+    Raises:
+        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
+    """
+    import csv
+
+    from digitrec import imaging
+
+    folder = Path(folder)
+    if part not in ("fit", "holdout", "all"):
+        raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
+    boxes_file, labels_file = folder / "digit_boxes.csv", folder / "labels.csv"
+    if boxes_file.is_file():
+        with open(boxes_file) as file:
+            rows = [(row["filename"], int(row["digit"]),
+                     tuple(int(row[key]) for key in ("x", "y", "w", "h")))
+                    for row in csv.DictReader(file)]
+    elif labels_file.is_file():
+        with open(labels_file) as file:
+            rows = [(row["filename"], int(row["label"]), None) for row in csv.DictReader(file)
+                    if len(row["label"]) == 1]
+    else:
+        raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
+    files = list(dict.fromkeys(filename for filename, _, _ in rows))
+    half = len(files) // 2
+    chosen = set({"fit": files[:half], "holdout": files[half:], "all": files}[part])
+    images, labels, opened = [], [], {}
+    for filename, label, box in rows:
+        if filename not in chosen:
+            continue
+        try:
+            if filename not in opened:
+                opened = {filename: imaging.open_image(folder / filename)}
+            image = opened[filename]
+            if box is not None:
+                x, y, w, h = box
+                image = image.crop((x, y, x + w, y + h))
+            digit = imaging.to_mnist(image)
+        except imaging.ImageError:
+            continue
+        images.append(np.round(digit * 255).astype(np.uint8))
+        labels.append(label)
+    if not images:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
+    return np.stack(images), np.array(labels, dtype=np.uint8)

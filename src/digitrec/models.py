@@ -106,11 +106,42 @@ def cnn_deep() -> keras.Model:
     ], name="cnn-deep")
 
 
+def _conv_block(inputs, filters: int):
+    """Conv2D(3x3, same, no bias)-BatchNormalization-ReLU."""
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    return keras.layers.ReLU()(x)
+
+
+def robust() -> keras.Model:
+    """digitrec's model for real handwriting: a small batch-normalised CNN with global pooling.
+
+    Conv32-Pool-Conv64-Pool-Conv128-Conv128-GlobalAveragePooling-Dropout(0.25)-Dense10, each
+    convolution 3x3 with batch normalisation and ReLU. 242,602 parameters. Chosen for this 2-core
+    CPU: about 20 s per MNIST epoch, where adding a second 28x28 convolution doubles that.
+    """
+    inputs = keras.Input(INPUT_SHAPE)
+    x = _conv_block(inputs, 32)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = _conv_block(x, 64)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = _conv_block(x, 128)
+    x = _conv_block(x, 128)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dropout(0.25)(x)
+    outputs = keras.layers.Dense(NUM_CLASSES)(x)
+    return keras.Model(inputs, outputs, name="robust")
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A model's architecture and the training defaults its tutorial used.
 
-    ``tutorial_accuracy`` is the MNIST test accuracy the tutorial reports, in [0, 1].
+    ``tutorial_accuracy`` is the MNIST test accuracy the tutorial reports, in [0, 1] (for
+    digitrec's own models, what this recipe reached here). ``augment`` trains on augmented
+    images (:func:`digitrec.training.augmentation`); ``label_smoothing`` is the cross-entropy's
+    smoothing in [0, 1); ``schedule`` is ``"constant"`` or ``"cosine"`` (linear warm-up over the
+    first epoch, then cosine decay to zero).
     """
 
     build: Callable[[], keras.Model]
@@ -120,6 +151,9 @@ class Recipe:
     epochs: int
     tutorial_accuracy: float
     source: str
+    augment: bool = False
+    label_smoothing: float = 0.0
+    schedule: str = "constant"
 
 
 RECIPES = {
@@ -136,6 +170,10 @@ RECIPES = {
                         "crossentropy, 10 epochs"),
     "cnn-deep": Recipe(cnn_deep, "rmsprop", 0.001, 512, 20, 0.993,
                        "Kaggle-style deep CNN: RMSprop(1e-3), batch 512"),
+    "robust": Recipe(robust, "adam", 0.003, 128, 15, 0.995,
+                     "digitrec: augmentation for real handwriting, label smoothing 0.1, cosine "
+                     "schedule, best epoch on validation",
+                     augment=True, label_smoothing=0.1, schedule="cosine"),
 }
 
 

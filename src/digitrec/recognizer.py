@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import imaging
+from digitrec import imaging, segmentation
 
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 
@@ -163,6 +163,38 @@ class Recognizer:
             ValueError: bad arrays; digitrec.imaging.ImageError for unreadable or blank images.
         """
         return softmax(self.logits(images))
+
+    def read(self, image) -> dict:
+        """Reads a number written as a string of digits (a date, an amount, a meter reading).
+
+        Args:
+            image: a file path or a PIL image of one line of digits; separators (dots, commas,
+                dashes) and underlines are dropped.
+
+        Returns:
+            ``{"text": str, "digits": [{"digit": int, "confidence": float, "box": [x, y, w, h]}]}``,
+            digits left to right, boxes in the image's pixels. ``text`` is empty when no
+            digit-sized ink is found.
+
+        Raises:
+            digitrec.imaging.ImageError: an unreadable file, or a blank image (NoDigitError).
+        """
+        self._check_loaded()
+        if isinstance(image, (str, os.PathLike)):
+            path = image
+            image = imaging.open_image(path)
+        else:
+            path = None
+        try:
+            segments = segmentation.segment(image, score=self.predict_proba)
+        except imaging.ImageError as error:
+            raise type(error)(f"{path}: {error}" if path else str(error)) from None
+        if not segments:
+            return {"text": "", "digits": []}
+        probabilities = self.predict_proba(np.stack([segment.image for segment in segments]))
+        digits = [{"digit": int(row.argmax()), "confidence": float(row.max()),
+                   "box": list(segment.box)} for segment, row in zip(segments, probabilities)]
+        return {"text": "".join(str(digit["digit"]) for digit in digits), "digits": digits}
 
     def predict(self, images) -> np.ndarray:
         """The most probable digit for each image, (N,) int64 in 0..9."""
