@@ -95,6 +95,51 @@ def test_predict_json_lines(bad_inputs):
     assert abs(sum(answer["probabilities"]) - 1) < 1e-4
     assert answer["confidence"] == pytest.approx(max(answer["probabilities"]), abs=1e-5)
     assert set(error) == {"path", "error"} and "cannot read image" in error["error"]
+    assert answer["status"] in ("ok", "unsure") and "reason" in answer
+
+
+def test_predict_json_reports_a_blank_page_as_no_digit(bad_inputs):
+    _, paths = bad_inputs
+    result = digitrec("predict", "--json", paths["blank-page.jpg"])
+    assert result.returncode == 1
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "no_digit" and answer["digit"] is None
+    assert "no digit found" in answer["reason"]
+
+
+def test_predict_explain_saves_the_28x28_image_the_model_saw(tmp_path):
+    result = digitrec("predict", "--json", "--explain", tmp_path / "seen",
+                      "examples/canvas-drawing-3.png", "examples/canvas-drawing-3.png")
+    assert result.returncode == 0, result.stderr
+    saved = [json.loads(line)["model_input"] for line in result.stdout.splitlines()]
+    assert len(set(saved)) == 2  # the second does not overwrite the first
+    for path in saved:
+        image = Image.open(path)
+        assert image.size == (28, 28) and image.mode == "L"
+        pixels = np.asarray(image)
+        assert pixels.max() == 255 and pixels[0, 0] == 0  # white ink on black, as MNIST
+
+
+def test_read_prints_the_number_and_json_boxes():
+    path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
+    result = digitrec("read", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: 2026 ")
+    reading = json.loads(digitrec("read", "--json", path).stdout)
+    assert set(reading) == {"path", "text", "status", "digits"}
+    assert reading["text"] == "2026" and len(reading["digits"]) == 4
+    boxes = [digit["box"] for digit in reading["digits"]]
+    width, height = Image.open(path).size
+    assert all(x >= 0 and y >= 0 and x + w <= width and y + h <= height for x, y, w, h in boxes)
+    assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)
+
+
+def test_read_bad_and_blank_inputs(bad_inputs):
+    _, paths = bad_inputs
+    result = digitrec("read", paths["truncated.png"], paths["blank-page.jpg"])
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert "cannot read image" in lines[0] and "no digit" in lines[1]
 
 
 def test_predict_real_handwriting_photos():

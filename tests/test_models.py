@@ -15,6 +15,9 @@ EXPECTED_PARAMETERS = {
     "cnn": 93_322,
     "cnn-small": 9 * 28 + 28 + 13 * 13 * 28 * 128 + 128 + 128 * 10 + 10,
     "cnn-deep": 160 + 4_640 + 9_248 + 18_496 + 36_928 + 64 * 512 + 512 + 512 * 10 + 10,
+    # Convolutions without bias, each followed by batch normalisation (4 values per channel).
+    "robust": (9 * 1 * 32 + 4 * 32) + (9 * 32 * 64 + 4 * 64) + (9 * 64 * 128 + 4 * 128)
+              + (9 * 128 * 128 + 4 * 128) + 128 * 10 + 10,
 }
 
 
@@ -41,6 +44,13 @@ def test_models_command_lists_every_model_with_its_count():
         assert re.search(rf"{re.escape(name)}\s+│\s+{count:,}\s", result.stdout), name
 
 
-def test_unknown_model_is_a_value_error():
+def test_unknown_model_and_unknown_option_are_value_errors():
     with pytest.raises(ValueError, match="cnn-small"):
         models.build("resnet")
+    with pytest.raises(ValueError, match="does not take filters"):
+        models.build("mlp", filters=8)
+
+
+def test_cnn_architecture_options_change_its_size():
+    assert models.build("cnn", filters=16, dense_units=32).count_params() == (
+        9 * 16 + 16 + 9 * 16 * 32 + 32 + 9 * 32 * 32 + 32 + 3 * 3 * 32 * 32 + 32 + 32 * 10 + 10)

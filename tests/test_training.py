@@ -18,7 +18,9 @@ def quick_run(tmp_path_factory, data_dir):
 
 def test_run_folder_holds_everything(quick_run):
     names = {path.name for path in quick_run.iterdir()}
-    assert names == {"model.keras", "model.onnx", "history.json", "metrics.json", "config.json"}
+    assert names == {"model.keras", "model.onnx", "history.json", "metrics.json", "config.json",
+                     "summary.txt"}
+    assert "Trainable params: 93,322" in (quick_run / "summary.txt").read_text()
     history = json.loads((quick_run / "history.json").read_text())
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert len(history[key]) == 2
@@ -26,7 +28,7 @@ def test_run_folder_holds_everything(quick_run):
     assert len(history["seconds"]) == 2 and min(history["seconds"]) > 0
     metrics = json.loads((quick_run / "metrics.json").read_text())
     assert metrics["parameters"] == 93_322 and metrics["seed"] == 7
-    assert metrics["train_images"] == 2000 and metrics["test_images"] == 10000
+    assert metrics["train_images"] == {"mnist": 2000} and metrics["test_images"] == 10000
     assert 0.8 < metrics["test_accuracy"] <= 1.0  # 2,000 images are enough for 80%+
     assert metrics["dataset_md5"]["train-images-idx3-ubyte.gz"] == \
         "f68b3c2dcbeaaa9fbdd348bbdeb94873"
@@ -86,3 +88,46 @@ def test_softmax_model_trains_on_fashion_mnist(tmp_path, data_dir):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["dataset"] == "fashion-mnist" and metrics["parameters"] == 7850
     assert metrics["test_accuracy"] > 0.5  # chance is 0.1
+
+
+def test_augmentation_keeps_shape_and_range_and_changes_the_images(mnist):
+    (x_train, _), _ = mnist
+    images = training.to_model_input(x_train[:64])
+    augmented = np.asarray(training.augmentation(seed=1)(images, training=True))
+    assert augmented.shape == images.shape
+    assert np.abs(augmented - images).mean() > 0.02
+    unchanged = np.asarray(training.augmentation(seed=1)(images, training=False))
+    assert np.array_equal(unchanged, images)  # inference leaves images alone
+
+
+def test_outliers_are_non_digits_in_mnist_format(data_dir):
+    outliers = training.outlier_images(40, seed=0, data_dir=str(data_dir))
+    assert outliers.shape == (40, 28, 28) and outliers.dtype == np.uint8
+    assert outliers.max() == 255
+    scribbles = training.scribbles(20, seed=0)
+    assert np.array_equal(scribbles, training.scribbles(20, seed=0))  # seeded
+
+
+def test_robust_recipe_trains_with_extra_data_and_calibrates_rejection(tmp_path, data_dir):
+    from conftest import HANDWRITING
+
+    run = training.train(training.TrainConfig(
+        model="robust", epochs=1, train_limit=1500, data_dir=str(data_dir),
+        extra_data=(str(HANDWRITING / "optdigits"),)), tmp_path / "robust", verbose=0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["train_images"]["optdigits"] > 900
+    assert metrics["train_images"]["outliers"] == (1500 + 3 * metrics["train_images"]
+                                                   ["optdigits"]) // 5
+    assert metrics["extra_data"]["optdigits"]["images"] == metrics["train_images"]["optdigits"]
+    rejection = json.loads((run / "rejection.json").read_text())
+    assert 0 < rejection["threshold"] < 1
+    config = json.loads((run / "config.json").read_text())
+    assert config["augment"] is True and config["extra_data"] == [str(HANDWRITING / "optdigits")]
+
+
+def test_tensorboard_logs_are_written_into_the_run(tmp_path, data_dir):
+    run = training.train(training.TrainConfig(model="softmax", epochs=1, train_limit=500,
+                                              data_dir=str(data_dir)),
+                         tmp_path / "run", verbose=0, tensorboard=True)
+    events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events and all(event.stat().st_size > 0 for event in events)

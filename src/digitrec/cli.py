@@ -6,6 +6,7 @@ starts in a fraction of a second and never loads Keras or TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -58,28 +59,64 @@ def models() -> None:
         console.print(f"{name}: {recipe.source}", highlight=False)
 
 
+def _train_config(config_file, **options):
+    """A TrainConfig from a JSON file (as written to run folders, or by `digitrec tune`), with
+    the options given on the command line (those not None) taking precedence."""
+    from digitrec import training
+
+    fields = {}
+    if config_file is not None:
+        try:
+            fields = json.loads(Path(config_file).read_text())
+        except (OSError, ValueError) as error:
+            fail(f"{config_file}: cannot read the configuration ({error})")
+        known = {field.name for field in dataclasses.fields(training.TrainConfig)}
+        unknown = set(fields) - known
+        if unknown:
+            fail(f"{config_file}: unknown settings {', '.join(sorted(unknown))}")
+    fields.update({name: value for name, value in options.items() if value is not None})
+    if "extra_data" in fields:
+        fields["extra_data"] = tuple(str(folder) for folder in fields["extra_data"])
+    if "data_dir" in fields:
+        fields["data_dir"] = str(fields["data_dir"])
+    return training.TrainConfig(**fields)
+
+
 @app.command()
 def train(
-    model: str = typer.Option("cnn", help="Model name (see `digitrec models`)."),
-    dataset: str = typer.Option("mnist", help="mnist or fashion-mnist."),
+    model: Optional[str] = typer.Option(None, help="Model name (see `digitrec models`; "
+                                                   "default cnn)."),
+    dataset: Optional[str] = typer.Option(None, help="mnist (default) or fashion-mnist."),
     epochs: Optional[int] = typer.Option(None, help="Epochs (default: the model's recipe)."),
     batch_size: Optional[int] = typer.Option(None, help="Batch size (default: the recipe's)."),
     optimizer: Optional[str] = typer.Option(None, help="sgd, adam or rmsprop (default: the "
                                                        "recipe's)."),
     learning_rate: Optional[float] = typer.Option(None, help="Learning rate (default: the "
                                                              "recipe's)."),
-    validation_split: float = typer.Option(0.1, help="Fraction of the training set held out "
-                                                     "for validation."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same result on the "
-                                     "same machine."),
+    validation_split: Optional[float] = typer.Option(None, help="Fraction of the training set "
+                                                                "held out for validation "
+                                                                "(default 0.1)."),
+    seed: Optional[int] = typer.Option(None, help="Random seed (default 0); the same seed gives "
+                                                  "the same result on the same machine."),
     train_limit: Optional[int] = typer.Option(None, help="Train on only the first N training "
                                                          "images (for a quick try)."),
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment",
                                            help="Train on augmented images (default: the "
                                                 "recipe's choice)."),
-    extra_data: List[Path] = typer.Option([], help="A folder of real handwriting (labels.csv "
-                                                   "or digit_boxes.csv) whose first half is "
-                                                   "added to training; repeatable."),
+    extra_data: Optional[List[Path]] = typer.Option(None, help="A folder of real handwriting "
+                                                               "(labels.csv or digit_boxes.csv) "
+                                                               "whose first half is added to "
+                                                               "training; repeatable."),
+    config: Optional[Path] = typer.Option(None, help="A JSON configuration (a run's "
+                                                     "config.json, or tune's best.json); the "
+                                                     "options above override it."),
+    tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs, into "
+                                                 "RUN/tensorboard."),
+    ensemble: int = typer.Option(1, help="Train this many models, seeds SEED, SEED+1..., and "
+                                         "average them into one (2 or more)."),
+    parallel: bool = typer.Option(False, help="With --ensemble: train the members as Ray "
+                                              "tasks (local, or --address / $RAY_ADDRESS)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster, ray://HOST:PORT."),
     out: Optional[Path] = typer.Option(None, help="Run folder to create (default: "
                                                   "runs/MODEL-DATASET-TIME); never overwritten."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
@@ -90,24 +127,110 @@ def train(
 
     try:
         from digitrec import training
-        config = training.TrainConfig(
-            model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
+        train_config = _train_config(
+            config, model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, learning_rate=learning_rate, validation_split=validation_split,
             seed=seed, train_limit=train_limit, augment=augment,
-            extra_data=tuple(str(folder) for folder in extra_data),
-            data_dir=str(data_dir) if data_dir is not None else None)
+            extra_data=extra_data or None, data_dir=data_dir)
         # A progress bar on a terminal; one line per epoch in a log file.
-        run = training.train(config, out, verbose=1 if sys.stdout.isatty() else 2)
+        verbose = 1 if sys.stdout.isatty() else 2
+        if ensemble > 1:
+            if out is None:
+                single = training.default_run_dir(train_config.resolved())
+                out = single.with_name(f"ensemble{ensemble}-{single.name}")
+            run = training.train_ensemble(train_config, ensemble, out, parallel, address,
+                                          verbose)
+        else:
+            run = training.train(train_config, out, verbose=verbose, tensorboard=tensorboard)
     except ImportError as error:
         fail(f"training needs the training extra ({error}); "
              "install it with: pip install 'digitrec[train]'")
-    except (ValueError, datasets.DatasetError, RuntimeError) as error:
+    except (ValueError, TypeError, datasets.DatasetError, RuntimeError) as error:
         fail(str(error))
+    _print_run(run)
+    if tensorboard:
+        typer.echo(f"TensorBoard logs: tensorboard --logdir {run / 'tensorboard'}")
+
+
+def _print_run(run: Path) -> None:
     metrics = json.loads((run / "metrics.json").read_text())
     typer.echo(f"run folder: {run}")
-    typer.echo(f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f}, "
-               f"{metrics['training_seconds']:.1f} s training "
-               f"({metrics['seconds_per_epoch']:.1f} s per epoch)")
+    line = (f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f}, "
+            f"{metrics['training_seconds']:.1f} s training")
+    if "seconds_per_epoch" in metrics:
+        line += f" ({metrics['seconds_per_epoch']:.1f} s per epoch)"
+    for member in metrics.get("members", []):
+        line += f"\n  member {member['run']}: test accuracy {member['test_accuracy']:.2%}"
+    typer.echo(line)
+
+
+@app.command("ensemble")
+def ensemble_command(
+    runs: List[Path] = typer.Argument(..., help="Run folders to average (two or more)."),
+    out: Path = typer.Option(..., help="The ensemble's run folder to create."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Average several trained runs into one model (one ONNX graph), usable as any run."""
+    _quiet_tensorflow()
+    from digitrec import datasets
+
+    try:
+        from digitrec import training
+        run = training.ensemble(runs, out, str(data_dir) if data_dir is not None else None)
+    except ImportError as error:
+        fail(f"this needs the training extra ({error}); install it with: "
+             "pip install 'digitrec[train]'")
+    except (ValueError, OSError, RuntimeError, datasets.DatasetError) as error:
+        fail(str(error))
+    _print_run(run)
+
+
+@app.command()
+def cv(
+    model: str = typer.Option("cnn", help="Model name (see `digitrec models`)."),
+    folds: int = typer.Option(4, help="Number of folds K."),
+    dataset: str = typer.Option("mnist", help="mnist or fashion-mnist."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs (default: the model's recipe)."),
+    train_limit: Optional[int] = typer.Option(None, help="Use only the first N training "
+                                                         "images."),
+    seed: int = typer.Option(0, help="Random seed for the folds and the training."),
+    parallel: bool = typer.Option(False, help="Run the folds in parallel on Ray (local, or the "
+                                              "cluster at --address / $RAY_ADDRESS)."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster, ray://HOST:PORT (with "
+                                                     "--parallel)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for each fold's history and cv.json "
+                                                  "(default: runs/cv-MODEL-TIME)."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Stratified K-fold cross-validation on the training set: each fold's validation accuracy,
+    and their mean and standard deviation."""
+    _quiet_tensorflow()
+    from datetime import datetime, timezone
+
+    from digitrec import datasets
+
+    out = out if out is not None else Path("runs") / (
+        f"cv-{model}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}")
+    try:
+        from digitrec import training
+        config = _train_config(None, model=model, dataset=dataset, epochs=epochs,
+                               train_limit=train_limit, seed=seed, data_dir=data_dir)
+        if parallel:
+            from digitrec import scaling
+            summary = scaling.cross_validate(config, folds, out, address)
+        else:
+            summary = training.cross_validate(config, folds, out,
+                                              verbose=1 if sys.stdout.isatty() else 2)
+    except ImportError as error:
+        fail(f"this needs the training extra ({error}); install it with: "
+             "pip install 'digitrec[train]'")
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+    for fold in summary["folds"]:
+        typer.echo(f"fold {fold['fold']}: validation accuracy {fold['validation_accuracy']:.2%} "
+                   f"(best epoch {fold['best_epoch']}, {fold['validation_images']} images)")
+    typer.echo(f"{summary['model']}, {len(summary['folds'])} folds: "
+               f"{summary['mean']:.2%} +- {summary['std']:.2%}; histories in {out}")
 
 
 @app.command()
@@ -153,6 +276,14 @@ def evaluate(
     console.print(matrix)
 
 
+def _report_error(path: Path, error: Exception, as_json: bool) -> None:
+    message = str(error)
+    if as_json:
+        typer.echo(json.dumps({"path": str(path), "error": message}))
+    else:
+        typer.echo(message if message.startswith(str(path)) else f"{path}: {message}", err=True)
+
+
 @app.command()
 def predict(
     images: List[Path] = typer.Argument(..., help="Image files or folders (PNG, JPEG, BMP, GIF, "
@@ -163,7 +294,12 @@ def predict(
     explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, the "
                                                       "28x28 image the model saw (NAME.28x28.png)."),
 ) -> None:
-    """Recognise the digit in each image: the digit, its probability and the runner-up."""
+    """Recognise the digit in each image: the digit, its probability, the runner-up, a status.
+
+    The status is "ok", "unsure" (confidence below the model's calibrated threshold: maybe not a
+    digit) or "no_digit" (no ink). The exit status is 1 if any image could not be read or held
+    no digit.
+    """
     from digitrec import imaging
     from digitrec.recognizer import Recognizer
 
@@ -175,40 +311,341 @@ def predict(
         fail(str(error))
     failed = False
     for path, error in imaging.image_files(images):
-        seen = None
         if error is None:
             try:
                 digit_image = imaging.load_digit(path)
-                probabilities = recognizer.predict_proba(digit_image)[0]
-                if explain is not None:
-                    seen = str(imaging.save_digit(digit_image, explain / f"{path.stem}.28x28.png"))
+            except imaging.ImageError as image_error:
+                error = image_error
+        if isinstance(error, imaging.NoDigitError):
+            failed = True
+            if as_json:
+                typer.echo(json.dumps({"path": str(path), "digit": None, "confidence": None,
+                                       "status": "no_digit", "reason": str(error)}))
+            else:
+                typer.echo(str(error), err=True)
+            continue
+        if error is not None:
+            failed = True
+            _report_error(path, error, as_json)
+            continue
+        answer = recognizer.answer(recognizer.predict_proba(digit_image)[0])
+        if explain is not None:
+            answer["model_input"] = str(imaging.save_digit(
+                digit_image, explain / f"{path.stem}.28x28.png"))
+        if as_json:
+            typer.echo(json.dumps({"path": str(path), **answer}))
+            continue
+        probabilities = answer["probabilities"]
+        line = (f"{path}: {answer['digit']} ({probabilities[answer['digit']]:.1%}), runner-up "
+                f"{answer['runner_up']} ({probabilities[answer['runner_up']]:.1%})")
+        if answer["status"] == "unsure":
+            line += f" - unsure: {answer['reason']}"
+        if explain is not None:
+            line += f", model input {answer['model_input']}"
+        typer.echo(line)
+    sys.stdout.flush()
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def read(
+    images: List[Path] = typer.Argument(..., help="Images of numbers written as a string of "
+                                                  "digits (files or folders)."),
+    model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
+                                                    "shipped model)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line: path, text, "
+                                                       "status, and each digit's box."),
+) -> None:
+    """Read a number written as a string of digits: a date, an amount, a meter reading.
+
+    Separators (dots, commas, dashes) and underlines are dropped; touching digits are split.
+    """
+    from digitrec import imaging
+    from digitrec.recognizer import Recognizer
+
+    try:
+        recognizer = Recognizer.load(model)
+    except ValueError as error:
+        fail(str(error))
+    failed = False
+    for path, error in imaging.image_files(images):
+        if error is None:
+            try:
+                reading = recognizer.read(path)
             except imaging.ImageError as image_error:
                 error = image_error
         if error is not None:
             failed = True
-            message = str(error)
-            if as_json:
-                typer.echo(json.dumps({"path": str(path), "error": message}))
-            else:
-                typer.echo(message if message.startswith(str(path)) else f"{path}: {message}",
-                           err=True)
+            _report_error(path, error, as_json)
             continue
-        ranked = probabilities.argsort()[::-1]
-        digit, runner_up = int(ranked[0]), int(ranked[1])
         if as_json:
-            answer = {"path": str(path), "digit": digit, "confidence": float(probabilities[digit]),
-                      "runner_up": runner_up,
-                      "probabilities": [round(float(value), 6) for value in probabilities]}
-            if seen is not None:
-                answer["model_input"] = seen
-            typer.echo(json.dumps(answer))
+            typer.echo(json.dumps({"path": str(path), **reading}))
+        elif reading["status"] == "no_digit":
+            failed = True
+            typer.echo(f"{path}: no digits found", err=True)
         else:
-            typer.echo(f"{path}: {digit} ({probabilities[digit]:.1%}), runner-up {runner_up} "
-                       f"({probabilities[runner_up]:.1%})"
-                       + (f", model input {seen}" if seen is not None else ""))
+            confidences = " ".join(f"{digit['digit']}:{digit['confidence']:.0%}"
+                                   for digit in reading["digits"])
+            note = " - unsure of some digits" if reading["status"] == "unsure" else ""
+            typer.echo(f"{path}: {reading['text']} ({confidences}){note}")
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)
+
+
+def _need_plots() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        fail("pictures need matplotlib: pip install 'digitrec[plots]'")
+
+
+def _save_and_report(figure, path: Path) -> None:
+    from digitrec import plots
+
+    for written in plots.save(figure, path):
+        typer.echo(f"wrote {written}")
+    plots.show(figure)
+
+
+@app.command()
+def show(
+    dataset: str = typer.Option("mnist", help="mnist or fashion-mnist."),
+    index: List[int] = typer.Option([], help="Training-set indices to draw (repeatable)."),
+    per_class: int = typer.Option(8, help="Also draw a grid of this many random images per "
+                                          "class (0: none)."),
+    out: Path = typer.Option(Path("plots"), help="Folder for the PNG and SVG files."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Draw sample images of a dataset, by index and per class."""
+    _need_plots()
+    from digitrec import datasets, plots
+
+    try:
+        if index:
+            _save_and_report(plots.samples(dataset, index, data_dir=data_dir),
+                             out / f"{dataset}-samples")
+        if per_class > 0:
+            _save_and_report(plots.samples_per_class(dataset, per_class, data_dir=data_dir),
+                             out / f"{dataset}-per-class")
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+
+
+@app.command()
+def plot(
+    run: Optional[Path] = typer.Argument(None, help="Run folder (default: the shipped model)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the PNG and SVG files (default: "
+                                                  "RUN/plots)."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Draw a run's training curves, confusion matrix, prediction grid and worst mistakes."""
+    _need_plots()
+    from digitrec import datasets, plots
+    from digitrec.recognizer import DEFAULT_MODEL
+
+    folder = run if run is not None else DEFAULT_MODEL
+    out = out if out is not None else (folder / "plots" if run is not None else Path("plots"))
+    try:
+        _save_and_report(plots.history(folder), out / "curves")
+        _save_and_report(plots.confusion(folder, data_dir), out / "confusion-matrix")
+        _save_and_report(plots.prediction_grid(folder, data_dir=data_dir), out / "predictions")
+        _save_and_report(plots.mistakes(folder, data_dir=data_dir), out / "mistakes")
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+
+
+@app.command()
+def report(
+    run: Path = typer.Argument(..., help="Run folder."),
+    out: Optional[Path] = typer.Option(None, help="HTML file to write (default: "
+                                                  "RUN/report.html)."),
+    handwriting: Optional[Path] = typer.Option(
+        None, help="Folder laid out as ../shared/handwriting, for real-handwriting figures "
+                   "(default: $DIGITREC_HANDWRITING, if set)."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Write one self-contained HTML report of a run (images embedded)."""
+    _need_plots()
+    from digitrec import datasets
+    from digitrec import report as reporting
+
+    if handwriting is None and os.environ.get("DIGITREC_HANDWRITING"):
+        handwriting = Path(os.environ["DIGITREC_HANDWRITING"])
+    try:
+        written = reporting.report(run, out, data_dir, handwriting)
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+    typer.echo(f"wrote {written}")
+
+
+def _print_comparison(rows) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="runs compared")
+    for column in ("run", "model", "params", "epochs", "train s", "val acc", "test acc"):
+        table.add_column(column, justify="left" if column in ("run", "model") else "right")
+    for row in rows:
+        table.add_row(Path(row["run"]).name, row["model"], f"{row['parameters']:,}",
+                      str(row["epochs"]), f"{row['training_seconds']:.0f}",
+                      f"{row['validation_accuracy']:.2%}", f"{row['test_accuracy']:.2%}")
+    Console().print(table)
+
+
+@app.command()
+def compare(
+    runs: List[Path] = typer.Argument(..., help="Run folders."),
+    out: Path = typer.Option(Path("plots"), help="Folder for the validation-curves plot."),
+) -> None:
+    """Compare runs: a table of model, parameters, epochs, time and accuracies, and one plot of
+    their validation curves."""
+    _need_plots()
+    from digitrec import plots
+    from digitrec import report as reporting
+
+    try:
+        rows = reporting.compare(runs)
+        figure = plots.compare(runs)
+    except ValueError as error:
+        fail(str(error))
+    _print_comparison(rows)
+    _save_and_report(figure, out / "compare")
+
+
+@app.command()
+def tutorial(
+    out: Path = typer.Option(Path("runs/tutorial"), help="Folder for the runs (one per model)."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs for every model (default: each "
+                                                    "recipe's; 1 gives a quick tour)."),
+    train_limit: Optional[int] = typer.Option(None, help="Train on only the first N images."),
+    models_to_train: List[str] = typer.Option(
+        ["softmax", "mlp", "mlp-dropout", "cnn-small", "cnn", "cnn-deep", "robust"], "--model",
+        help="Models, in order (repeatable; default: the tutorials' progression, then ours)."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """The tutorials' progression, end to end: softmax (92%), MLP (97%), MLP with dropout and
+    Adam, the CNNs (99%), and digitrec's robust model, trained one after another and compared.
+    Runs already in OUT are reused. With the recipes' epochs this takes about half an hour
+    here; --epochs 1 takes a few minutes."""
+    _need_plots()
+    _quiet_tensorflow()
+    from digitrec import datasets, plots
+    from digitrec import report as reporting
+
+    runs = []
+    try:
+        from digitrec import training
+        for name in models_to_train:
+            run = out / name
+            if not (run / "metrics.json").is_file():
+                typer.echo(f"training {name}...")
+                training.train(_train_config(None, model=name, epochs=epochs,
+                                             train_limit=train_limit, data_dir=data_dir), run,
+                               verbose=1 if sys.stdout.isatty() else 0)
+            runs.append(run)
+        rows = reporting.compare(runs)
+    except ImportError as error:
+        fail(f"this needs the training extra ({error}); install it with: "
+             "pip install 'digitrec[train]'")
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+    _print_comparison(rows)
+    _save_and_report(plots.compare(runs), out / "compare")
+
+
+@app.command()
+def tune(
+    trials: int = typer.Option(20, help="Configurations to try."),
+    epochs: int = typer.Option(5, help="The most epochs a trial trains (ASHA stops bad ones "
+                                       "sooner)."),
+    model: str = typer.Option("cnn", help="Model to tune (one taking filters, dense units and "
+                                          "dropout)."),
+    dataset: str = typer.Option("mnist", help="mnist or fashion-mnist."),
+    train_limit: Optional[int] = typer.Option(None, help="Train each trial on only the first N "
+                                                         "images."),
+    seed: int = typer.Option(0, help="Seeds the sampler and the trials."),
+    address: Optional[str] = typer.Option(None, help="Ray cluster, ray://HOST:PORT (default: "
+                                                     "$RAY_ADDRESS, else this machine)."),
+    workers: Optional[int] = typer.Option(None, help="Local Ray workers (default: all cores)."),
+    out: Path = typer.Option(Path("runs/tune"), help="Folder of the search; an existing one is "
+                                                     "resumed."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+) -> None:
+    """Search hyperparameters (filters, dense units, dropout, learning rate, batch size,
+    optimizer, augmentation) with Ray Tune, Optuna and ASHA early stopping; resumable."""
+    _need_plots()
+    _quiet_tensorflow()
+    from digitrec import datasets, plots
+
+    try:
+        from digitrec import tuning
+        rows = tuning.tune(trials, epochs, out, model, dataset, train_limit, seed, address,
+                           workers, str(data_dir) if data_dir is not None else None)
+    except ImportError as error:
+        fail(f"tuning needs the training and scale extras ({error}); install them with: "
+             "pip install 'digitrec[train,scale]'")
+    except (ValueError, datasets.DatasetError) as error:
+        fail(str(error))
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} trials, best first")
+    columns = ["trial", "val_accuracy", "epochs", *tuning.SPACE]
+    headers = {"val_accuracy": "val acc", "dense_units": "dense", "learning_rate": "lr",
+               "batch_size": "batch", "augment_strength": "augment", "optimizer": "opt"}
+    for column in columns:
+        table.add_column(headers.get(column, column), justify="right")
+    for row in rows:
+        table.add_row(*[("-" if row[column] is None else f"{row[column]:.2%}")
+                        if column == "val_accuracy" else
+                        (f"{row[column]:.3g}" if isinstance(row[column], float)
+                         else str(row[column])) for column in columns])
+    Console().print(table)
+    _save_and_report(tuning.plot_trials(rows), out / "trials")
+    if (out / "best.json").is_file():
+        typer.echo(f"best configuration: {out / 'best.json'}; train it with: "
+                   f"digitrec train --config {out / 'best.json'}")
+
+
+@app.command("plot-image")
+def plot_image(
+    image: Path = typer.Argument(..., help="An image of one digit."),
+    model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
+                                                    "shipped model)."),
+    out: Optional[Path] = typer.Option(None, help="File to write, without suffix (default: "
+                                                  "IMAGE-explained in the current folder)."),
+) -> None:
+    """Draw a person's image, the 28x28 image the model saw, and the ten probabilities."""
+    _need_plots()
+    from digitrec import imaging, plots
+
+    try:
+        figure = plots.explain(image, model)
+    except (ValueError, imaging.ImageError) as error:
+        fail(str(error))
+    _save_and_report(figure, out if out is not None else Path(f"{image.stem}-explained"))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every "
+                                                "interface)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
+                                                    "shipped model)."),
+) -> None:
+    """Serve the web page (/) and the HTTP API (/v1, documented at /docs)."""
+    try:
+        from digitrec import server
+    except ImportError as error:
+        fail(f"serving needs the serve extra ({error}); "
+             "install it with: pip install 'digitrec[serve]'")
+    try:
+        server.serve(host, port, model)
+    except ValueError as error:
+        fail(str(error))
 
 
 if __name__ == "__main__":

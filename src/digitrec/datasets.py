@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.request
 import zlib
 from dataclasses import dataclass
@@ -166,24 +165,21 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def _download(info: DatasetInfo, filename: str, destination: Path) -> None:
     """Fetches one file from the first mirror that answers, checks its MD5, renames it in place."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    from digitrec import files
+
     errors = []
     for mirror in info.mirrors:
-        handle, temporary = tempfile.mkstemp(dir=destination.parent, suffix=".part")
         try:
-            with os.fdopen(handle, "wb") as file, \
-                    urllib.request.urlopen(mirror + filename, timeout=30) as response:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    file.write(chunk)
-            if file_md5(temporary) != info.md5[filename]:
-                raise DatasetError("checksum mismatch")
-            os.replace(temporary, destination)
+            with files.replacing(destination) as temporary:
+                with open(temporary, "wb") as file, \
+                        urllib.request.urlopen(mirror + filename, timeout=30) as response:
+                    for chunk in iter(lambda: response.read(1 << 20), b""):
+                        file.write(chunk)
+                if file_md5(temporary) != info.md5[filename]:
+                    raise DatasetError("checksum mismatch")
             return
         except Exception as error:  # noqa: BLE001 - any failure means: try the next mirror
             errors.append(f"{mirror}: {error}")
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
     raise DatasetError("; ".join(errors))
 
 
@@ -358,3 +354,29 @@ def load_folder(folder: str | os.PathLike, part: str = "all"):
     if not images:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
     return np.stack(images), np.array(labels, dtype=np.uint8)
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Splits indices into ``folds`` disjoint parts with each class spread evenly across them.
+
+    Args:
+        labels: (N,) integer class labels.
+        folds: the number of parts K, 2 <= K <= the smallest class's size.
+        seed: seeds the shuffle within each class.
+
+    Returns:
+        K arrays of indices into ``labels``; together they hold every index exactly once.
+
+    Raises:
+        ValueError: K out of range.
+    """
+    counts = np.bincount(labels)
+    if not 2 <= folds <= counts[counts > 0].min():
+        raise ValueError(f"folds must be between 2 and {counts[counts > 0].min()}, got {folds}")
+    generator = np.random.default_rng(seed)
+    parts = [[] for _ in range(folds)]
+    for label in np.unique(labels):
+        members = generator.permutation(np.flatnonzero(labels == label))
+        for fold, chunk in enumerate(np.array_split(members, folds)):
+            parts[fold].append(chunk)
+    return [np.sort(np.concatenate(part)) for part in parts]

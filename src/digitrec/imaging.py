@@ -24,6 +24,7 @@ the first version of this pipeline, kept for comparison in ``benchmarks/handwrit
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -38,6 +39,7 @@ MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which the
 MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
 # (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
 # paper with camera noise or a lighting gradient 3 to 4.5)
+DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 # Pillow's own limit stays as a second guard, at twice ours (it raises at twice its value).
@@ -46,6 +48,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 class ImageError(ValueError):
     """An image that cannot be read, or holds no digit. The message says which and why."""
+
+
+class ImageTooLargeError(ImageError):
+    """The image has more than :data:`MAX_PIXELS` pixels (a possible decompression bomb)."""
 
 
 class NoDigitError(ImageError):
@@ -86,7 +92,9 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         path: a PNG, JPEG, BMP, GIF, TIFF or WebP file (the first frame of an animation).
 
     Returns:
-        The decoded Pillow image.
+        The decoded Pillow image. Large JPEGs are decoded at a reduced scale (1/2 to 1/8, still at
+        least :data:`WORKING_SIZE` pixels); ``image.info[DRAFT_SCALE]`` holds the factor from its
+        pixels to the file's (1.0 for other files).
 
     Raises:
         ImageError: the file is missing, empty, not an image, truncated, 0x0, or larger than
@@ -95,42 +103,62 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
-    if path.stat().st_size == 0:
-        raise ImageError(f"{path}: empty file")
+    with open(path, "rb") as file:
+        return decode_image(file.read(), name=str(path))
+
+
+def decode_image(data: bytes, name: str = "image") -> Image.Image:
+    """Decodes an image from its bytes (an upload, say), as :func:`open_image` does a file.
+
+    Args:
+        data: the encoded image (PNG, JPEG, BMP, GIF, TIFF or WebP).
+        name: what to call it in error messages.
+
+    Returns:
+        The decoded Pillow image, upright; see :func:`open_image`.
+
+    Raises:
+        ImageError: empty, not an image, truncated, 0x0, or larger than :data:`MAX_PIXELS`
+            pixels. The message starts with ``name``.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(io.BytesIO(data))
         width, height = image.size
         if width == 0 or height == 0:
-            raise ImageError(f"{path}: image is {width}x{height} pixels, it has no content")
+            raise ImageError(f"{name}: image is {width}x{height} pixels, it has no content")
         if width * height > MAX_PIXELS:
-            raise ImageError(f"{path}: image is {width}x{height} pixels, more than the "
+            raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels, more than the "
                              f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
         if image.format == "JPEG":
             image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale: faster
         image.load()
-        return ImageOps.exif_transpose(image)
+        draft_scale = width / image.width
+        image = ImageOps.exif_transpose(image)
+        image.info[DRAFT_SCALE] = draft_scale
+        return image
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{path}: image is larger than the {MAX_PIXELS // 1_000_000} megapixel "
+        raise ImageTooLargeError(f"{name}: image is larger than the {MAX_PIXELS // 1_000_000} megapixel "
                          "limit; scale it down first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = str(error) or type(error).__name__
         if "cannot identify image file" in reason:
-            if _png_declares_no_pixels(path):
-                raise ImageError(f"{path}: image is 0x0 pixels, it has no content") from None
+            if _png_declares_no_pixels(data):
+                raise ImageError(f"{name}: image is 0x0 pixels, it has no content") from None
             reason = "not an image file Pillow can read"
-        raise ImageError(f"{path}: cannot read image ({reason})") from None
+        raise ImageError(f"{name}: cannot read image ({reason})") from None
 
 
-def _png_declares_no_pixels(path: Path) -> bool:
-    """Whether a file is a PNG whose header declares a width or height of 0 (Pillow refuses it)."""
-    with open(path, "rb") as file:
-        head = file.read(24)
-    return (head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR"
-            and (head[16:20] == bytes(4) or head[20:24] == bytes(4)))
+def _png_declares_no_pixels(data: bytes) -> bool:
+    """Whether the bytes are a PNG whose header declares a width or height of 0 (Pillow refuses
+    to open it)."""
+    return (data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+            and (data[16:20] == bytes(4) or data[20:24] == bytes(4)))
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -149,21 +177,23 @@ def to_grey(image: Image.Image) -> np.ndarray:
         values = np.asarray(image, dtype=np.float32)
         peak = float(values.max()) if values.size else 0.0
         image = Image.fromarray(values * (255.0 / peak if peak > 255 else 1.0)).convert("L")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
-        alpha = rgba[..., 3] / 255.0
-        luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        visible = alpha > 0.5
-        ink_is_dark = not visible.any() or float(np.median(luma[visible])) < 128
-        background = 255.0 if ink_is_dark else 0.0
-        grey = luma * alpha + background * (1.0 - alpha)
-        image = Image.fromarray(grey.astype(np.float32), mode="F")
-    elif image.mode != "L":
-        image = image.convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    # Reduced first, compositing after: with premultiplied alpha ("RGBa") the colours of
+    # transparent pixels cannot bleed into the strokes when averaging.
+    image = image.convert("RGBA").convert("RGBa") if has_alpha else image.convert("L")
     if max(image.size) > WORKING_SIZE:
         scale = WORKING_SIZE / max(image.size)
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BOX)
+    if has_alpha:
+        premultiplied = np.asarray(image, dtype=np.float32)
+        alpha = premultiplied[..., 3] / 255.0
+        luma = premultiplied[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        visible = alpha > 0.5
+        ink_is_dark = (not visible.any()
+                       or float(np.median(luma[visible] / alpha[visible])) < 128)
+        background = 255.0 if ink_is_dark else 0.0
+        return luma + background * (1.0 - alpha)
     return np.asarray(image, dtype=np.float32)
 
 
@@ -458,21 +488,17 @@ def save_digit(digit: np.ndarray, path: str | os.PathLike) -> Path:
     Returns:
         The path written.
     """
-    import tempfile
+    from digitrec import files
 
     path = Path(path)
     stem, suffix = path.name.split(".", 1) if "." in path.name else (path.name, "png")
-    candidate, number = path, 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{stem}-{number}.{suffix}")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(
-                file, format="PNG")
-        os.link(temporary, candidate)  # fails rather than replaces if candidate appeared
-    finally:
-        os.remove(temporary)
-    return candidate
-
+    number = 1
+    while True:
+        candidate = path if number == 1 else path.with_name(f"{stem}-{number}.{suffix}")
+        try:
+            with files.replacing(candidate, overwrite=False) as temporary:
+                Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(
+                    temporary, format="PNG")
+            return candidate
+        except FileExistsError:
+            number += 1

@@ -91,27 +91,34 @@ class Recognizer:
         model: a run folder (holding ``model.onnx``) or an ``.onnx`` file; ``None`` for the model
             shipped with the package.
         batch_size: images per ONNX Runtime call, >= 1.
+        confidence_threshold: answers less confident than this, in [0, 1], get the status
+            "unsure"; ``None`` takes the run's calibrated threshold (``rejection.json``, written by
+            training with outlier exposure), or 0 where the run has none.
 
     Attributes (after loading):
         session_: the ``onnxruntime.InferenceSession``.
         classes_: (10,) int64, the digits 0..9.
         metrics_: the run's ``metrics.json`` as a dict (empty for a bare ``.onnx`` file).
         model_path_: the ``.onnx`` file loaded.
+        threshold_: the confidence threshold in use.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 1024):
+    def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 1024,
+                 confidence_threshold: float | None = None):
         self.model = model
         self.batch_size = batch_size
+        self.confidence_threshold = confidence_threshold
 
     @classmethod
-    def load(cls, model: str | os.PathLike | None = None, batch_size: int = 1024) -> Recognizer:
+    def load(cls, model: str | os.PathLike | None = None, batch_size: int = 1024,
+             confidence_threshold: float | None = None) -> Recognizer:
         """A ready recognizer for ``model`` (see the class's arguments).
 
         Raises:
             ValueError: the model path does not exist or holds no ``model.onnx``, or is not a
                 valid ONNX model.
         """
-        return cls(model, batch_size).fit()
+        return cls(model, batch_size, confidence_threshold).fit()
 
     def fit(self, images=None, labels=None) -> Recognizer:
         """Loads the model into an ONNX Runtime session. Returns self. Arguments are ignored."""
@@ -136,6 +143,16 @@ class Recognizer:
         self.metrics_ = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
         self.model_path_ = onnx_path
         self.classes_ = np.arange(10)
+        rejection_path = onnx_path.parent / "rejection.json"
+        if self.confidence_threshold is not None:
+            if not 0 <= self.confidence_threshold <= 1:
+                raise ValueError("confidence_threshold must be in [0, 1], got "
+                                 f"{self.confidence_threshold}")
+            self.threshold_ = float(self.confidence_threshold)
+        elif rejection_path.is_file():
+            self.threshold_ = float(json.loads(rejection_path.read_text())["threshold"])
+        else:
+            self.threshold_ = 0.0
         return self
 
     def _check_loaded(self):
@@ -164,6 +181,52 @@ class Recognizer:
         """
         return softmax(self.logits(images))
 
+    def answer(self, probabilities: np.ndarray) -> dict:
+        """The answer for one image, from its (10,) probabilities.
+
+        Returns:
+            ``{"digit", "confidence", "runner_up", "probabilities", "status", "reason"}``:
+            ``status`` is ``"ok"``, or ``"unsure"`` when the confidence is below
+            :attr:`threshold_` (``reason`` then says so; it is ``None`` for "ok").
+        """
+        ranked = np.argsort(probabilities)[::-1]
+        digit, runner_up = int(ranked[0]), int(ranked[1])
+        confidence = float(probabilities[digit])
+        status, reason = "ok", None
+        if confidence < self.threshold_:
+            status = "unsure"
+            reason = (f"confidence {confidence:.2f} is below {self.threshold_:.2f}: this may "
+                      "not be a digit, or it is written unlike any digit the model knows")
+        return {"digit": digit, "confidence": confidence, "runner_up": runner_up,
+                "probabilities": [round(float(value), 6) for value in probabilities],
+                "status": status, "reason": reason}
+
+    def recognize(self, images) -> list[dict]:
+        """Answers with a status for each image: a digit, "unsure", or "no digit".
+
+        Args:
+            images: as for :meth:`predict_proba`.
+
+        Returns:
+            One :meth:`answer` dict per image; for an image with no ink (a blank page) the dict
+            is ``{"digit": None, "confidence": None, "status": "no_digit", "reason": ...}``.
+
+        Raises:
+            digitrec.imaging.ImageError: a file that cannot be read.
+        """
+        if isinstance(images, (str, os.PathLike, Image.Image)):
+            images = [images]
+        if isinstance(images, np.ndarray):
+            return [self.answer(row) for row in self.predict_proba(images)]
+        answers = []
+        for image in images:
+            try:
+                answers.append(self.answer(self.predict_proba([image])[0]))
+            except imaging.NoDigitError as error:
+                answers.append({"digit": None, "confidence": None, "status": "no_digit",
+                                "reason": str(error)})
+        return answers
+
     def read(self, image) -> dict:
         """Reads a number written as a string of digits (a date, an amount, a meter reading).
 
@@ -172,9 +235,11 @@ class Recognizer:
                 dashes) and underlines are dropped.
 
         Returns:
-            ``{"text": str, "digits": [{"digit": int, "confidence": float, "box": [x, y, w, h]}]}``,
-            digits left to right, boxes in the image's pixels. ``text`` is empty when no
-            digit-sized ink is found.
+            ``{"text": str, "status": str, "digits": [{"digit": int, "confidence": float,
+            "box": [x, y, w, h], "status": str}]}``, digits left to right, boxes in the image's
+            pixels. A digit's status is "ok" or "unsure" (see :meth:`answer`); the whole
+            reading's is "unsure" if any digit's is, and "no_digit" with an empty ``text`` when
+            no digit-sized ink is found.
 
         Raises:
             digitrec.imaging.ImageError: an unreadable file, or a blank image (NoDigitError).
@@ -190,11 +255,16 @@ class Recognizer:
         except imaging.ImageError as error:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if not segments:
-            return {"text": "", "digits": []}
+            return {"text": "", "status": "no_digit", "digits": []}
         probabilities = self.predict_proba(np.stack([segment.image for segment in segments]))
-        digits = [{"digit": int(row.argmax()), "confidence": float(row.max()),
-                   "box": list(segment.box)} for segment, row in zip(segments, probabilities)]
-        return {"text": "".join(str(digit["digit"]) for digit in digits), "digits": digits}
+        digits = []
+        for segment, row in zip(segments, probabilities):
+            answer = self.answer(row)
+            digits.append({"digit": answer["digit"], "confidence": answer["confidence"],
+                           "box": list(segment.box), "status": answer["status"]})
+        status = "unsure" if any(digit["status"] != "ok" for digit in digits) else "ok"
+        return {"text": "".join(str(digit["digit"]) for digit in digits), "status": status,
+                "digits": digits}
 
     def predict(self, images) -> np.ndarray:
         """The most probable digit for each image, (N,) int64 in 0..9."""

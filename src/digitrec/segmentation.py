@@ -7,9 +7,11 @@ cheque amounts this was measured on):
 1. ink from paper, as for one digit (:func:`digitrec.imaging.extract_ink`);
 2. long horizontal lines (underlines, ruled lines) removed by a morphological opening;
 3. connected components; the parts of a broken digit, one above the other, merged;
-4. separators dropped: dots, commas, dashes and specks, which are much shorter than the digits;
-5. touching digits split at the columns of least ink, the number of pieces chosen by how
-   confidently the recognizer reads them (segmentation by recognition);
+4. separators dropped: dots, commas, dashes, equals signs and specks, by their size, shape
+   and position against the typical digit's;
+5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
+   cuts whose pieces the recognizer reads most confidently, found by dynamic programming
+   (segmentation by recognition);
 6. each digit placed in 28x28 as MNIST's were (:func:`digitrec.imaging.center_in_28x28`).
 """
 
@@ -23,11 +25,13 @@ import numpy as np
 
 from digitrec import imaging
 
-# Relative to the text's height (the band holding the digits' ink):
-MIN_DIGIT_HEIGHT = 0.5  # shorter components are separators or specks
+# Sizes are relative to the typical digit's height (the median of the candidates'), and were
+# chosen on the first half of ORAND-CAR-A (the half the shipped model trains on):
+MIN_DIGIT_HEIGHT = 0.45  # shorter than this times the typical digit: a separator or speck
 SPLIT_ASPECT = 0.75  # components wider than this times their height may be touching digits
-MAX_PIECES = 4  # a component is split into at most this many digits
-SPLIT_MARGIN = 0.25  # how much more confident (mean log-probability) a split must be
+SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
+MIN_WIDTH, MAX_WIDTH = 0.12, 1.3  # the narrowest and widest digit, relative to the height
+SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 
 
 @dataclass
@@ -68,17 +72,27 @@ def _text_height(ink: np.ndarray) -> float:
     return float(max(bottom - top + 1, 4))
 
 
-def _groups(ink: np.ndarray, text_height: float) -> list[np.ndarray]:
-    """Masks of the candidate digits: components, broken parts merged, separators dropped."""
+def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]]:
+    """The candidate digits, left to right: components, broken parts merged, separators
+    dropped. Each is ``(mask, short)``, ``short`` when it is under 3/4 of the typical digit's
+    height (it could still be a separator, which recognition can tell)."""
     count, labels, stats, mass = imaging.ink_components(ink)
     height, width = ink.shape
-    # The printed frame of a form or cheque: tall thin lines along the left or right edge.
-    frame = {label for label in range(1, count)
-             if imaging.is_line(stats[label, :5], height, width)
-             and stats[label, cv2.CC_STAT_WIDTH] < 0.3 * stats[label, cv2.CC_STAT_HEIGHT]}
-    boxes = [[int(value) for value in stats[label, :4]] for label in range(1, count)
-             if label not in frame]
-    members = [[label] for label in range(1, count) if label not in frame]
+    # The printed frame of a form or cheque: thin lines over most of the height, at (or within
+    # 3% of) the left or right edge.
+    frame = set()
+    for label in range(1, count):
+        x, y, w, h, area = (int(value) for value in stats[label, :5])
+        near_edge = x <= 0.03 * width or x + w >= 0.97 * width
+        if near_edge and h >= 0.75 * height and area / h <= 0.12 * h:
+            frame.add(label)
+    # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
+    # of the largest component.
+    largest = mass[1:].max() if count > 1 else 0.0
+    kept = [label for label in range(1, count)
+            if label not in frame and mass[label] >= 0.03 * largest]
+    boxes = [[int(value) for value in stats[label, :4]] for label in kept]
+    members = [[label] for label in kept]
     # Merge components that overlap horizontally by at least half of the narrower one.
     merged = True
     while merged:
@@ -96,33 +110,86 @@ def _groups(ink: np.ndarray, text_height: float) -> list[np.ndarray]:
                     break
             if merged:
                 break
-    tallest = max((box[3] for box in boxes), default=0)
-    reference = max(text_height, 0.8 * tallest)
-    band_bottom = max((y + h for x, y, w, h in boxes if h >= 0.8 * reference), default=height)
+    masks = [np.isin(labels, group) for group in members]
+    extents = [_ink_extent(ink * mask) for mask in masks]  # (left, top, width, height)
+    # Digits are the majority of what is written: the typical height is the median of the
+    # groups that are not specks (a quarter of the tallest or more). Amounts often end in
+    # smaller digits ("40.000"), so the tallest is no reference.
+    tallest = max((extent[3] for extent in extents), default=0)
+    heights = [extent[3] for extent in extents if extent[3] >= 0.25 * tallest]
+    reference = float(np.median(heights)) if heights else float(text_height)
+    band_bottom = max((top + h for _, top, _, h in extents if h >= 0.8 * reference),
+                      default=height)
+    group_mass = [sum(mass[label] for label in group) for group in members]
+    typical_mass = float(np.median(group_mass)) if group_mass else 0.0
     groups = []
-    for (x, y, w, h), labels_in_group in sorted(zip(boxes, members)):
-        if h < MIN_DIGIT_HEIGHT * reference:
+    for (left, top, w, h), mask, ink_mass, labels_in_group in sorted(
+            zip(extents, masks, group_mass, members), key=lambda item: item[0][0]):
+        if h < MIN_DIGIT_HEIGHT * reference or (h < 0.6 * reference and w < 0.3 * reference):
             continue  # a dot, dash or speck
-        if h < 0.75 * reference and y + h > band_bottom + 0.15 * reference:
+        stroke = ink_mass / max(w, 1)  # ink per column: about one stroke's thickness for a dash
+        if w > 1.3 * h and h < 0.6 * reference and h < 2.5 * stroke:
+            continue  # a dash: wider than tall, short, one stroke thick (a small "o" is not)
+        if h < 0.75 * reference and top + h > band_bottom + 0.15 * reference:
             continue  # a comma: short, and hanging below the digits' baseline
-        if sum(mass[label] for label in labels_in_group) < 0.02 * mass[1:].sum():
-            continue
-        groups.append(np.isin(labels, labels_in_group))
+        if ink_mass < 0.12 * typical_mass:
+            continue  # too little ink for a digit: a colon, a faint mark
+        if _row_coverage(ink * mask) < 0.6:
+            continue  # marks stacked with a gap between them: an equals sign, a colon
+        parts = [stats[label] for label in labels_in_group]
+        if h < 0.8 * reference and all(_is_bar(part) for part in parts):
+            continue  # only flat horizontal strokes: a dash, an equals sign
+        groups.append((mask, h < 0.75 * reference))
+    return groups
     return groups
 
 
-def _split_candidates(piece: np.ndarray, pieces: int) -> list[int]:
-    """Columns at which to cut ``piece`` into ``pieces`` parts: the least-ink column near each
-    equal division (within a quarter of a part's width)."""
+def _is_bar(stats_row: np.ndarray) -> bool:
+    """A flat horizontal stroke: at least 1.8 times as wide as high, and about one stroke
+    thick (its height under 1.5 times its pixels per column; a flat "o" has two strokes)."""
+    width, height, area = (int(stats_row[index]) for index in (
+        cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+    return width >= 1.8 * height and height < 1.5 * area / max(width, 1)
+
+
+def _row_coverage(ink: np.ndarray) -> float:
+    """The fraction of the rows between the first and last inked row that hold ink: about 1 for
+    a digit, well under for marks stacked with a gap, such as "=" and ":"."""
+    profile = ink.sum(axis=1)
+    inked = profile >= 0.05 * profile.max()
+    rows = np.nonzero(inked)[0]
+    return float(inked[rows[0]:rows[-1] + 1].mean()) if len(rows) else 0.0
+
+
+def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """(left, top, width, height) of the columns and rows holding at least 15% of the most
+    inked one's ink: the strokes themselves, not faint texture caught in the bounding box."""
+    extent = []
+    for axis in (0, 1):
+        profile = ink.sum(axis=axis)
+        inked = np.nonzero(profile >= 0.15 * profile.max())[0] if profile.max() > 0 else []
+        extent.append((int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0))
+    (left, width), (top, height) = extent
+    return left, top, width, height
+
+
+def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
+    """Columns where a cut may fall: 0, the local minima of the (smoothed) column ink, the width.
+
+    Minima closer than a tenth of the height keep the one with less ink.
+    """
     width = piece.shape[1]
-    profile = piece.sum(axis=0)
-    cuts = []
-    for index in range(1, pieces):
-        ideal = index * width / pieces
-        low = max(1, int(ideal - width / (4 * pieces)))
-        high = min(width - 1, int(ideal + width / (4 * pieces)) + 1)
-        cuts.append(low + int(np.argmin(profile[low:high])))
-    return cuts
+    profile = np.convolve(piece.sum(axis=0), np.ones(3) / 3, mode="same")
+    minima = [column for column in range(2, width - 1)
+              if profile[column] <= profile[column - 1] and profile[column] <= profile[column + 1]]
+    kept: list[int] = []
+    for column in minima:
+        if kept and column - kept[-1] < 0.1 * reference:
+            if profile[column] < profile[kept[-1]]:
+                kept[-1] = column
+        else:
+            kept.append(column)
+    return [0, *kept, width]
 
 
 def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Segment]:
@@ -140,12 +207,14 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
         digitrec.imaging.NoDigitError: the image is blank.
     """
     grey = imaging.to_grey(image)
-    scale_x, scale_y = image.width / grey.shape[1], image.height / grey.shape[0]
+    draft_scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes in the file's pixels
+    scale_x = draft_scale * image.width / grey.shape[1]
+    scale_y = draft_scale * image.height / grey.shape[0]
     ink = imaging.extract_ink(grey)
     text_height = _text_height(ink)
     ink = _remove_lines(ink, text_height)
     segments = []
-    for mask in _groups(ink, text_height):
+    for mask, short in _groups(ink, text_height):
         rows, columns = np.nonzero(mask)
         top, bottom = rows.min(), rows.max() + 1
         left, right = columns.min(), columns.max() + 1
@@ -156,46 +225,60 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
             if len(part_rows) == 0:
                 continue
             y0, y1 = part_rows.min(), part_rows.max() + 1
+            digit = imaging.center_in_28x28(part[y0:y1])
+            if short and score is not None and score(digit[np.newaxis]).max() < SEPARATOR_DOUBT:
+                continue  # a short mark the recognizer finds unlike any digit: a separator
             box = (int(round((left + start) * scale_x)), int(round((top + y0) * scale_y)),
                    int(round((stop - start) * scale_x)), int(round((y1 - y0) * scale_y)))
-            segments.append(Segment(box, imaging.center_in_28x28(part[y0:y1])))
+            segments.append(Segment(box, digit))
     return segments
 
 
 def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int, int]]:
-    """Column ranges of the digits in one component: unsplit, or split into 2..MAX_PIECES.
+    """Column ranges of the digits in one component, left to right.
 
-    Each split is scored by the recognizer's mean log-probability of its pieces; a split must
-    beat reading the component whole by :data:`SPLIT_MARGIN`, and pieces narrower than 0.15 or
-    wider than 1.1 times the text height count against it.
+    Narrow components are one digit. Wider ones are cut at candidate columns
+    (:func:`_cut_candidates`); every run between two candidates that is a plausible digit width
+    is read by ``score``, and dynamic programming finds the path of runs that maximises the sum
+    of their log-probabilities, less :data:`SEGMENT_COST` per digit and a penalty for runs too
+    narrow for anything but a 1. Without ``score``, the width alone decides (digits about 0.62
+    times as wide as high).
     """
     height, width = piece.shape
-    whole = [(0, width)]
     reference = max(height, 0.8 * text_height)
     if width <= SPLIT_ASPECT * reference:
-        return whole
-    options = [whole]
-    for pieces in range(2, MAX_PIECES + 1):
-        if width / pieces < 0.2 * reference:
-            break
-        cuts = [0, *_split_candidates(piece, pieces), width]
-        options.append(list(zip(cuts[:-1], cuts[1:])))
-    if score is None:
-        # By width alone: digits are about 0.6 times as wide as they are high.
-        return min(options, key=lambda ranges: abs(len(ranges) - width / (0.6 * reference)))
-    best, best_value = whole, -np.inf
-    for ranges in options:
-        parts = [piece[:, start:stop] for start, stop in ranges]
-        if any(part.max() <= 0 for part in parts):
-            continue
-        digits = np.stack([imaging.center_in_28x28(imaging.crop_to_ink(part)) for part in parts])
-        confidence = score(digits).max(axis=1)
-        value = float(np.mean(np.log(confidence + 1e-6)))
-        for start, stop in ranges:
-            aspect = (stop - start) / reference
-            value -= max(0.0, 0.15 - aspect) * 10 + max(0.0, aspect - 1.1) * 3
-        if len(ranges) > 1:
-            value -= SPLIT_MARGIN
-        if value > best_value:
-            best, best_value = ranges, value
-    return best
+        return [(0, width)]
+    cuts = _cut_candidates(piece, reference)
+    runs = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))
+            if MIN_WIDTH * reference <= cuts[j] - cuts[i] <= MAX_WIDTH * reference
+            and piece[:, cuts[i]:cuts[j]].max() > 0]
+    if score is None or not runs:
+        count = max(1, round(width / (0.62 * reference)))
+        edges = np.linspace(0, width, count + 1).round().astype(int)
+        return list(zip(edges[:-1], edges[1:]))
+    digits = np.stack([imaging.center_in_28x28(imaging.crop_to_ink(piece[:, cuts[i]:cuts[j]]))
+                       for i, j in runs])
+    probabilities = score(digits)
+    value = {}
+    for (i, j), row in zip(runs, probabilities):
+        aspect = (cuts[j] - cuts[i]) / reference
+        value[i, j] = (float(np.log(row.max() + 1e-6)) - SEGMENT_COST
+                       - (1.0 if aspect < 0.3 and row.argmax() != 1 else 0.0)
+                       - max(0.0, aspect - 1.0) * 5)
+    best = {0: (0.0, None)}  # candidate index -> (best total value, previous index)
+    for j in range(1, len(cuts)):
+        options = [(best[i][0] + value[i, j], i) for i in range(j)
+                   if (i, j) in value and i in best]
+        if options:
+            best[j] = max(options)
+    end = len(cuts) - 1
+    if end not in best:
+        count = max(1, round(width / (0.62 * reference)))
+        edges = np.linspace(0, width, count + 1).round().astype(int)
+        return list(zip(edges[:-1], edges[1:]))
+    ranges = []
+    while end:
+        previous = best[end][1]
+        ranges.append((cuts[previous], cuts[end]))
+        end = previous
+    return ranges[::-1]

@@ -8,7 +8,10 @@ A run folder holds:
   ``seconds``;
 - ``metrics.json``: test loss and accuracy, training seconds, parameter count, dataset checksums,
   library versions, seed;
-- ``config.json``: the full configuration, every default resolved.
+- ``config.json``: the full configuration, every default resolved;
+- ``summary.txt``: Keras' ``model.summary()``, the layers and their parameter counts;
+- ``rejection.json`` (recipes with outlier exposure): the confidence threshold below which an
+  answer is "unsure", calibrated on the validation digits.
 
 This module and :mod:`digitrec.models` are the only ones that import Keras; recognition never
 does. Keras runs on the backend that ``KERAS_BACKEND`` names, TensorFlow by default (the
@@ -30,11 +33,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from digitrec import __version__, datasets, models
+from digitrec import __version__, datasets, files, models
 from digitrec.recognizer import softmax
 
 ONNX_TOLERANCE = 1e-5  # largest allowed |p_keras - p_onnx| over the check images
 EXTRA_REPEAT = 3  # each real-handwriting image is seen this many times per epoch
+OUTLIERS = 12_000  # non-digit images added with outlier exposure, at most 20% of the digits
+REJECTION_QUANTILE = 0.005  # fraction of validation digits the rejection threshold lets go
 
 
 @dataclasses.dataclass
@@ -50,6 +55,9 @@ class TrainConfig:
         learning_rate: the optimizer's step size, > 0.
         validation_split: fraction of the training set held out for validation, in [0, 1).
         augment: train on augmented images (None: the recipe's choice); see :func:`augmentation`.
+        augment_strength: scales every augmentation's range, > 0 (1: the ranges documented).
+        filters, dense_units, dropout: architecture options, for models that take them (the
+            ``cnn``; see :func:`digitrec.models.options`); None keeps the model's own.
         seed: seeds the split, the initial weights, dropout, augmentation and the shuffle.
         train_limit: use only the first N images of the training split (None: all); for quick runs.
         extra_data: folders of real handwriting (see :func:`digitrec.datasets.load_folder`) whose
@@ -64,6 +72,10 @@ class TrainConfig:
     optimizer: str | None = None
     learning_rate: float | None = None
     augment: bool | None = None
+    augment_strength: float = 1.0
+    filters: int | None = None
+    dense_units: int | None = None
+    dropout: float | None = None
     validation_split: float = 0.1
     seed: int = 0
     train_limit: int | None = None
@@ -102,6 +114,14 @@ class TrainConfig:
             raise ValueError(f"validation split must be in [0, 1), got {config.validation_split}")
         if config.train_limit is not None and config.train_limit < 1:
             raise ValueError("train limit must be at least 1")
+        if config.augment_strength <= 0:
+            raise ValueError("augment strength must be positive (use --no-augment to turn "
+                             "augmentation off)")
+        architecture = {name for name in ("filters", "dense_units", "dropout")
+                        if getattr(config, name) is not None}
+        if architecture - models.options(config.model):
+            raise ValueError(f"model {config.model!r} does not take "
+                             f"{', '.join(sorted(architecture - models.options(config.model)))}")
         return config
 
 
@@ -113,7 +133,7 @@ def _optimizer(name: str, learning_rate):
             "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=learning_rate)
 
 
-def augmentation(seed: int = 0):
+def augmentation(seed: int = 0, strength: float = 1.0):
     """The ways people's digits differ from MNIST's, as random Keras preprocessing layers.
 
     Applied to training batches only, each image drawn independently: rotation up to +-15
@@ -123,23 +143,27 @@ def augmentation(seed: int = 0):
 
     Args:
         seed: seeds every layer.
+        strength: multiplies every range above, > 0.
 
     Returns:
         A ``keras.Sequential`` mapping (batch, 28, 28, 1) float32 in [0, 1] to the same shape and
         range (call it with ``training=True``).
     """
+    k = strength
     return keras.Sequential([
-        keras.layers.RandomRotation(15 / 360, fill_mode="constant", seed=seed),
-        keras.layers.RandomZoom(0.15, fill_mode="constant", seed=seed + 1),
-        keras.layers.RandomShear(x_factor=0.15, y_factor=0.05, fill_mode="constant",
+        keras.layers.RandomRotation(15 / 360 * k, fill_mode="constant", seed=seed),
+        keras.layers.RandomZoom(0.15 * k, fill_mode="constant", seed=seed + 1),
+        keras.layers.RandomShear(x_factor=0.15 * k, y_factor=0.05 * k, fill_mode="constant",
                                  seed=seed + 2),
-        keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=seed + 3),
-        keras.layers.RandomElasticTransform(factor=0.5, scale=0.3, fill_mode="constant",
-                                            seed=seed + 4),
-        StrokeWidth(seed=seed + 5),
-        keras.layers.RandomGaussianBlur(factor=0.3, sigma=(0.1, 0.8), seed=seed + 6),
-        keras.layers.RandomContrast(0.3, seed=seed + 7),
-        keras.layers.GaussianNoise(0.03, seed=seed + 8),
+        keras.layers.RandomTranslation(2 / 28 * k, 2 / 28 * k, fill_mode="constant",
+                                       seed=seed + 3),
+        keras.layers.RandomElasticTransform(factor=min(1.0, 0.5 * k), scale=0.3,
+                                            fill_mode="constant", seed=seed + 4),
+        StrokeWidth(probability=min(1.0, 0.5 * k), seed=seed + 5),
+        keras.layers.RandomGaussianBlur(factor=min(1.0, 0.3 * k), sigma=(0.1, 0.8),
+                                        seed=seed + 6),
+        keras.layers.RandomContrast(min(1.0, 0.3 * k), seed=seed + 7),
+        keras.layers.GaussianNoise(0.03 * k, seed=seed + 8),
     ], name="augmentation")
 
 
@@ -161,6 +185,92 @@ class StrokeWidth(keras.layers.Layer):
         thinner = -keras.ops.max_pool(-images, 2, 1, "same")
         return keras.ops.where(draw < self.probability / 2, thicker,
                                keras.ops.where(draw < self.probability, thinner, images))
+
+
+def scribbles(count: int, seed: int = 0) -> np.ndarray:
+    """Random scribbles: tangles of 10 to 16 random pen strokes, and random filled shapes.
+
+    Returns:
+        (count, 28, 28) uint8, white on black, placed in MNIST's format by
+        :func:`digitrec.imaging.center_in_28x28`.
+    """
+    import cv2
+
+    from digitrec import imaging
+
+    generator = np.random.default_rng(seed)
+    images = np.zeros((count, 28, 28), np.uint8)
+    for index in range(count):
+        canvas = np.zeros((112, 112), np.float32)
+        points = generator.uniform(8, 104, (generator.integers(10, 17), 2)).astype(np.int32)
+        if index % 3 == 2:
+            cv2.fillPoly(canvas, [points[:generator.integers(3, 7)]], 1.0)
+        else:
+            cv2.polylines(canvas, [points], False, 1.0, int(generator.integers(3, 12)),
+                          cv2.LINE_AA)
+        images[index] = np.round(imaging.center_in_28x28(canvas) * 255)
+    return images
+
+
+def touching_pairs(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """Two digits side by side, touching or overlapping by up to 4 pixels, in MNIST's format.
+
+    Not one digit: trained as outliers, they teach the model to doubt a piece of a written number
+    that holds two digits, which is what lets :mod:`digitrec.segmentation` choose its cuts by
+    recognition.
+
+    Args:
+        digits: (N, 28, 28) uint8 MNIST-format digits to pair up.
+
+    Returns:
+        (count, 28, 28) uint8.
+    """
+    from digitrec import imaging
+
+    generator = np.random.default_rng(seed)
+    pairs = np.zeros((count, 28, 28), np.uint8)
+    for index in range(count):
+        left, right = digits[generator.choice(len(digits), 2, replace=False)]
+        left, right = imaging.crop_to_ink(left / 255.0), imaging.crop_to_ink(right / 255.0)
+        overlap = min(int(generator.integers(0, 5)), left.shape[1] - 1, right.shape[1] - 1)
+        height = max(len(left), len(right))
+        canvas = np.zeros((height, left.shape[1] + right.shape[1] - overlap), np.float32)
+        canvas[height - len(left):, :left.shape[1]] = left
+        joined = canvas[height - len(right):, left.shape[1] - overlap:]
+        np.maximum(joined, right, out=joined)
+        pairs[index] = np.round(imaging.center_in_28x28(canvas) * 255)
+    return pairs
+
+
+def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
+                   digits: np.ndarray | None = None) -> np.ndarray:
+    """Non-digits for outlier exposure (D. Hendrycks, M. Mazeika, T. Dietterich, "Deep Anomaly
+    Detection with Outlier Exposure", ICLR 2019): Fashion-MNIST *training* images and
+    :func:`scribbles`, put through digitrec's image pipeline as a user's photo would be, and,
+    given ``digits``, :func:`touching_pairs` of them; in equal parts. Fashion-MNIST's *test*
+    images are never used, so they stay a fair measurement.
+
+    Returns:
+        (count, 28, 28) uint8, white on black.
+    """
+    from PIL import Image
+
+    from digitrec import imaging
+
+    parts = 3 if digits is not None else 2
+    (fashion, _), _ = datasets.load("fashion-mnist", data_dir)
+    chosen = np.random.default_rng(seed).choice(len(fashion), count // parts, replace=False)
+    clothes = []
+    for image in fashion[chosen]:
+        try:
+            clothes.append(np.round(imaging.to_mnist(Image.fromarray(image)) * 255))
+        except imaging.ImageError:
+            continue
+    outliers = [np.array(clothes, np.uint8).reshape(-1, 28, 28)]
+    if digits is not None:
+        outliers.append(touching_pairs(digits, count // parts, seed))
+    outliers.append(scribbles(count - sum(map(len, outliers)), seed))
+    return np.concatenate(outliers)
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
@@ -214,7 +324,136 @@ def default_run_dir(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.model}-{config.dataset}-{stamp}"
 
 
-def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: int = 1) -> Path:
+@dataclasses.dataclass
+class Fitted:
+    """What :func:`fit` returns: the model (weights of the best validation epoch) and a record.
+
+    Attributes:
+        model: the trained Keras model.
+        history: per-epoch metrics as Keras records them, plus ``epoch`` and wall ``seconds``.
+        image_counts: training images by source (the dataset, each extra folder, outliers).
+        extra_data: for each extra folder, its image count and the MD5 of its labels file.
+        training_seconds: wall time of ``model.fit``.
+        best_epoch: the epoch kept (1-based): the best validation accuracy, or the last.
+    """
+
+    model: object
+    history: dict
+    image_counts: dict
+    extra_data: dict
+    training_seconds: float
+    best_epoch: int
+
+
+def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
+        x_validation: np.ndarray, y_validation: np.ndarray, verbose: int = 1,
+        log_dir: str | os.PathLike | None = None, callbacks=()) -> Fitted:
+    """Trains ``config``'s model on the given images, keeping the best validation epoch.
+
+    Args:
+        config: a resolved configuration (:meth:`TrainConfig.resolved`).
+        x_train, x_validation: (N, 28, 28) uint8 images, white ink on black.
+        y_train, y_validation: (N,) integer labels in 0..9. The validation part may be empty.
+        verbose: Keras' verbosity.
+        log_dir: where to write TensorBoard logs (None: none).
+        callbacks: more Keras callbacks (a search's reporting, say).
+
+    Returns:
+        A :class:`Fitted`.
+    """
+    keras.utils.set_random_seed(config.seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    image_counts = {config.dataset: int(len(x_train))}
+    extra_record = {}
+    for folder in config.extra_data:
+        images, labels = datasets.load_folder(folder, "fit")
+        labels_file = next(Path(folder) / name for name in ("digit_boxes.csv", "labels.csv")
+                           if (Path(folder) / name).is_file())
+        extra_record[Path(folder).name] = {"images": int(len(images)),
+                                           "labels_md5": datasets.file_md5(labels_file)}
+        image_counts[Path(folder).name] = int(len(images))
+        x_train = np.concatenate([x_train] + [images] * EXTRA_REPEAT)
+        y_train = np.concatenate([y_train] + [labels] * EXTRA_REPEAT)
+    digits = x_train
+    x_train, x_validation = to_model_input(x_train), to_model_input(x_validation)
+    y_train_targets = keras.utils.to_categorical(y_train, models.NUM_CLASSES)
+    recipe = models.RECIPES[config.model]
+    if recipe.outlier_exposure:
+        outliers = to_model_input(outlier_images(
+            min(OUTLIERS, len(x_train) // 5), config.seed, config.data_dir, digits=digits))
+        image_counts["outliers"] = int(len(outliers))
+        x_train = np.concatenate([x_train, outliers])
+        y_train_targets = np.concatenate([
+            y_train_targets,
+            np.full((len(outliers), models.NUM_CLASSES), 1 / models.NUM_CLASSES, np.float32)])
+
+    model = models.build(config.model, filters=config.filters, dense_units=config.dense_units,
+                         dropout=config.dropout)
+    steps_per_epoch = max(1, len(x_train) // config.batch_size)
+    learning_rate = config.learning_rate
+    if recipe.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=steps_per_epoch * max(1, config.epochs - 1),
+            warmup_target=config.learning_rate, warmup_steps=steps_per_epoch)
+    model.compile(optimizer=_optimizer(config.optimizer, learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(
+                      from_logits=True, label_smoothing=recipe.label_smoothing),
+                  metrics=["accuracy"])
+    validation_data = ((x_validation, keras.utils.to_categorical(y_validation,
+                                                                 models.NUM_CLASSES))
+                       if len(x_validation) else None)
+    if config.augment:
+        import tensorflow as tf
+
+        augmenter = augmentation(config.seed, config.augment_strength)
+        training_data = (
+            tf.data.Dataset.from_tensor_slices((x_train, y_train_targets))
+            .shuffle(len(x_train), seed=config.seed).repeat()
+            .batch(config.batch_size, drop_remainder=True)
+            .map(lambda images, labels: (
+                keras.ops.clip(augmenter(images, training=True), 0.0, 1.0), labels),
+                num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+        fit_data = dict(x=training_data, steps_per_epoch=steps_per_epoch)
+    else:
+        fit_data = dict(x=x_train, y=y_train_targets, batch_size=config.batch_size, shuffle=True)
+
+    epoch_seconds = []
+    extra_callbacks, callbacks = list(callbacks), [keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(-time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(
+            -1, epoch_seconds[-1] + time.perf_counter()))]
+    if log_dir is not None:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(log_dir)))
+    selection = tempfile.TemporaryDirectory()
+    best_weights = Path(selection.name) / "best.weights.h5"
+    if validation_data is not None:
+        # The model kept is the epoch with the best validation accuracy (the test set is not
+        # looked at until the end).
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            best_weights, monitor="val_accuracy", mode="max", save_best_only=True,
+            save_weights_only=True))
+    callbacks += extra_callbacks
+    started = time.perf_counter()
+    with selection:
+        history = model.fit(**fit_data, epochs=config.epochs, validation_data=validation_data,
+                            verbose=verbose, callbacks=callbacks)
+        training_seconds = time.perf_counter() - started
+        if best_weights.exists():
+            model.load_weights(best_weights)
+    record = {key: [float(value) for value in values] for key, values in history.history.items()}
+    record["epoch"] = list(range(1, config.epochs + 1))
+    record["seconds"] = [round(seconds, 3) for seconds in epoch_seconds]
+    best_epoch = (int(np.argmax(record["val_accuracy"])) + 1 if validation_data is not None
+                  else config.epochs)
+    return Fitted(model, record, image_counts, extra_record, training_seconds, best_epoch)
+
+
+def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: int = 1,
+          tensorboard: bool = False) -> Path:
     """Trains a model and writes its run folder.
 
     The folder is built under a temporary name beside ``out`` and renamed when complete, so an
@@ -224,6 +463,7 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         config: what to train; ``None`` fields take the recipe's defaults.
         out: the run folder to create; it must not exist. Default: :func:`default_run_dir`.
         verbose: Keras' verbosity (1: a progress bar per epoch, 2: a line per epoch, 0: silent).
+        tensorboard: also write TensorBoard logs, into ``out/tensorboard``.
 
     Returns:
         The run folder's path.
@@ -239,109 +479,48 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         raise ValueError(f"{out} exists already; choose another --out (runs are never "
                          "overwritten)")
     (x_train, y_train), (x_test, y_test) = datasets.load(config.dataset, config.data_dir)
-    keras.utils.set_random_seed(config.seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-
     (x_train, y_train), (x_validation, y_validation) = datasets.train_validation_split(
         x_train, y_train, config.validation_split, config.seed)
     if config.train_limit is not None:
         x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
-    extra_record = {}
-    for folder in config.extra_data:
-        images, labels = datasets.load_folder(folder, "fit")
-        labels_file = next(Path(folder) / name for name in ("digit_boxes.csv", "labels.csv")
-                           if (Path(folder) / name).is_file())
-        extra_record[Path(folder).name] = {"images": int(len(images)),
-                                           "labels_md5": datasets.file_md5(labels_file)}
-        x_train = np.concatenate([x_train] + [images] * EXTRA_REPEAT)
-        y_train = np.concatenate([y_train] + [labels] * EXTRA_REPEAT)
-    x_train, x_validation, x_test = (to_model_input(x) for x in (x_train, x_validation, x_test))
-
-    recipe = models.RECIPES[config.model]
-    model = models.build(config.model)
-    steps_per_epoch = max(1, len(x_train) // config.batch_size)
-    learning_rate = config.learning_rate
-    if recipe.schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=steps_per_epoch * max(1, config.epochs - 1),
-            warmup_target=config.learning_rate, warmup_steps=steps_per_epoch)
-    model.compile(optimizer=_optimizer(config.optimizer, learning_rate),
-                  loss=keras.losses.CategoricalCrossentropy(
-                      from_logits=True, label_smoothing=recipe.label_smoothing),
-                  metrics=["accuracy"])
-    one_hot = keras.utils.to_categorical
-    y_train_one_hot = one_hot(y_train, models.NUM_CLASSES)
-    validation_data = ((x_validation, one_hot(y_validation, models.NUM_CLASSES))
-                       if len(x_validation) else None)
-    if config.augment:
-        import tensorflow as tf
-
-        augmenter = augmentation(config.seed)
-        training_data = (
-            tf.data.Dataset.from_tensor_slices((x_train, y_train_one_hot))
-            .shuffle(len(x_train), seed=config.seed).repeat()
-            .batch(config.batch_size, drop_remainder=True)
-            .map(lambda images, labels: (
-                keras.ops.clip(augmenter(images, training=True), 0.0, 1.0), labels),
-                num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
-        fit_data = dict(x=training_data, steps_per_epoch=steps_per_epoch)
-    else:
-        fit_data = dict(x=x_train, y=y_train_one_hot, batch_size=config.batch_size, shuffle=True)
-
-    epoch_seconds = []
-    callbacks = [keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: epoch_seconds.append(-time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(
-            -1, epoch_seconds[-1] + time.perf_counter()))]
-    selection = tempfile.TemporaryDirectory()
-    best_weights = Path(selection.name) / "best.weights.h5"
-    if validation_data is not None:
-        # The model kept is the epoch with the best validation accuracy (the test set is not
-        # looked at until the end).
-        callbacks.append(keras.callbacks.ModelCheckpoint(
-            best_weights, monitor="val_accuracy", mode="max", save_best_only=True,
-            save_weights_only=True))
-    started = time.perf_counter()
-    with selection:
-        history = model.fit(**fit_data, epochs=config.epochs, validation_data=validation_data,
-                            verbose=verbose, callbacks=callbacks)
-        training_seconds = time.perf_counter() - started
-        if best_weights.exists():
-            model.load_weights(best_weights)
-    best_epoch = (int(np.argmax(history.history["val_accuracy"])) + 1
-                  if validation_data is not None else config.epochs)
-    test_loss, test_accuracy = model.evaluate(x_test, one_hot(y_test, models.NUM_CLASSES),
-                                              batch_size=1000, verbose=0)
-
     out.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        fitted = fit(config, x_train, y_train, x_validation, y_validation, verbose,
+                     log_dir=building / "tensorboard" if tensorboard else None)
+        model = fitted.model
+        x_validation, x_test = to_model_input(x_validation), to_model_input(x_test)
+        test_loss, test_accuracy = model.evaluate(
+            x_test, keras.utils.to_categorical(y_test, models.NUM_CLASSES), batch_size=1000,
+            verbose=0)
+        rejection = None
+        if models.RECIPES[config.model].outlier_exposure and len(x_validation):
+            # The confidence below which an answer is "unsure": REJECTION_QUANTILE of the
+            # validation digits fall below it (the test set is not looked at).
+            confidence = softmax(model.predict(x_validation, batch_size=1000,
+                                               verbose=0)).max(axis=1)
+            rejection = {"method": "maximum softmax probability after outlier exposure",
+                         "threshold": float(np.quantile(confidence, REJECTION_QUANTILE)),
+                         "validation_rejected": REJECTION_QUANTILE}
         model.save(building / "model.keras")
         onnx_difference = export_onnx(model, building / "model.onnx", x_test[:1000])
-        history_record = {key: [float(value) for value in values]
-                          for key, values in history.history.items()}
-        history_record["epoch"] = list(range(1, config.epochs + 1))
-        history_record["seconds"] = [round(seconds, 3) for seconds in epoch_seconds]
+        training_seconds = fitted.training_seconds
         metrics = {
             "model": config.model,
             "dataset": config.dataset,
             "test_loss": float(test_loss),
             "test_accuracy": float(test_accuracy),
             "test_images": int(len(x_test)),
-            "train_images": int(len(x_train)),
+            "train_images": fitted.image_counts,
             "validation_images": int(len(x_validation)),
             "epochs": config.epochs,
-            "best_epoch": best_epoch,
+            "best_epoch": fitted.best_epoch,
             "training_seconds": round(training_seconds, 3),
             "seconds_per_epoch": round(training_seconds / config.epochs, 3),
             "parameters": int(model.count_params()),
             "onnx_max_probability_difference": onnx_difference,
             "dataset_md5": datasets.checksum(config.dataset),
-            "extra_data": extra_record,
+            "extra_data": fitted.extra_data,
             "versions": _library_versions(),
             "seed": config.seed,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -349,11 +528,259 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         config_record = dataclasses.asdict(config)
         config_record["extra_data"] = list(config.extra_data)
         config_record.pop("data_dir")  # where the data was is not part of the recipe
-        for name, record in (("history.json", history_record), ("metrics.json", metrics),
-                             ("config.json", config_record)):
+        summary_lines = []
+        model.summary(print_fn=lambda line, *arguments, **keywords: summary_lines.append(line))
+        (building / "summary.txt").write_text("\n".join(summary_lines) + "\n")
+        records = [("history.json", fitted.history), ("metrics.json", metrics),
+                   ("config.json", config_record)]
+        if rejection is not None:
+            records.append(("rejection.json", rejection))
+        for name, record in records:
             (building / name).write_text(json.dumps(record, indent=2) + "\n")
         os.chmod(building, 0o755)
         os.rename(building, out)  # fails, rather than overwriting, if out appeared meanwhile
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return out
+
+
+def cross_validate(config: TrainConfig, folds: int = 4, out: str | os.PathLike | None = None,
+                   verbose: int = 2) -> dict:
+    """Stratified K-fold cross-validation on the training set (the test set is not used).
+
+    Each fold in turn is held out for validation while the model trains on the others. Folds
+    run one after another here; :func:`digitrec.scaling.cross_validate` runs them in parallel.
+
+    Args:
+        config: what to train.
+        folds: K, at least 2.
+        out: a folder to create, holding ``fold-K/history.json`` for each fold and ``cv.json``;
+            None: nothing written.
+        verbose: Keras' verbosity.
+
+    Returns:
+        ``{"model", "dataset", "folds": [{"fold", "validation_accuracy", "best_epoch",
+        "train_images", "validation_images"}], "mean", "std"}``, accuracies the best validation
+        epoch's.
+
+    Raises:
+        ValueError: a bad configuration or K; ``out`` exists already.
+    """
+    config = config.resolved()
+    (x_train, y_train), _ = datasets.load(config.dataset, config.data_dir)
+    if config.train_limit is not None:
+        x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
+    parts = datasets.stratified_folds(y_train, folds, config.seed)
+    if out is not None and Path(out).exists():
+        raise ValueError(f"{out} exists already; choose another --out")
+    results = [run_fold(config, x_train, y_train, parts, fold, verbose) for fold in range(folds)]
+    return summarize_folds(config, results, out)
+
+
+def run_fold(config: TrainConfig, x_train, y_train, parts, fold: int, verbose: int = 2) -> dict:
+    """Trains on every part but ``parts[fold]`` and validates on that one.
+
+    Returns:
+        ``{"fold", "validation_accuracy", "best_epoch", "train_images", "validation_images",
+        "history"}``.
+    """
+    held_out = parts[fold]
+    kept = np.concatenate([part for index, part in enumerate(parts) if index != fold])
+    fitted = fit(config, x_train[kept], y_train[kept], x_train[held_out], y_train[held_out],
+                 verbose)
+    return {"fold": fold + 1, "validation_accuracy": max(fitted.history["val_accuracy"]),
+            "best_epoch": fitted.best_epoch, "train_images": int(len(kept)),
+            "validation_images": int(len(held_out)), "history": fitted.history}
+
+
+def summarize_folds(config: TrainConfig, results: list[dict], out=None) -> dict:
+    """The cross-validation summary of :func:`run_fold` results. With ``out``, writes each
+    fold's ``fold-K/history.json`` and the summary as ``cv.json`` there."""
+    accuracies = np.array([result["validation_accuracy"] for result in results])
+    folds = [{key: value for key, value in result.items() if key != "history"}
+             for result in results]
+    summary = {"model": config.model, "dataset": config.dataset, "folds": folds,
+               "mean": float(accuracies.mean()), "std": float(accuracies.std(ddof=1))}
+    if out is not None:
+        for result in results:
+            path = Path(out) / f"fold-{result['fold']}" / "history.json"
+            with files.replacing(path) as temporary:
+                temporary.write_text(json.dumps(result["history"], indent=2) + "\n")
+        with files.replacing(Path(out) / "cv.json") as temporary:
+            temporary.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+
+def combine_onnx(paths, out: str | os.PathLike) -> None:
+    """Merges several models' ONNX graphs into one that averages their probabilities.
+
+    The merged graph takes the same (N, 28, 28, 1) float32 input and outputs, as "logits", the
+    log of the mean of the members' softmax probabilities (so that a softmax of it gives back
+    the mean probabilities, and the recognizer treats it as any model).
+
+    Args:
+        paths: the members' ``model.onnx`` files (two or more).
+        out: the ``.onnx`` file to write.
+
+    Raises:
+        ValueError: fewer than two members, or members with different inputs.
+    """
+    import onnx
+    import onnx.compose
+    from onnx import TensorProto, helper
+
+    if len(paths) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    members = [onnx.load(str(path)) for path in paths]
+    input_value = members[0].graph.input[0]
+    nodes, initializers, probabilities = [], [], []
+    for index, member in enumerate(members):
+        member = onnx.compose.add_prefix(member, f"member{index}_")
+        graph = member.graph
+        if len(graph.input) != 1:
+            raise ValueError(f"{paths[index]}: expected one input, found {len(graph.input)}")
+        own_input = graph.input[0].name
+        for node in graph.node:
+            node.input[:] = [input_value.name if name == own_input else name
+                             for name in node.input]
+        nodes.extend(graph.node)
+        initializers.extend(graph.initializer)
+        probability = f"member{index}_probabilities"
+        nodes.append(helper.make_node("Softmax", [graph.output[0].name], [probability],
+                                      axis=-1))
+        probabilities.append(probability)
+    epsilon = helper.make_tensor("epsilon", TensorProto.FLOAT, [], [1e-12])
+    nodes += [helper.make_node("Mean", probabilities, ["mean_probabilities"]),
+              helper.make_node("Add", ["mean_probabilities", "epsilon"], ["positive"]),
+              helper.make_node("Log", ["positive"], ["logits"])]
+    output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, models.NUM_CLASSES])
+    graph = helper.make_graph(nodes, "ensemble", [input_value], [output],
+                              initializers + [epsilon])
+    model = helper.make_model(graph, opset_imports=members[0].opset_import,
+                              producer_name="digitrec")
+    model.ir_version = members[0].ir_version
+    onnx.checker.check_model(model)
+    with files.replacing(out) as temporary:
+        onnx.save(model, str(temporary))
+
+
+def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
+    """Makes one run folder from several: their averaged model, evaluated on the test set.
+
+    The folder holds ``model.onnx`` (:func:`combine_onnx`), ``metrics.json`` (the ensemble's
+    and each member's test accuracy), ``config.json`` (the members) and, if the members have
+    one, ``rejection.json`` with the mean of their thresholds. It is loaded and used as any run.
+
+    Args:
+        runs: run folders trained on the same dataset.
+        out: the folder to create; it must not exist.
+
+    Raises:
+        ValueError: fewer than two runs, runs of different datasets, or ``out`` exists.
+        RuntimeError: the merged graph disagrees with the members' averaged probabilities.
+    """
+    runs, out = [Path(run) for run in runs], Path(out)
+    if out.exists():
+        raise ValueError(f"{out} exists already; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_ensemble(runs, [str(run) for run in runs], building, data_dir)
+        os.chmod(building, 0o755)
+        os.rename(building, out)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_ensemble(runs, names, building: Path, data_dir) -> None:
+    """Writes an ensemble's files into ``building`` (see :func:`ensemble`); ``names`` are how
+    config.json refers to the members."""
+    from digitrec.evaluation import classification_metrics
+    from digitrec.recognizer import Recognizer
+
+    configs = [json.loads((run / "config.json").read_text()) for run in runs]
+    dataset = configs[0]["dataset"]
+    if any(config["dataset"] != dataset for config in configs):
+        raise ValueError("the runs were trained on different datasets")
+    _, (x_test, y_test) = datasets.load(dataset, data_dir)
+    combine_onnx([run / "model.onnx" for run in runs], building / "model.onnx")
+    member_probabilities = [Recognizer.load(run).predict_proba(x_test) for run in runs]
+    probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
+    difference = float(np.abs(probabilities - np.mean(member_probabilities, axis=0)).max())
+    if difference > ONNX_TOLERANCE:
+        raise RuntimeError(f"the merged graph differs from the members' average by "
+                           f"{difference:.2e}")
+    result = classification_metrics(y_test, probabilities)
+    member_metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
+    metrics = {
+        "model": "ensemble", "dataset": dataset, "test_accuracy": result["accuracy"],
+        "test_loss": result["loss"], "test_images": int(len(y_test)),
+        "parameters": int(sum(metrics["parameters"] for metrics in member_metrics)),
+        "training_seconds": round(sum(metrics["training_seconds"]
+                                      for metrics in member_metrics), 3),
+        "epochs": max(metrics["epochs"] for metrics in member_metrics),
+        "members": [{"run": name, "model": metrics["model"], "seed": metrics["seed"],
+                     "test_accuracy": metrics["test_accuracy"]}
+                    for name, metrics in zip(names, member_metrics)],
+        "onnx_max_probability_difference": difference,
+        "dataset_md5": datasets.checksum(dataset), "versions": {"digitrec": __version__},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    records = [("metrics.json", metrics),
+               ("config.json", {"model": "ensemble", "dataset": dataset,
+                                "members": list(names)})]
+    thresholds = [json.loads((run / "rejection.json").read_text())["threshold"]
+                  for run in runs if (run / "rejection.json").is_file()]
+    if len(thresholds) == len(runs):
+        records.append(("rejection.json", {
+            "method": "mean of the members' calibrated thresholds",
+            "threshold": float(np.mean(thresholds))}))
+    for name, record in records:
+        (building / name).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
+                   parallel: bool = False, address: str | None = None,
+                   verbose: int = 2) -> Path:
+    """Trains ``members`` models with seeds ``seed``, ``seed + 1``... and averages them.
+
+    Args:
+        config: what each member trains (its seed is the first member's).
+        members: how many, at least 2.
+        out: the ensemble's run folder (see :func:`ensemble`), holding the members' run folders
+            in ``members/seed-K``; it must not exist.
+        parallel: train the members as Ray tasks (:func:`digitrec.scaling.train_members`).
+        address: the Ray cluster, with ``parallel``.
+
+    Raises:
+        ValueError: fewer than two members, a bad configuration, or ``out`` exists.
+    """
+    if members < 2:
+        raise ValueError("an ensemble needs at least two members")
+    config = config.resolved()
+    out = Path(out)
+    if out.exists():
+        raise ValueError(f"{out} exists already; choose another --out (runs are never "
+                         "overwritten)")
+    configs = [dataclasses.replace(config, seed=config.seed + index) for index in range(members)]
+    names = [f"members/seed-{member.seed}" for member in configs]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        if parallel:
+            from digitrec import scaling
+
+            scaling.train_members(configs, [building / name for name in names], address)
+        else:
+            for member, name in zip(configs, names):
+                train(member, building / name, verbose)
+        _write_ensemble([building / name for name in names], names, building, config.data_dir)
+        os.chmod(building, 0o755)
+        os.rename(building, out)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise

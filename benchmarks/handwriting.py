@@ -1,0 +1,172 @@
+"""Real handwriting: accuracy of three image pipelines, reading numbers, rejection, speed.
+
+    DIGITREC_DATA=../shared/data python benchmarks/handwriting.py [--model RUN]
+
+Prints one markdown table, measured with one model (default: the shipped one) on
+``../shared/handwriting``:
+
+- pipelines compared on single digits:
+  - tutorial: the tutorials' own-image code, the whole image resized to 28x28 (and inverted for
+    user_digits; USPS and optdigits are already white on black, so resized only);
+  - foundation: digitrec's first pipeline (``to_mnist(clean=False, deskew_slant=False)``);
+  - digitrec: the full pipeline (digit components, deskew);
+- user_digits (never trained on, never tuned on) by group;
+- USPS and optdigits: the *holdout* half of each training file (the shipped model trains on the
+  other half; see ``digitrec.datasets.load_folder``);
+- ORAND-CAR-A cheque amounts, holdout half: exact strings by ``Recognizer.read``, against naive
+  "one connected component = one digit" segmentation, and per-digit accuracy on the annotated
+  digit boxes;
+- multi_digit canvas numbers: exact strings;
+- MNIST test accuracy;
+- rejection: MNIST test digits answered "unsure" or "no digit" (false rejections), and
+  Fashion-MNIST test images answered so (correct rejections); both through the pipeline, as a
+  user's file would be;
+- speed: milliseconds per image, in process, for ``predict`` (one user_digits file at a time,
+  decoding and preprocessing included) and ``read`` (one ORAND file at a time).
+"""
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitrec import datasets, imaging
+from digitrec.recognizer import Recognizer
+
+HANDWRITING = Path(__file__).resolve().parents[1].parent / "shared" / "handwriting"
+
+
+def tutorial_pipeline(path: Path, invert: bool) -> np.ndarray:
+    """The tutorials' code: Image.open(path).convert("L").resize((28, 28)), then / 255."""
+    digit = np.asarray(Image.open(path).convert("L").resize((28, 28)), dtype=np.float32) / 255
+    return 1 - digit if invert else digit
+
+
+def pipeline_accuracies(recognizer, paths, labels, invert: bool) -> dict:
+    """{pipeline: accuracy}; an image a pipeline finds blank counts as wrong."""
+    results = {}
+    results["tutorial"] = float(np.mean(recognizer.predict(
+        np.stack([tutorial_pipeline(path, invert) for path in paths])) == labels))
+    for name, options in (("foundation", dict(clean=False, deskew_slant=False)),
+                          ("digitrec", {})):
+        correct = 0
+        for path, label in zip(paths, labels):
+            try:
+                correct += recognizer.predict(imaging.load_digit(path, **options))[0] == label
+            except imaging.ImageError:
+                pass
+        results[name] = correct / len(labels)
+    return results
+
+
+def labelled_paths(folder: Path, part: str):
+    """Rows of labels.csv (all, or the holdout half as load_folder splits it), paths, labels."""
+    with open(folder / "labels.csv") as file:
+        rows = list(csv.DictReader(file))
+    rows = {"all": rows, "holdout": rows[len(rows) // 2:]}[part]
+    return (rows, [folder / row["filename"] for row in rows],
+            np.array([int(row["label"]) for row in rows]))
+
+
+def naive_read(recognizer, path: Path) -> str:
+    """One connected component = one digit, left to right (the baseline segmentation)."""
+    ink = imaging.extract_ink(imaging.to_grey(imaging.open_image(path)))
+    count, labels, stats, mass = imaging.ink_components(ink)
+    order = sorted((label for label in range(1, count) if mass[label] >= 0.02 * mass[1:].sum()),
+                   key=lambda label: stats[label, 0])
+    if not order:
+        return ""
+    digits = np.stack([imaging.center_in_28x28(ink * (labels == label)) for label in order])
+    return "".join(map(str, recognizer.predict(digits)))
+
+
+def orand(recognizer) -> dict:
+    folder = HANDWRITING / "orand_car_a"
+    with open(folder / "labels.csv") as file:
+        rows = list(csv.DictReader(file))
+    with open(folder / "digit_boxes.csv") as file:
+        files = list(dict.fromkeys(row["filename"] for row in csv.DictReader(file)))
+    holdout = set(files[len(files) // 2:])  # the half load_folder(part="holdout") gives
+    rows = [row for row in rows if row["filename"] in holdout]
+    exact = naive = 0
+    started = time.perf_counter()
+    for row in rows:
+        exact += recognizer.read(folder / row["filename"])["text"] == row["label"]
+    read_ms = (time.perf_counter() - started) / len(rows) * 1000
+    for row in rows:
+        naive += naive_read(recognizer, folder / row["filename"]) == row["label"]
+    digit_images, digit_labels = datasets.load_folder(folder, "holdout")
+    per_digit = float(np.mean(recognizer.predict(digit_images) == digit_labels))
+    return {"strings": len(rows), "exact": exact / len(rows), "naive": naive / len(rows),
+            "per_digit": per_digit, "digits": len(digit_labels), "read_ms": read_ms}
+
+
+def rejection(recognizer, images: np.ndarray) -> float:
+    """Fraction of 28x28 images, put through the pipeline as files would be, not answered "ok"."""
+    answers = recognizer.recognize([Image.fromarray(image) for image in images])
+    return float(np.mean([answer["status"] != "ok" for answer in answers]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="run folder (default: the shipped model)")
+    parser.add_argument("--data-dir", default=None)
+    arguments = parser.parse_args()
+    recognizer = Recognizer.load(arguments.model)
+    print(f"model: {recognizer.model_path_.parent} "
+          f"(confidence threshold {recognizer.threshold_:.3f})\n")
+
+    rows = []
+    user_rows, user_paths, user_labels = labelled_paths(HANDWRITING / "user_digits", "all")
+    for group in ("photo", "drawing", "small_28x28"):
+        chosen = [index for index, row in enumerate(user_rows) if row["group"] == group]
+        result = pipeline_accuracies(recognizer, [user_paths[i] for i in chosen],
+                                     user_labels[chosen], invert=True)
+        rows.append((f"user_digits {group}", len(chosen), result))
+    for name in ("usps", "optdigits"):
+        _, paths, labels = labelled_paths(HANDWRITING / name, "holdout")
+        rows.append((f"{name} (holdout half)", len(labels),
+                     pipeline_accuracies(recognizer, paths, labels, invert=False)))
+
+    print("| row | images | tutorial | foundation | digitrec |")
+    print("|---|---:|---:|---:|---:|")
+    for name, count, result in rows:
+        print(f"| {name} | {count} | {result['tutorial']:.1%} | {result['foundation']:.1%} "
+              f"| {result['digitrec']:.1%} |")
+
+    cheques = orand(recognizer)
+    print(f"| ORAND-CAR-A (holdout half), exact amounts | {cheques['strings']} "
+          f"| naive segmentation {cheques['naive']:.1%} | | {cheques['exact']:.1%} |")
+    print(f"| ORAND-CAR-A (holdout half), per digit (annotated boxes) | {cheques['digits']} "
+          f"| | | {cheques['per_digit']:.1%} |")
+    with open(HANDWRITING / "multi_digit" / "labels.csv") as file:
+        numbers = list(csv.DictReader(file))
+    read_right = sum(recognizer.read(HANDWRITING / "multi_digit" / row["filename"])["text"]
+                     == row["label"] for row in numbers)
+    print(f"| multi_digit, exact numbers | {len(numbers)} | | | {read_right}/{len(numbers)} |")
+
+    _, (x_test, y_test) = datasets.load("mnist", arguments.data_dir)
+    _, (fashion_test, _) = datasets.load("fashion-mnist", arguments.data_dir)
+    print(f"| MNIST test accuracy | {len(y_test)} | | | "
+          f"{np.mean(recognizer.predict(x_test) == y_test):.2%} |")
+    print(f"| rejection: MNIST test answered unsure/no digit (lower is better) | {len(x_test)} "
+          f"| | | {rejection(recognizer, x_test):.2%} |")
+    print(f"| rejection: Fashion-MNIST test answered unsure/no digit (higher is better) "
+          f"| {len(fashion_test)} | | | {rejection(recognizer, fashion_test):.2%} |")
+
+    recognizer.recognize(user_paths[:5])  # warm up
+    started = time.perf_counter()
+    for path in user_paths:
+        recognizer.recognize(path)
+    predict_ms = (time.perf_counter() - started) / len(user_paths) * 1000
+    print(f"| speed: predict, ms per user_digits file | {len(user_paths)} | | | "
+          f"{predict_ms:.1f} |")
+    print(f"| speed: read, ms per ORAND file | {cheques['strings']} | | | "
+          f"{cheques['read_ms']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Recognition speed: digitrec's Recognizer (ONNX Runtime) against Keras' model.predict.
+
+    DIGITREC_DATA=../shared/data python benchmarks/inference.py [--model RUN]
+
+Prints, for the same model on this machine, in one run:
+
+- one 28x28 image, in process: Keras ``model.predict`` (as the tutorials call it) against the
+  Recognizer, on an array (model only) and on a PNG file (decoding and preprocessing included);
+- one phone photo (user_digits, about 2000x2000 JPEG), preprocessing included;
+- throughput on the 10,000 MNIST test images, batched;
+- ``digitrec predict one.png`` as a whole process (median of 5, process start included).
+
+Goals set for digitrec here: under 2 ms for one image in process, at least 20,000 images/s,
+under 1 s for the whole command.
+"""
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitrec import datasets
+from digitrec.recognizer import DEFAULT_MODEL, Recognizer
+
+HANDWRITING = Path(__file__).resolve().parents[1].parent / "shared" / "handwriting"
+
+
+def per_call(function, repeats: int) -> float:
+    """Median seconds per call over ``repeats`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    arguments = parser.parse_args()
+    _, (x_test, _) = datasets.load("mnist")
+    recognizer = Recognizer.load(arguments.model)
+    rows = []
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from digitrec.training import to_model_input
+
+    keras_model = keras.saving.load_model(arguments.model / "model.keras")
+    one = to_model_input(x_test[:1])
+    keras_seconds = per_call(lambda: keras_model.predict(one, verbose=0), 50)
+    rows.append(("one 28x28 array: Keras model.predict", keras_seconds))
+    rows.append(("one 28x28 array: Recognizer.predict_proba",
+                 per_call(lambda: recognizer.predict_proba(x_test[0]), 200)))
+    with tempfile.TemporaryDirectory() as folder:
+        png = Path(folder) / "one.png"
+        Image.fromarray(x_test[0]).save(png)
+        rows.append(("one 28x28 PNG file: Recognizer.recognize (decode, pipeline, model)",
+                     per_call(lambda: recognizer.recognize(png), 200)))
+        photo = HANDWRITING / "user_digits" / "aaronpan" / "3.jpg"
+        if photo.is_file():
+            rows.append(("one phone photo (1891x1891 JPEG): Recognizer.recognize",
+                         per_call(lambda: recognizer.recognize(photo), 30)))
+        batch_seconds = per_call(lambda: recognizer.predict_proba(x_test), 5)
+        command = [sys.executable, "-m", "digitrec.cli", "predict", "--model",
+                   str(arguments.model), str(png)]
+        process_seconds = per_call(lambda: subprocess.run(command, check=True,
+                                                          capture_output=True), 5)
+
+    print(f"model: {arguments.model} ({recognizer.metrics_.get('parameters', '?'):,} "
+          f"parameters), {os.cpu_count()} cores\n")
+    print("| what | time | Keras model.predict / this |")
+    print("|---|---:|---:|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds * 1000:.2f} ms | {keras_seconds / seconds:.0f}x |")
+    print(f"| 10,000 MNIST test images, batched | {batch_seconds:.3f} s = "
+          f"{len(x_test) / batch_seconds:,.0f} images/s | |")
+    print(f"| `digitrec predict one.png`, whole process | {process_seconds:.2f} s | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Embarrassingly parallel work on Ray: cross-validation folds, and the members of an ensemble.
+(Hyperparameter searches run on Ray Tune: :mod:`digitrec.tuning`.)
+
+Ray runs locally by default, on every core of this machine; with ``address`` (or the
+``RAY_ADDRESS`` environment variable) the same code runs on a cluster, ``ray://HOST:PORT``.
+The cluster's machines need digitrec installed (``pip install 'digitrec[train,scale]'``) and
+the datasets (``DIGITREC_DATA``); results come back to this machine, which writes the files.
+
+Start a cluster (see https://docs.ray.io/en/latest/cluster/getting-started.html)::
+
+    ray start --head --port 6379 --ray-client-server-port 10001     # on the head machine
+    ray start --address HEAD:6379                                     # on each other machine
+    digitrec cv --model cnn --folds 4 --parallel --address ray://HEAD:10001
+"""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+from digitrec import datasets, training
+
+
+def connect(address: str | None = None, workers: int | None = None) -> None:
+    """Connects to Ray: the cluster at ``address`` or ``$RAY_ADDRESS``, else a local instance
+    with ``workers`` CPUs (default: all of this machine's)."""
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS")
+    # Workers inherit where the data is; they log through the driver only on errors.
+    runtime_env = {"env_vars": {key: os.environ[key] for key in ("DIGITREC_DATA",
+                                                                  "KERAS_BACKEND",
+                                                                  "TF_CPP_MIN_LOG_LEVEL")
+                                if key in os.environ}}
+    if address:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    else:
+        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
+                 runtime_env=runtime_env, log_to_driver=False)
+
+
+@ray.remote(num_cpus=1)
+def _run_fold(config, x_train, y_train, parts, fold):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per task
+    return training.run_fold(config, x_train, y_train, parts, fold, verbose=0)
+
+
+def cross_validate(config: training.TrainConfig, folds: int = 4, out=None,
+                   address: str | None = None, workers: int | None = None) -> dict:
+    """:func:`digitrec.training.cross_validate`, each fold a Ray task (one CPU each).
+
+    Returns:
+        The same summary; files are written by this process.
+    """
+    config = config.resolved()
+    (x_train, y_train), _ = datasets.load(config.dataset, config.data_dir)
+    if config.train_limit is not None:
+        x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
+    parts = datasets.stratified_folds(y_train, folds, config.seed)
+    connect(address, workers)
+    images, labels = ray.put(x_train), ray.put(y_train)
+    results = ray.get([_run_fold.remote(config, images, labels, parts, fold)
+                       for fold in range(folds)])
+    return training.summarize_folds(config, results, out)
+
+
+@ray.remote(num_cpus=1)
+def _train_member(config) -> bytes:
+    """Trains one run on a worker and returns its folder as a tar archive (the worker's disk may
+    be another machine's)."""
+    import io
+    import tarfile
+    import tempfile
+
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per task
+    with tempfile.TemporaryDirectory() as folder:
+        run = training.train(config, os.path.join(folder, "run"), verbose=0)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(run, arcname=".")
+        return buffer.getvalue()
+
+
+def train_members(configs, outs, address: str | None = None, workers: int | None = None) -> None:
+    """Trains one run per configuration as Ray tasks, writing each to its folder in ``outs``."""
+    import io
+    import tarfile
+
+    connect(address, workers)
+    archives = ray.get([_train_member.remote(config) for config in configs])
+    for archive, out in zip(archives, outs):
+        os.makedirs(out)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as members:
+            members.extractall(out, filter="data")
+

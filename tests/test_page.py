@@ -1,0 +1,105 @@
+"""The web page in a real headless Chromium (Debian's, driven by Playwright): draw a digit with the
+mouse, clear, upload a real photo.
+
+Set DIGITREC_SCREENSHOT=docs/page.png to save the screenshot shown in the README.
+"""
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from digitrec.server import create_app
+
+from conftest import HANDWRITING
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Flags for a headless Chromium on a machine with no network and no display, run as root.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server_url):
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's "
+                           "chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 800})
+        page.goto(server_url)
+        yield page
+        browser.close()
+
+
+def draw(page, strokes):
+    """Draws strokes (lists of points in [0, 1] of the canvas) with mouse events."""
+    box = page.locator("#canvas").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=8)
+        page.mouse.up()
+
+
+def test_draw_a_seven_then_clear(page):
+    from playwright.sync_api import expect
+
+    # A 7 in the middle of the pad: the bar, then the stem.
+    draw(page, [[(0.42, 0.2), (0.58, 0.2), (0.5, 0.5), (0.45, 0.82)]])
+    expect(page.locator("#result")).to_have_text("7", timeout=10_000)
+    bars = page.locator("#bars li.top")
+    expect(bars).to_have_count(1)
+    assert bars.first.inner_text().startswith("7")
+    assert page.locator("#seen").get_attribute("src").startswith("data:image/png;base64,")
+    if os.environ.get("DIGITREC_SCREENSHOT"):
+        page.screenshot(path=os.environ["DIGITREC_SCREENSHOT"], full_page=True)
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator("#result")).to_have_text("No digit", timeout=10_000)
+
+
+def test_write_a_number_across_the_canvas(page):
+    from playwright.sync_api import expect
+
+    page.get_by_label("A number (several digits)").check()
+    page.get_by_role("button", name="Clear").click()
+    # 1 and 7 side by side.
+    draw(page, [[(0.3, 0.2), (0.3, 0.8)], [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])
+    expect(page.locator("#result")).to_have_text("17", timeout=10_000)
+    page.get_by_label("One digit").check()
+    page.get_by_role("button", name="Clear").click()
+
+
+def test_upload_a_real_photo(page):
+    from playwright.sync_api import expect
+
+    page.locator("#photo").set_input_files(str(HANDWRITING / "user_digits" / "aaronpan" /
+                                               "5.jpg"))
+    expect(page.locator("#result")).to_have_text("5", timeout=15_000)
+    expect(page.locator("#photo-view")).to_be_visible()
