@@ -15,9 +15,9 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
-# Training and tests too: Keras 3 on TensorFlow, tf2onnx, pytest.
+# Everything: training (Keras 3 on TensorFlow), serving, Ray, and the test tools.
 setup-train: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[train,serve,test]"
+	$(BIN)/pip install --quiet -e ".[train,serve,scale,test]"
 
 # Quick start 1: install, then read the example images with the shipped model.
 demo: setup

@@ -15,7 +15,6 @@ under 1 s for the whole command.
 """
 
 import argparse
-import io
 import os
 import statistics
 import subprocess
@@ -24,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from digitrec import datasets

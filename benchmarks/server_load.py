@@ -1,6 +1,6 @@
 """Requests per second and latency of POST /v1/predict with a 28x28 PNG, on loopback, with wrk.
 
-    python benchmarks/server_load.py [--seconds 10] [--connections 16] [--workers 1]
+    python benchmarks/server_load.py [--seconds 10] [--connections 8 16]
 
 Starts `digitrec serve` in a subprocess on a free loopback port, checks that it answers, then
 runs wrk (Debian package `wrk`) against it with a real 28x28 MNIST test digit as a PNG body, and
@@ -44,7 +44,8 @@ def free_port() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, nargs="+", default=[8, 16],
+                        help="concurrent connections; one measurement for each")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -71,23 +72,25 @@ def main() -> None:
                     time.sleep(0.2)
             subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", str(script), url + "/v1/predict"],
                            capture_output=True)  # warm up
-            result = subprocess.run(
-                ["wrk", f"-t{arguments.threads}", f"-c{arguments.connections}",
-                 f"-d{arguments.seconds}s", "--latency", "-s", str(script),
-                 url + "/v1/predict"], capture_output=True, text=True, check=True)
+            outputs = [subprocess.run(
+                ["wrk", f"-t{arguments.threads}", f"-c{connections}", f"-d{arguments.seconds}s",
+                 "--latency", "-s", str(script), url + "/v1/predict"],
+                capture_output=True, text=True, check=True).stdout
+                for connections in arguments.connections]
         finally:
             server.terminate()
             server.wait(timeout=10)
-    output = result.stdout
-    requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", output, re.MULTILINE))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    print(f"POST /v1/predict, 28x28 PNG ({len(buffer.getvalue())} bytes), {arguments.seconds} s, "
-          f"{arguments.connections} connections, one server process, {os.cpu_count()} cores\n")
-    print("| requests/s | p50 | p90 | p99 | non-2xx |")
-    print("|---:|---:|---:|---:|---:|")
-    print(f"| {requests_per_second:,.0f} | {percentiles.get('50')} | {percentiles.get('90')} "
-          f"| {percentiles.get('99')} | {errors.group(1) if errors else 0} |")
+    print(f"POST /v1/predict, 28x28 PNG ({len(buffer.getvalue())} bytes), {arguments.seconds} s "
+          f"each, one server process, wrk on the same {os.cpu_count()} cores\n")
+    print("| connections | requests/s | p50 | p90 | p99 | non-2xx |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for connections, output in zip(arguments.connections, outputs):
+        requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+\w+)", output, re.MULTILINE))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        print(f"| {connections} | {requests_per_second:,.0f} | {percentiles.get('50')} "
+              f"| {percentiles.get('90')} | {percentiles.get('99')} "
+              f"| {errors.group(1) if errors else 0} |")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ cp "$work/explained.png" docs/explained.png
 $bin/digitrec report src/digitrec/default_model --out docs/report.html \
     --handwriting ../shared/handwriting
 
-$bin/digitrec tutorial --epochs 1 --out "$work/tutorial"
+$bin/digitrec tutorial --epochs 3 --out "$work/tutorial"
 cp "$work/tutorial/compare.png" docs/compare.png
 
 $bin/digitrec tune --trials 8 --epochs 3 --train-limit 12000 --out "$work/tune"

@@ -110,3 +110,15 @@ def test_ensemble_members_train_as_ray_tasks(ray_local, tmp_path, data_dir):
     metrics = json.loads((run / "metrics.json").read_text())
     assert [member["seed"] for member in metrics["members"]] == [0, 1]
     assert 0.5 < metrics["test_accuracy"] <= 1.0
+
+
+def test_paths_given_to_ray_workers_are_absolute(tmp_path, monkeypatch):
+    # Ray runs tasks and trials in folders of their own: relative paths would point elsewhere.
+    from digitrec import scaling
+
+    monkeypatch.chdir(tmp_path)
+    config = training.TrainConfig(data_dir="../data", extra_data=("../handwriting/usps",))
+    moved = scaling.for_workers(config)
+    assert moved.data_dir == str(tmp_path.parent / "data")
+    assert moved.extra_data == (str(tmp_path.parent / "handwriting" / "usps"),)
+    assert scaling.absolute(None) is None

@@ -577,7 +577,7 @@ def tune(
     optimizer, augmentation) with Ray Tune, Optuna and ASHA early stopping; resumable."""
     _need_plots()
     _quiet_tensorflow()
-    from digitrec import datasets, plots
+    from digitrec import datasets
 
     try:
         from digitrec import tuning
@@ -604,6 +604,12 @@ def tune(
                          else str(row[column])) for column in columns])
     Console().print(table)
     _save_and_report(tuning.plot_trials(rows), out / "trials")
+    failed = [row for row in rows if row["status"] == "error"]
+    if failed:
+        typer.echo(f"{len(failed)} of {len(rows)} trials failed; the first: {failed[0]['error']}",
+                   err=True)
+        if len(failed) == len(rows):
+            raise typer.Exit(1)
     if (out / "best.json").is_file():
         typer.echo(f"best configuration: {out / 'best.json'}; train it with: "
                    f"digitrec train --config {out / 'best.json'}")

@@ -37,3 +37,29 @@ def replacing(target: str | os.PathLike, overwrite: bool = True):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+@contextlib.contextmanager
+def creating_folder(target: str | os.PathLike):
+    """Yields a temporary folder beside ``target``; when the block ends without an error, it
+    becomes ``target`` (permissions 0755). On an error it is removed, so that an interrupted
+    run leaves no half-made folder.
+
+    Raises:
+        ValueError: ``target`` exists already (it is never replaced).
+    """
+    import shutil
+
+    target = Path(target)
+    if target.exists():
+        raise ValueError(f"{target} exists already; choose another --out (runs are never "
+                         "overwritten)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield building
+        os.chmod(building, 0o755)
+        os.rename(building, target)  # fails, rather than replacing, if target appeared meanwhile
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise

@@ -28,16 +28,32 @@ def connect(address: str | None = None, workers: int | None = None) -> None:
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS")
-    # Workers inherit where the data is; they log through the driver only on errors.
-    runtime_env = {"env_vars": {key: os.environ[key] for key in ("DIGITREC_DATA",
-                                                                  "KERAS_BACKEND",
+    # Workers inherit where the data is, as an absolute path: they run in folders of their own.
+    runtime_env = {"env_vars": {key: os.environ[key] for key in ("KERAS_BACKEND",
                                                                   "TF_CPP_MIN_LOG_LEVEL")
                                 if key in os.environ}}
+    if os.environ.get("DIGITREC_DATA"):
+        runtime_env["env_vars"]["DIGITREC_DATA"] = absolute(os.environ["DIGITREC_DATA"])
     if address:
         ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
     else:
         ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False,
                  runtime_env=runtime_env, log_to_driver=False)
+
+
+def absolute(path: str | None) -> str | None:
+    """A path made absolute against this process's working directory (Ray's workers run in
+    other folders); None stays None."""
+    return os.path.abspath(os.path.expanduser(path)) if path is not None else None
+
+
+def for_workers(config: training.TrainConfig) -> training.TrainConfig:
+    """The configuration with its paths (data, extra data) made absolute, for Ray's workers."""
+    import dataclasses
+
+    return dataclasses.replace(config, data_dir=absolute(config.data_dir),
+                               extra_data=tuple(absolute(folder)
+                                                for folder in config.extra_data))
 
 
 @ray.remote(num_cpus=1)
@@ -55,7 +71,7 @@ def cross_validate(config: training.TrainConfig, folds: int = 4, out=None,
     Returns:
         The same summary; files are written by this process.
     """
-    config = config.resolved()
+    config = for_workers(config.resolved())
     (x_train, y_train), _ = datasets.load(config.dataset, config.data_dir)
     if config.train_limit is not None:
         x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
@@ -92,7 +108,7 @@ def train_members(configs, outs, address: str | None = None, workers: int | None
     import tarfile
 
     connect(address, workers)
-    archives = ray.get([_train_member.remote(config) for config in configs])
+    archives = ray.get([_train_member.remote(for_workers(config)) for config in configs])
     for archive, out in zip(archives, outs):
         os.makedirs(out)
         with tarfile.open(fileobj=io.BytesIO(archive)) as members:

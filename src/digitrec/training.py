@@ -24,7 +24,6 @@ import dataclasses
 import json
 import os
 import platform
-import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -483,9 +482,7 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         x_train, y_train, config.validation_split, config.seed)
     if config.train_limit is not None:
         x_train, y_train = x_train[:config.train_limit], y_train[:config.train_limit]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with files.creating_folder(out) as building:
         fitted = fit(config, x_train, y_train, x_validation, y_validation, verbose,
                      log_dir=building / "tensorboard" if tensorboard else None)
         model = fitted.model
@@ -537,11 +534,6 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
             records.append(("rejection.json", rejection))
         for name, record in records:
             (building / name).write_text(json.dumps(record, indent=2) + "\n")
-        os.chmod(building, 0o755)
-        os.rename(building, out)  # fails, rather than overwriting, if out appeared meanwhile
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return out
 
 
@@ -681,19 +673,10 @@ def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
         ValueError: fewer than two runs, runs of different datasets, or ``out`` exists.
         RuntimeError: the merged graph disagrees with the members' averaged probabilities.
     """
-    runs, out = [Path(run) for run in runs], Path(out)
-    if out.exists():
-        raise ValueError(f"{out} exists already; choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    runs = [Path(run) for run in runs]
+    with files.creating_folder(out) as building:
         _write_ensemble(runs, [str(run) for run in runs], building, data_dir)
-        os.chmod(building, 0o755)
-        os.rename(building, out)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _write_ensemble(runs, names, building: Path, data_dir) -> None:
@@ -762,15 +745,9 @@ def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
     if members < 2:
         raise ValueError("an ensemble needs at least two members")
     config = config.resolved()
-    out = Path(out)
-    if out.exists():
-        raise ValueError(f"{out} exists already; choose another --out (runs are never "
-                         "overwritten)")
     configs = [dataclasses.replace(config, seed=config.seed + index) for index in range(members)]
     names = [f"members/seed-{member.seed}" for member in configs]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with files.creating_folder(out) as building:
         if parallel:
             from digitrec import scaling
 
@@ -779,9 +756,4 @@ def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
             for member, name in zip(configs, names):
                 train(member, building / name, verbose)
         _write_ensemble([building / name for name in names], names, building, config.data_dir)
-        os.chmod(building, 0o755)
-        os.rename(building, out)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    return out
+    return Path(out)

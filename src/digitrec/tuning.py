@@ -86,7 +86,8 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         address, workers: where to run (see :func:`digitrec.scaling.connect`).
 
     Returns:
-        The trials, best first: ``{"trial", "status", "val_accuracy", "epochs", **parameters}``.
+        The trials, best first: ``{"trial", "status", "val_accuracy", "epochs", **parameters,
+        "error"}`` (``error``: the last line of a failed trial's error, else None).
 
     Raises:
         ValueError: a model that does not take the searched options, or bad numbers.
@@ -104,7 +105,7 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         raise ValueError("trials and epochs must be at least 1")
     out = Path(out).resolve()
     base = {"model": model, "dataset": dataset, "epochs": epochs, "train_limit": train_limit,
-            "seed": seed, "data_dir": data_dir}
+            "seed": seed, "data_dir": scaling.absolute(data_dir)}
     scaling.connect(address, workers)
     trainable = ray_tune.with_parameters(_trial, base=base)
     experiment = out / "experiment"
@@ -129,7 +130,9 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         best = float(frame["val_accuracy"].max()) if frame is not None and len(frame) else None
         rows.append({"trial": index + 1, "status": "error" if result.error else "done",
                      "val_accuracy": best, "epochs": int(metrics.get("epoch", 0)),
-                     **{name: result.config.get(name) for name in SPACE}})
+                     **{name: result.config.get(name) for name in SPACE},
+                     "error": str(result.error).strip().splitlines()[-1][:300]
+                     if result.error else None})
     rows.sort(key=lambda row: -(row["val_accuracy"] or 0))
     with files.replacing(out / "trials.json") as temporary:
         temporary.write_text(json.dumps(rows, indent=2) + "\n")
@@ -156,11 +159,15 @@ def plot_trials(rows: list[dict]):
         axis.scatter([row["learning_rate"] for row in chosen],
                      [row["val_accuracy"] for row in chosen],
                      s=[20 + 15 * row["epochs"] for row in chosen], label=optimizer, alpha=0.7)
-    axis.set_xscale("log")
+    if any(row["val_accuracy"] for row in rows):
+        axis.set_xscale("log")
+    else:
+        axis.text(0.5, 0.5, "no trial finished", ha="center", transform=axis.transAxes)
     axis.set_xlabel("learning rate")
     axis.set_ylabel("best validation accuracy")
     axis.set_title("trials (marker size: epochs run before ASHA stopped it)")
     axis.grid(alpha=0.3)
-    axis.legend()
+    if any(row["val_accuracy"] for row in rows):
+        axis.legend()
     figure.tight_layout()
     return figure
