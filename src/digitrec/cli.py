@@ -202,8 +202,10 @@ def cv(
                                                   "(default: runs/cv-MODEL-TIME)."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
-    """Stratified K-fold cross-validation on the training set: each fold's validation accuracy,
-    and their mean and standard deviation."""
+    """Stratified K-fold cross-validation on the training set.
+
+    Prints each fold's validation accuracy, and their mean and standard deviation.
+    """
     _quiet_tensorflow()
     from datetime import datetime, timezone
 
@@ -499,8 +501,10 @@ def compare(
     runs: List[Path] = typer.Argument(..., help="Run folders."),
     out: Path = typer.Option(Path("plots"), help="Folder for the validation-curves plot."),
 ) -> None:
-    """Compare runs: a table of model, parameters, epochs, time and accuracies, and one plot of
-    their validation curves."""
+    """Compare runs: a table of their figures, and their validation curves in one plot.
+
+    The table: model, parameters, epochs, training time, validation and test accuracy.
+    """
     _need_plots()
     from digitrec import plots
     from digitrec import report as reporting
@@ -525,10 +529,12 @@ def tutorial(
         help="Models, in order (repeatable; default: the tutorials' progression, then ours)."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
-    """The tutorials' progression, end to end: softmax (92%), MLP (97%), MLP with dropout and
-    Adam, the CNNs (99%), and digitrec's robust model, trained one after another and compared.
-    Runs already in OUT are reused. With the recipes' epochs this takes about half an hour
-    here; --epochs 1 takes a few minutes."""
+    """Train the tutorials' progression, softmax to MLP to CNN to ours, and compare them.
+
+    softmax (92%), MLP (97%), MLP with dropout and Adam, the CNNs (99%), and digitrec's robust
+    model, one after another. Runs already in OUT are reused. With the recipes' epochs this
+    takes about half an hour here; --epochs 1 takes a few minutes.
+    """
     _need_plots()
     _quiet_tensorflow()
     from digitrec import datasets, plots
@@ -573,8 +579,11 @@ def tune(
                                                      "resumed."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
-    """Search hyperparameters (filters, dense units, dropout, learning rate, batch size,
-    optimizer, augmentation) with Ray Tune, Optuna and ASHA early stopping; resumable."""
+    """Search hyperparameters with Ray Tune, Optuna and ASHA early stopping; resumable.
+
+    The space: filters, dense units, dropout, learning rate, batch size, optimizer and
+    augmentation strength. Running the same command again resumes the search in OUT.
+    """
     _need_plots()
     _quiet_tensorflow()
     from digitrec import datasets
