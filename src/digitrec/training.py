@@ -416,7 +416,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
                 keras.ops.clip(augmenter(images, training=True), 0.0, 1.0), labels),
                 num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
-        fit_data = dict(x=training_data, steps_per_epoch=steps_per_epoch)
+        fit_data = dict(x=training_data, steps_per_epoch=steps_per_epoch, shuffle=False)
     else:
         fit_data = dict(x=x_train, y=y_train_targets, batch_size=config.batch_size, shuffle=True)
 
