@@ -201,3 +201,49 @@ def test_train_with_a_bad_option_is_a_one_line_error(tmp_path):
     result = digitrec("train", "--model", "resnet", "--out", tmp_path / "x")
     assert result.returncode == 2 and "unknown model" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny")
+    for seed in (0, 1):
+        result = digitrec("train", "--model", "softmax", "--epochs", "1", "--train-limit", "1500",
+                          "--seed", seed, "--out", folder / f"seed-{seed}")
+        assert result.returncode == 0, result.stderr
+    return [folder / "seed-0", folder / "seed-1"]
+
+
+def test_ensemble_and_compare_commands(tiny_runs, tmp_path):
+    result = digitrec("ensemble", *tiny_runs, "--out", tmp_path / "both")
+    assert result.returncode == 0, result.stderr
+    assert "member" in result.stdout and (tmp_path / "both" / "model.onnx").is_file()
+    answer = digitrec("predict", "--json", "--model", tmp_path / "both",
+                      "examples/canvas-drawing-3.png")
+    assert answer.returncode == 0 and len(json.loads(answer.stdout)["probabilities"]) == 10
+    compared = digitrec("compare", *tiny_runs, "--out", tmp_path / "plots")
+    assert compared.returncode == 0, compared.stderr
+    assert "seed-0" in compared.stdout and (tmp_path / "plots" / "compare.png").is_file()
+
+
+def test_train_from_a_config_file(tiny_runs, tmp_path):
+    result = digitrec("train", "--config", tiny_runs[0] / "config.json", "--seed", "5",
+                      "--out", tmp_path / "again")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "again" / "config.json").read_text())
+    assert config["model"] == "softmax" and config["seed"] == 5 and config["train_limit"] == 1500
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model": "softmax", "colour": "blue"}')
+    refused = digitrec("train", "--config", bad, "--out", tmp_path / "never")
+    assert refused.returncode == 2 and "unknown settings colour" in refused.stderr
+
+
+def test_cv_and_show_commands(tmp_path):
+    result = digitrec("cv", "--model", "softmax", "--folds", "2", "--epochs", "1",
+                      "--train-limit", "800", "--out", tmp_path / "cv")
+    assert result.returncode == 0, result.stderr
+    assert "fold 2:" in result.stdout and "+-" in result.stdout
+    assert json.loads((tmp_path / "cv" / "cv.json").read_text())["folds"][1]["fold"] == 2
+    shown = digitrec("show", "--index", "200", "--index", "1220", "--per-class", "0",
+                     "--out", tmp_path / "show")
+    assert shown.returncode == 0, shown.stderr
+    assert (tmp_path / "show" / "mnist-samples.png").is_file()
