@@ -243,7 +243,8 @@ def test_cv_and_show_commands(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "fold 2:" in result.stdout and "+-" in result.stdout
     assert json.loads((tmp_path / "cv" / "cv.json").read_text())["folds"][1]["fold"] == 2
-    shown = digitrec("show", "--index", "200", "--index", "1220", "--per-class", "0",
+    # Two indices after one --index, as users write it.
+    shown = digitrec("show", "--index", "200", "1220", "--per-class", "0",
                      "--out", tmp_path / "show")
     assert shown.returncode == 0, shown.stderr
     assert (tmp_path / "show" / "mnist-samples.png").is_file()

@@ -413,6 +413,8 @@ def _save_and_report(figure, path: Path) -> None:
 
 @app.command()
 def show(
+    indices: Optional[List[int]] = typer.Argument(None, help="Training-set indices to draw "
+                                                             "(also: --index 200 1220)."),
     dataset: str = typer.Option("mnist", help="mnist or fashion-mnist."),
     index: List[int] = typer.Option([], help="Training-set indices to draw (repeatable)."),
     per_class: int = typer.Option(8, help="Also draw a grid of this many random images per "
@@ -424,6 +426,7 @@ def show(
     _need_plots()
     from digitrec import datasets, plots
 
+    index = list(index) + list(indices or [])
     try:
         if index:
             _save_and_report(plots.samples(dataset, index, data_dir=data_dir),
