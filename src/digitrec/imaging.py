@@ -207,26 +207,19 @@ def _local_background(ink: np.ndarray) -> np.ndarray:
     block = max(4, min(height, width) // 8)
     rows, columns = -(-height // block), -(-width // block)
     padded = np.pad(ink, ((0, rows * block - height), (0, columns * block - width)), mode="edge")
-    minima = padded.reshape(rows, block, columns, block).min(axis=(1, 3))
-    minima = np.pad(minima, 1, mode="edge")
-    minima = np.lib.stride_tricks.sliding_window_view(minima, (3, 3)).min(axis=(2, 3))
+    minima = padded.reshape(rows, block, columns, block).min(axis=(1, 3)).astype(np.float32)
+    minima = cv2.erode(minima, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
     background = Image.fromarray(minima.astype(np.float32), mode="F").resize(
         (width, height), Image.Resampling.BILINEAR)
     return np.asarray(background, dtype=np.float32)
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
-    """Otsu's threshold (N. Otsu, IEEE Trans. SMC 9(1), 1979) of values in [0, 255]."""
-    histogram = np.bincount(np.clip(values, 0, 255).astype(np.uint8).ravel(), minlength=256)
-    histogram = histogram.astype(np.float64)
-    levels = np.arange(256, dtype=np.float64)
-    weight_low = np.cumsum(histogram)
-    weight_high = weight_low[-1] - weight_low
-    mass_low = np.cumsum(histogram * levels)
-    mean_low = mass_low / np.maximum(weight_low, 1)
-    mean_high = (mass_low[-1] - mass_low) / np.maximum(weight_high, 1)
-    between = weight_low * weight_high * (mean_low - mean_high) ** 2
-    return float(np.argmax(between)) + 0.5
+    """Otsu's threshold (N. Otsu, IEEE Trans. SMC 9(1), 1979) of values in [0, 255], between
+    grey levels: pixels above it are ink."""
+    levels = np.clip(values, 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(threshold) + 0.5
 
 
 def _ink_extent(mass: np.ndarray, trim: float) -> tuple[int, int]:
@@ -235,14 +228,6 @@ def _ink_extent(mass: np.ndarray, trim: float) -> tuple[int, int]:
     first = int(np.searchsorted(cumulative, trim, side="right"))
     last = int(np.searchsorted(cumulative, 1.0 - trim, side="left"))
     return first, max(first, min(last, len(mass) - 1))
-
-
-def _dilate(array: np.ndarray, size: int) -> np.ndarray:
-    """Grey-level dilation by a size x size square (a maximum filter)."""
-    radius = size // 2
-    padded = np.pad(array, radius)
-    rows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0).max(axis=-1)
-    return np.lib.stride_tricks.sliding_window_view(rows, size, axis=1).max(axis=-1)
 
 
 def extract_ink(grey: np.ndarray) -> np.ndarray:
@@ -415,7 +400,7 @@ def center_in_28x28(ink: np.ndarray) -> np.ndarray:
     if stroke_width < wanted and scale < 1:
         size = int(min(wanted - stroke_width, 0.15 * max(height, width))) | 1
         if size > 1:
-            crop = _dilate(crop, size)
+            crop = cv2.dilate(crop, np.ones((size, size), np.uint8))  # grey-level dilation
             height, width = crop.shape
             scale = 20.0 / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
