@@ -447,16 +447,17 @@ def plot(
 ) -> None:
     """Draw a run's training curves, confusion matrix, prediction grid and worst mistakes."""
     _need_plots()
-    from digitrec import datasets, plots
+    from digitrec import datasets, evaluation, plots
     from digitrec.recognizer import DEFAULT_MODEL
 
     folder = run if run is not None else DEFAULT_MODEL
     out = out if out is not None else (folder / "plots" if run is not None else Path("plots"))
     try:
         _save_and_report(plots.history(folder), out / "curves")
-        _save_and_report(plots.confusion(folder, data_dir), out / "confusion-matrix")
-        _save_and_report(plots.prediction_grid(folder, data_dir=data_dir), out / "predictions")
-        _save_and_report(plots.mistakes(folder, data_dir=data_dir), out / "mistakes")
+        predictions = evaluation.test_predictions(folder, data_dir)
+        _save_and_report(plots.confusion(predictions=predictions), out / "confusion-matrix")
+        _save_and_report(plots.prediction_grid(predictions=predictions), out / "predictions")
+        _save_and_report(plots.mistakes(predictions=predictions), out / "mistakes")
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,14 +56,55 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     }
 
 
-def evaluate(run: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
-             dataset: str | None = None) -> dict:
-    """Evaluates a run folder's model on the test set of the dataset it was trained on.
+class TestPredictions(NamedTuple):
+    """A run's predictions on its dataset's test set.
+
+    Attributes:
+        run: the folder of the model.
+        dataset: the dataset's name.
+        images: (N, 28, 28) uint8 test images.
+        labels: (N,) uint8 true classes.
+        probabilities: (N, 10) float32 predicted probabilities.
+    """
+
+    run: Path
+    dataset: str
+    images: np.ndarray
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+
+def test_predictions(run: str | os.PathLike | None = None,
+                     data_dir: str | os.PathLike | None = None,
+                     dataset: str | None = None) -> TestPredictions:
+    """Runs a run folder's model on the test set of the dataset it was trained on.
 
     Args:
         run: a run folder made by ``digitrec train`` (``None``: the shipped model).
         data_dir: where the IDX files are (see :func:`digitrec.datasets.find_files`).
         dataset: overrides the dataset named in the run's ``config.json``.
+
+    Raises:
+        ValueError: not a run folder; digitrec.datasets.DatasetError for missing data.
+    """
+    recognizer = Recognizer.load(run)
+    folder = recognizer.model_path_.parent
+    config_path = folder / "config.json"
+    if dataset is None:
+        dataset = (json.loads(config_path.read_text()).get("dataset", "mnist")
+                   if config_path.is_file() else "mnist")
+    _, (x_test, y_test) = datasets.load(dataset, data_dir)
+    return TestPredictions(folder, dataset, x_test, y_test, recognizer.predict_proba(x_test))
+
+
+def evaluate(run: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
+             dataset: str | None = None, predictions: TestPredictions | None = None) -> dict:
+    """Evaluates a run folder's model on the test set of the dataset it was trained on.
+
+    Args:
+        run, data_dir, dataset: see :func:`test_predictions`.
+        predictions: already computed :func:`test_predictions` (the other arguments are then
+            not used).
 
     Returns:
         :func:`classification_metrics`' dict, plus ``run``, ``dataset``, ``class_names`` and
@@ -71,15 +113,10 @@ def evaluate(run: str | os.PathLike | None = None, data_dir: str | os.PathLike |
     Raises:
         ValueError: not a run folder; digitrec.datasets.DatasetError for missing data.
     """
-    recognizer = Recognizer.load(run)
-    folder = recognizer.model_path_.parent
-    config_path = Path(folder) / "config.json"
-    if dataset is None:
-        dataset = (json.loads(config_path.read_text()).get("dataset", "mnist")
-                   if config_path.is_file() else "mnist")
-    _, (x_test, y_test) = datasets.load(dataset, data_dir)
-    result = {"run": str(folder), "dataset": dataset,
-              "class_names": list(datasets.DATASETS[dataset].class_names),
-              "test_images": int(len(x_test))}
-    result.update(classification_metrics(y_test, recognizer.predict_proba(x_test)))
+    if predictions is None:
+        predictions = test_predictions(run, data_dir, dataset)
+    result = {"run": str(predictions.run), "dataset": predictions.dataset,
+              "class_names": list(datasets.DATASETS[predictions.dataset].class_names),
+              "test_images": int(len(predictions.labels))}
+    result.update(classification_metrics(predictions.labels, predictions.probabilities))
     return result

@@ -160,20 +160,14 @@ def compare(runs) -> Figure:
     return figure
 
 
-def _test_predictions(run, data_dir=None):
-    recognizer = Recognizer.load(run)
-    config_path = recognizer.model_path_.parent / "config.json"
-    dataset = (json.loads(config_path.read_text()).get("dataset", "mnist")
-               if config_path.is_file() else "mnist")
-    _, (x_test, y_test) = datasets.load(dataset, data_dir)
-    return dataset, x_test, y_test, recognizer.predict_proba(x_test)
+def confusion(run=None, data_dir=None, predictions=None) -> Figure:
+    """The test set's confusion matrix as a heatmap (rows: true class, columns: predicted).
 
-
-def confusion(run=None, data_dir=None) -> Figure:
-    """The test set's confusion matrix as a heatmap (rows: true class, columns: predicted)."""
+    ``predictions``: already computed :func:`digitrec.evaluation.test_predictions` of ``run``.
+    """
     from digitrec.evaluation import confusion_matrix
 
-    dataset, _, y_test, probabilities = _test_predictions(run, data_dir)
+    dataset, _, y_test, probabilities = _predictions(run, data_dir, predictions)
     matrix = confusion_matrix(y_test, probabilities.argmax(axis=1))
     names = datasets.DATASETS[dataset].class_names
     figure = Figure(figsize=(7.5, 6.5))
@@ -197,24 +191,35 @@ def confusion(run=None, data_dir=None) -> Figure:
     return figure
 
 
-def prediction_grid(run=None, count: int = 36, seed: int = 0, data_dir=None) -> Figure:
+def prediction_grid(run=None, count: int = 36, seed: int = 0, data_dir=None,
+                    predictions=None) -> Figure:
     """Random test images titled with prediction and confidence; mistakes in red."""
-    dataset, x_test, y_test, probabilities = _test_predictions(run, data_dir)
+    dataset, x_test, y_test, probabilities = _predictions(run, data_dir, predictions)
     names = datasets.DATASETS[dataset].class_names
     chosen = np.random.default_rng(seed).choice(len(x_test), count, replace=False)
     return _grid(x_test[chosen], y_test[chosen], probabilities[chosen], names,
                  f"{dataset} test: prediction (confidence); mistakes in red")
 
 
-def mistakes(run=None, count: int = 24, data_dir=None) -> Figure:
+def mistakes(run=None, count: int = 24, data_dir=None, predictions=None) -> Figure:
     """The test images the model got wrong most confidently."""
-    dataset, x_test, y_test, probabilities = _test_predictions(run, data_dir)
+    dataset, x_test, y_test, probabilities = _predictions(run, data_dir, predictions)
     wrong = np.flatnonzero(probabilities.argmax(axis=1) != y_test)
     worst = wrong[np.argsort(-probabilities[wrong].max(axis=1))][:count]
     names = datasets.DATASETS[dataset].class_names
     return _grid(x_test[worst], y_test[worst], probabilities[worst], names,
                  f"{dataset} test: the {len(worst)} most confident mistakes "
                  f"(of {len(wrong)})")
+
+
+def _predictions(run, data_dir, predictions):
+    """(dataset, images, labels, probabilities) on the test set, computed if not given."""
+    from digitrec.evaluation import test_predictions
+
+    if predictions is None:
+        predictions = test_predictions(run, data_dir)
+    return (predictions.dataset, predictions.images, predictions.labels,
+            predictions.probabilities)
 
 
 def _grid(images, labels, probabilities, names, title) -> Figure:

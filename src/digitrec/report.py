@@ -128,7 +128,8 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
     out = Path(out) if out is not None else run / "report.html"
     config = json.loads((run / "config.json").read_text())
     metrics = json.loads((run / "metrics.json").read_text())
-    result = evaluation.evaluate(run, data_dir)
+    predictions = evaluation.test_predictions(run, data_dir)
+    result = evaluation.evaluate(predictions=predictions)
     names = result["class_names"]
     parts = [f"<h1>{html.escape(run.name)}</h1>",
              f'<p class="subtitle">model <b>{html.escape(metrics["model"])}</b> on '
@@ -152,10 +153,10 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
                  + _table(("class", "precision", "recall", "F1", "support"), per_class)
                  + "</section>")
     parts.append('<section id="confusion-matrix"><h2>Confusion matrix</h2>'
-                 + _figure_html(plots.confusion(run, data_dir), "confusion matrix")
+                 + _figure_html(plots.confusion(predictions=predictions), "confusion matrix")
                  + "</section>")
     parts.append('<section id="mistakes"><h2>The most confident mistakes</h2>'
-                 + _figure_html(plots.mistakes(run, data_dir=data_dir), "mistakes gallery")
+                 + _figure_html(plots.mistakes(predictions=predictions), "mistakes gallery")
                  + "</section>")
     if handwriting is not None and Path(handwriting).is_dir() and result["dataset"] == "mnist":
         rows = handwriting_accuracy(Recognizer.load(run), handwriting)
