@@ -218,13 +218,19 @@ class Recognizer:
             images = [images]
         if isinstance(images, np.ndarray):
             return [self.answer(row) for row in self.predict_proba(images)]
-        answers = []
+        # Each image through the pipeline, then the model once on all those with a digit.
+        answers, digits = [], []
         for image in images:
             try:
-                answers.append(self.answer(self.predict_proba([image])[0]))
+                digits.append(to_batch([image]))
+                answers.append(None)
             except imaging.NoDigitError as error:
                 answers.append({"digit": None, "confidence": None, "status": "no_digit",
                                 "reason": str(error)})
+        if digits:
+            rows = iter(self.predict_proba(np.concatenate(digits)))
+            answers = [self.answer(next(rows)) if answer is None else answer
+                       for answer in answers]
         return answers
 
     def read(self, image) -> dict:
