@@ -248,3 +248,15 @@ def test_cv_and_show_commands(tmp_path):
                      "--out", tmp_path / "show")
     assert shown.returncode == 0, shown.stderr
     assert (tmp_path / "show" / "mnist-samples.png").is_file()
+
+
+def test_quantize_command_makes_a_model_predict_can_use(tiny_runs, tmp_path):
+    result = digitrec("quantize", tiny_runs[0], "--out", tmp_path / "int8")
+    assert result.returncode == 0, result.stderr
+    assert "float model: test accuracy" in result.stdout
+    answer = digitrec("predict", "--json", "--model", tmp_path / "int8",
+                      "examples/canvas-drawing-3.png")
+    assert answer.returncode == 0 and len(json.loads(answer.stdout)["probabilities"]) == 10
+    refused = digitrec("quantize", tmp_path, "--out", tmp_path / "never")
+    assert refused.returncode != 0 and "not a run folder" in refused.stderr
+    assert "Traceback" not in refused.stderr

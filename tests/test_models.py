@@ -18,7 +18,11 @@ EXPECTED_PARAMETERS = {
     # Convolutions without bias, each followed by batch normalisation (4 values per channel).
     "robust": (9 * 1 * 32 + 4 * 32) + (9 * 32 * 64 + 4 * 64) + (9 * 64 * 128 + 4 * 128)
               + (9 * 128 * 128 + 4 * 128) + 128 * 10 + 10,
+    # Strided 5x5 and 3x3 convolutions, then a batch-normalised Dense(128) on 7*7*32 inputs.
+    "fast": (25 * 1 * 16 + 4 * 16) + (9 * 16 * 32 + 4 * 32) + (7 * 7 * 32 * 128 + 4 * 128)
+            + 128 * 10 + 10,
 }
+EXPECTED_PARAMETERS["best"] = EXPECTED_PARAMETERS["robust"]  # the same network, its own recipe
 
 
 def summary_total(model) -> int:

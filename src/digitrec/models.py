@@ -108,9 +108,10 @@ def cnn_deep() -> keras.Model:
     ], name="cnn-deep")
 
 
-def _conv_block(inputs, filters: int):
-    """Conv2D(3x3, same, no bias)-BatchNormalization-ReLU."""
-    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(inputs)
+def _conv_block(inputs, filters: int, size: int = 3, strides: int = 1):
+    """Conv2D(size x size, same, no bias)-BatchNormalization-ReLU."""
+    x = keras.layers.Conv2D(filters, size, strides=strides, padding="same",
+                            use_bias=False)(inputs)
     x = keras.layers.BatchNormalization()(x)
     return keras.layers.ReLU()(x)
 
@@ -122,6 +123,10 @@ def robust() -> keras.Model:
     convolution 3x3 with batch normalisation and ReLU. 242,602 parameters. Chosen for this 2-core
     CPU: about 20 s per MNIST epoch, where adding a second 28x28 convolution doubles that.
     """
+    return _robust_network("robust")
+
+
+def _robust_network(name: str) -> keras.Model:
     inputs = keras.Input(INPUT_SHAPE)
     x = _conv_block(inputs, 32)
     x = keras.layers.MaxPooling2D(2)(x)
@@ -132,31 +137,65 @@ def robust() -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.25)(x)
     outputs = keras.layers.Dense(NUM_CLASSES)(x)
-    return keras.Model(inputs, outputs, name="robust")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def fast() -> keras.Model:
+    """digitrec's model for a good model now: few multiply-adds, strided convolutions.
+
+    Conv16(5x5, stride 2)-Conv32(3x3, stride 2)-Flatten-Dense128-Dense10, each hidden layer with
+    batch normalisation and ReLU. 207,706 parameters but only about 0.5 million multiply-adds per
+    image (the tutorial's ``cnn``: 2.9 million), so an epoch takes about 2 s on a 2-core CPU.
+    Found here by timing a dozen small candidates to 99% MNIST test accuracy: striding instead
+    of pooling halved the time, the batch-normalised hidden layer added 0.3 points.
+    """
+    inputs = keras.Input(INPUT_SHAPE)
+    x = _conv_block(inputs, 16, size=5, strides=2)
+    x = _conv_block(x, 32, strides=2)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(128, use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    outputs = keras.layers.Dense(NUM_CLASSES)(x)
+    return keras.Model(inputs, outputs, name="fast")
+
+
+def best() -> keras.Model:
+    """digitrec's most accurate single model on MNIST: :func:`robust`'s architecture, trained on
+    MNIST alone with milder augmentation and weight averaging (see ``RECIPES["best"]``).
+    242,602 parameters."""
+    return _robust_network("best")
 
 
 @dataclass(frozen=True)
 class Recipe:
     """A model's architecture and the training defaults its tutorial used.
 
-    ``tutorial_accuracy`` is the MNIST test accuracy the tutorial reports, in [0, 1] (for
-    digitrec's own models, what this recipe reached here). ``augment`` trains on augmented
-    images (:func:`digitrec.training.augmentation`); ``label_smoothing`` is the cross-entropy's
-    smoothing in [0, 1); ``schedule`` is ``"constant"`` or ``"cosine"`` (linear warm-up over the
-    first epoch, then cosine decay to zero); ``outlier_exposure`` adds non-digits trained
-    towards the uniform distribution (:func:`digitrec.training.outlier_images`).
+    ``epochs`` may be fractional (1.5: one pass and half another). ``tutorial_accuracy`` is
+    the MNIST test accuracy the tutorial reports, in [0, 1] (for digitrec's own models, what
+    this recipe reached here). ``augment`` trains on augmented images
+    (:func:`digitrec.training.augmentation`) at ``augment_strength``; ``label_smoothing`` is the
+    cross-entropy's smoothing in [0, 1); ``schedule`` is ``"constant"``, ``"cosine"`` (linear
+    warm-up over the first epoch, then cosine decay to zero) or ``"one-cycle"`` (linear warm-up
+    over the first quarter of the steps, then cosine decay to zero: L. N. Smith, N. Topin,
+    "Super-Convergence", 2018); ``ema`` keeps an exponential moving average of the weights
+    (momentum 0.999) and validates, selects and saves the averaged weights;
+    ``outlier_exposure`` adds non-digits trained towards the uniform distribution
+    (:func:`digitrec.training.outlier_images`).
     """
 
     build: Callable[[], keras.Model]
     optimizer: str
     learning_rate: float
     batch_size: int
-    epochs: int
+    epochs: float
     tutorial_accuracy: float
     source: str
     augment: bool = False
+    augment_strength: float = 1.0
     label_smoothing: float = 0.0
     schedule: str = "constant"
+    ema: bool = False
     outlier_exposure: bool = False
 
 
@@ -179,6 +218,14 @@ RECIPES = {
                      "smoothing 0.1, cosine schedule, best epoch on validation",
                      augment=True, label_smoothing=0.1, schedule="cosine",
                      outlier_exposure=True),
+    "fast": Recipe(fast, "adam", 0.02, 128, 1.5, 0.991,
+                   "digitrec: a good model now: 1.5 epochs, one-cycle schedule peaking at 0.02",
+                   schedule="one-cycle"),
+    "best": Recipe(best, "adam", 0.003, 128, 30, 0.997,
+                   "digitrec: augmentation at 0.6 strength, label smoothing 0.1, cosine "
+                   "schedule, weight averaging (EMA), best epoch on validation",
+                   augment=True, augment_strength=0.6, label_smoothing=0.1, schedule="cosine",
+                   ema=True),
 }
 
 
