@@ -15,6 +15,7 @@ under 1 s for the whole command.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -55,7 +56,13 @@ def main() -> None:
 
     from digitrec.training import to_model_input
 
-    keras_model = keras.saving.load_model(arguments.model / "model.keras")
+    if (arguments.model / "model.keras").is_file():
+        keras_model = keras.saving.load_model(arguments.model / "model.keras")
+    else:  # an int8 or ensemble run has no Keras file: time the same network, untrained
+        from digitrec import models
+
+        config = json.loads((arguments.model / "config.json").read_text())
+        keras_model = models.build(config["model"])
     one = to_model_input(x_test[:1])
     keras_seconds = per_call(lambda: keras_model.predict(one, verbose=0), 50)
     rows.append(("one 28x28 array: Keras model.predict", keras_seconds))

@@ -1,6 +1,7 @@
 """Training recipes side by side: the tutorial's, and digitrec's cnn, fast and best, in one run.
 
     DIGITREC_DATA=../shared/data python benchmarks/recipes.py [--recipes tutorial,cnn,fast,best]
+        [--keep DIR]
 
 Each recipe trains in a fresh process, one after the other on this machine:
 
@@ -17,7 +18,8 @@ out of the time and never used to choose anything), the mean seconds per epoch, 
 the tutorial. Then inference for each trained model: Keras ``model.predict`` on one image, the
 Recognizer (ONNX Runtime) on one 28x28 image, and the Recognizer's throughput on the 10,000 test
 images. The machine is shared and noisy: read the ratios, not the absolute seconds. ``best``
-trains for about a quarter of an hour here.
+trains for about a quarter of an hour here. ``--keep DIR`` keeps digitrec's run folders in DIR
+(they are the same as ``digitrec train --model NAME --seed 0`` makes).
 """
 
 import argparse
@@ -85,6 +87,7 @@ def one(name: str, out: Path) -> None:
     print(json.dumps({
         "epoch_seconds": history["seconds"], "elapsed": elapsed, "test_accuracy": test_accuracy,
         "final_accuracy": metrics["test_accuracy"], "parameters": metrics["parameters"],
+        "epochs": metrics["epochs"],
         "predict_one_seconds": per_call(lambda: keras_model.predict(one_image, verbose=0), 20),
         "recognizer_one_seconds": per_call(lambda: recognizer.predict_proba(x_test[0]), 200),
         "throughput": len(x_test) / per_call(lambda: recognizer.predict_proba(x_test), 5)}))
@@ -113,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipes", default="tutorial,cnn,fast,best",
                         help="comma-separated, from tutorial, cnn, fast, best")
+    parser.add_argument("--keep", type=Path, help="keep digitrec's run folders in this folder")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -122,10 +126,11 @@ def main() -> None:
 
     records = {}
     with tempfile.TemporaryDirectory() as folder:
+        runs = arguments.keep or Path(folder)
+        runs.mkdir(parents=True, exist_ok=True)
         for name in arguments.recipes.split(","):
             print(f"training {name}...", file=sys.stderr, flush=True)
-            records[name] = run_tutorial() if name == "tutorial" else run_ours(name,
-                                                                                Path(folder))
+            records[name] = run_tutorial() if name == "tutorial" else run_ours(name, runs)
     reference = records.get("tutorial")
     reference_time = time_to_target(reference) if reference else None
     reference_epoch = statistics.mean(reference["epoch_seconds"][1:]) if reference else None
@@ -138,9 +143,10 @@ def main() -> None:
     for name, record in records.items():
         to_target = time_to_target(record)
         epoch = statistics.mean(record["epoch_seconds"][1:] or record["epoch_seconds"])
-        print(f"| {name} | {record['parameters']:,} | {len(record['epoch_seconds'])} "
-              f"| {record['final_accuracy']:.2%} "
-              f"| {'not reached' if to_target is None else f'{to_target:.1f} s'} "
+        reached = "not reached" if to_target is None else f"{to_target:.1f} s"
+        epochs = record.get("epochs", len(record["epoch_seconds"]))
+        print(f"| {name} | {record['parameters']:,} | {epochs:g} "
+              f"| {record['final_accuracy']:.2%} | {reached} "
               f"| {ratio(to_target, reference_time)} | {epoch:.1f} | "
               f"{ratio(epoch, reference_epoch)} |")
 
@@ -149,9 +155,10 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     for name, record in records.items():
         ours = record.get("recognizer_one_seconds")
-        print(f"| {name} | {record['predict_one_seconds'] * 1000:.1f} ms | "
-              f"{'' if ours is None else f'{ours * 1000:.2f} ms'} | "
-              f"{'' if ours is None else f'{record['throughput']:,.0f} images/s'} |")
+        one_image = "" if ours is None else f"{ours * 1000:.2f} ms"
+        throughput = "" if ours is None else f"{record['throughput']:,.0f} images/s"
+        print(f"| {name} | {record['predict_one_seconds'] * 1000:.1f} ms | {one_image} | "
+              f"{throughput} |")
 
 
 def ratio(value, reference) -> str:

@@ -71,6 +71,10 @@ def _train_config(config_file, **options):
         except (OSError, ValueError) as error:
             fail(f"{config_file}: cannot read the configuration ({error})")
         known = {field.name for field in dataclasses.fields(training.TrainConfig)}
+        # A quantized run's config records its source; training from it trains the float
+        # model (run `digitrec quantize` on the result to make the int8 copy again).
+        for recorded in ("precision", "quantized_from"):
+            fields.pop(recorded, None)
         unknown = set(fields) - known
         if unknown:
             fail(f"{config_file}: unknown settings {', '.join(sorted(unknown))}")
@@ -206,8 +210,9 @@ def quantize(
         fail(str(error))
     _print_run(made)
     metrics = json.loads((made / "metrics.json").read_text())
-    typer.echo(f"  float model: test accuracy {metrics['quantized_from']['test_accuracy']:.2%}; "
-               "largest probability difference "
+    source = metrics["quantized_from"]
+    typer.echo(f"  float model: test accuracy {source['test_accuracy']:.2%}, loss "
+               f"{source['test_loss']:.4f}; largest probability difference "
                f"{metrics['max_probability_difference_to_float']:.3f}")
 
 

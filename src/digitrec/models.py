@@ -108,9 +108,9 @@ def cnn_deep() -> keras.Model:
     ], name="cnn-deep")
 
 
-def _conv_block(inputs, filters: int, size: int = 3, strides: int = 1):
-    """Conv2D(size x size, same, no bias)-BatchNormalization-ReLU."""
-    x = keras.layers.Conv2D(filters, size, strides=strides, padding="same",
+def _conv_block(inputs, filters: int, size: int = 3, strides: int = 1, padding: str = "same"):
+    """Conv2D(size x size, no bias)-BatchNormalization-ReLU."""
+    x = keras.layers.Conv2D(filters, size, strides=strides, padding=padding,
                             use_bias=False)(inputs)
     x = keras.layers.BatchNormalization()(x)
     return keras.layers.ReLU()(x)
@@ -123,10 +123,6 @@ def robust() -> keras.Model:
     convolution 3x3 with batch normalisation and ReLU. 242,602 parameters. Chosen for this 2-core
     CPU: about 20 s per MNIST epoch, where adding a second 28x28 convolution doubles that.
     """
-    return _robust_network("robust")
-
-
-def _robust_network(name: str) -> keras.Model:
     inputs = keras.Input(INPUT_SHAPE)
     x = _conv_block(inputs, 32)
     x = keras.layers.MaxPooling2D(2)(x)
@@ -137,7 +133,7 @@ def _robust_network(name: str) -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.25)(x)
     outputs = keras.layers.Dense(NUM_CLASSES)(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name="robust")
 
 
 def fast() -> keras.Model:
@@ -161,10 +157,26 @@ def fast() -> keras.Model:
 
 
 def best() -> keras.Model:
-    """digitrec's most accurate single model on MNIST: :func:`robust`'s architecture, trained on
-    MNIST alone with milder augmentation and weight averaging (see ``RECIPES["best"]``).
-    242,602 parameters."""
-    return _robust_network("best")
+    """digitrec's most accurate single model on MNIST: a deeper batch-normalised CNN.
+
+    Conv32-Conv32-Conv32(5x5, stride 2)-Dropout(0.4)-Conv64-Conv64-Conv64(5x5, stride 2)-
+    Dropout(0.4)-Conv128(4x4)-Flatten-Dropout(0.4)-Dense10; 3x3 unpadded convolutions unless
+    stated, each with batch normalisation and ReLU. 328,714 parameters, about 15 million
+    multiply-adds per image (as many as :func:`robust`). The network of C. Deotte's "How to
+    choose CNN Architecture MNIST" (Kaggle, 2018), whose ensembles reach 99.75% there.
+    """
+    inputs = keras.Input(INPUT_SHAPE)
+    x = inputs
+    for filters in (32, 64):
+        x = _conv_block(x, filters, padding="valid")
+        x = _conv_block(x, filters, padding="valid")
+        x = _conv_block(x, filters, size=5, strides=2)
+        x = keras.layers.Dropout(0.4)(x)
+    x = _conv_block(x, 128, size=4, padding="valid")
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.4)(x)
+    outputs = keras.layers.Dense(NUM_CLASSES)(x)
+    return keras.Model(inputs, outputs, name="best")
 
 
 @dataclass(frozen=True)
@@ -222,8 +234,9 @@ RECIPES = {
                    "digitrec: a good model now: 1.5 epochs, one-cycle schedule peaking at 0.02",
                    schedule="one-cycle"),
     "best": Recipe(best, "adam", 0.003, 128, 30, 0.997,
-                   "digitrec: augmentation at 0.6 strength, label smoothing 0.1, cosine "
-                   "schedule, weight averaging (EMA), best epoch on validation",
+                   "C. Deotte's Kaggle MNIST CNN (2018), digitrec's recipe: augmentation at 0.6 "
+                   "strength, label smoothing 0.1, cosine schedule, weight averaging (EMA), "
+                   "best epoch on validation",
                    augment=True, augment_strength=0.6, label_smoothing=0.1, schedule="cosine",
                    ema=True),
 }

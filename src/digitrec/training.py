@@ -774,10 +774,12 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
     int8 per output channel, activations uint8 with ranges from the minimum and maximum seen on
     :data:`CALIBRATION_IMAGES` images drawn from the dataset's training set, in QDQ format. On
     CPUs with VNNI instructions the convolutions run about twice as fast. The new folder holds
-    ``model.onnx``, ``config.json`` (the source run), ``rejection.json`` (the source's threshold,
-    if any) and ``metrics.json`` with the int8 model's own test accuracy and its largest
-    difference in probability from the float model on the test set. It is loaded and used as
-    any run.
+    the int8 ``model.onnx``; ``metrics.json``, the source's with the int8 model's own test loss
+    and accuracy, ``"precision": "int8"``, the float model's under ``quantized_from`` and the
+    largest difference in probability from the float model on the test set; ``config.json``, the
+    source's recipe with ``precision`` and ``quantized_from`` added (so the pair of commands that
+    made it can be run again); and the source's ``history.json``, ``summary.txt`` and
+    ``rejection.json`` where it has them. It is loaded and used as any run.
 
     Args:
         run: a run folder holding ``model.onnx`` and ``config.json`` (a trained model or an
@@ -820,27 +822,30 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
             weight_type=quantization.QuantType.QInt8)
         prepared.unlink()
         probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
+        float_probabilities = float_model.predict_proba(x_test)
         result = classification_metrics(y_test, probabilities)
+        # Both losses as plain cross-entropy (a run's own test_loss includes label smoothing).
+        float_result = classification_metrics(y_test, float_probabilities)
         source_metrics = json.loads((run / "metrics.json").read_text())
         metrics = {
-            **{key: source_metrics[key] for key in ("model", "dataset", "parameters", "epochs",
-                                                    "training_seconds") if key in source_metrics},
+            **source_metrics,
             "test_accuracy": result["accuracy"], "test_loss": result["loss"],
             "test_images": int(len(y_test)), "precision": "int8",
-            "quantized_from": {"run": str(run),
-                               "test_accuracy": source_metrics.get("test_accuracy")},
+            "quantized_from": {"run": str(run), "test_accuracy": float_result["accuracy"],
+                               "test_loss": float_result["loss"]},
             "max_probability_difference_to_float": float(
-                np.abs(probabilities - float_model.predict_proba(x_test)).max()),
+                np.abs(probabilities - float_probabilities).max()),
             "calibration_images": CALIBRATION_IMAGES,
-            "versions": {"digitrec": __version__},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        (building / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (building / "config.json").write_text(json.dumps(
-            {"model": metrics["model"], "dataset": dataset, "quantized_from": str(run),
-             "precision": "int8"}, indent=2) + "\n")
-        if (run / "rejection.json").is_file():
-            (building / "rejection.json").write_text((run / "rejection.json").read_text())
+        metrics.pop("onnx_max_probability_difference", None)  # the float export's check
+        config = {**json.loads((run / "config.json").read_text()), "precision": "int8",
+                  "quantized_from": str(run)}
+        for name, record in (("metrics.json", metrics), ("config.json", config)):
+            (building / name).write_text(json.dumps(record, indent=2) + "\n")
+        for name in ("history.json", "summary.txt", "rejection.json"):
+            if (run / name).is_file():
+                (building / name).write_text((run / name).read_text())
     return Path(out)
 
 
