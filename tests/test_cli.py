@@ -260,3 +260,14 @@ def test_quantize_command_makes_a_model_predict_can_use(tiny_runs, tmp_path):
     refused = digitrec("quantize", tmp_path, "--out", tmp_path / "never")
     assert refused.returncode != 0 and "not a run folder" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_the_shipped_int8_models_config_gives_its_float_training_recipe():
+    from digitrec import cli
+    from digitrec.recognizer import DEFAULT_MODEL
+
+    recorded = json.loads((DEFAULT_MODEL / "config.json").read_text())
+    assert recorded["precision"] == "int8"
+    config = cli._train_config(DEFAULT_MODEL / "config.json")
+    assert config.model == "robust" and config.epochs == recorded["epochs"]
+    assert list(config.extra_data) == recorded["extra_data"]
