@@ -2,8 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DIGITREC_DATA ?= $(abspath ../shared/data)
-export DIGITREC_DATA
+# The folder holding data/ and handwriting/: ../shared beside this checkout or, for a clean clone
+# made elsewhere (a CI check in a temporary folder), beside the checkout it was cloned from.
+DIGITREC_SHARED ?= $(or $(shell for checkout in . "$$(git config --get remote.origin.url \
+	2>/dev/null)"; do [ -d "$$checkout/../shared" ] && cd "$$checkout/../shared" && pwd && break; \
+	done), $(abspath ../shared))
+DIGITREC_DATA ?= $(DIGITREC_SHARED)/data
+export DIGITREC_SHARED DIGITREC_DATA
 
 .PHONY: demo test setup setup-train browser default-model benchmark clean
 
@@ -29,7 +34,7 @@ browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Quick start 2: install everything, then run the test suite on ../shared/data.
+# Quick start 2: install everything, then run the test suite on $(DIGITREC_SHARED).
 test: setup-train browser
 	$(BIN)/python -m pytest -q
 

@@ -27,6 +27,7 @@ Prints one markdown table, measured with one model (default: the shipped one) on
 
 import argparse
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from PIL import Image
 from digitrec import datasets, imaging
 from digitrec.recognizer import Recognizer
 
-HANDWRITING = Path(__file__).resolve().parents[1].parent / "shared" / "handwriting"
+HANDWRITING = Path(os.environ.get("DIGITREC_SHARED",
+                                  Path(__file__).resolve().parents[1].parent / "shared")) / "handwriting"
 
 
 def tutorial_pipeline(path: Path, invert: bool) -> np.ndarray:

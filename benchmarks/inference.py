@@ -29,7 +29,8 @@ from PIL import Image
 from digitrec import datasets
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
-HANDWRITING = Path(__file__).resolve().parents[1].parent / "shared" / "handwriting"
+HANDWRITING = Path(os.environ.get("DIGITREC_SHARED",
+                                  Path(__file__).resolve().parents[1].parent / "shared")) / "handwriting"
 
 
 def per_call(function, repeats: int) -> float:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data beside the repository (../shared), never downloaded."""
+"""Shared fixtures: the real data beside the repository (../shared, or $DIGITREC_SHARED), never
+downloaded."""
 
 import os
 from pathlib import Path
@@ -7,10 +8,10 @@ import numpy as np
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-SHARED = REPOSITORY.parent / "shared"
+SHARED = Path(os.environ.get("DIGITREC_SHARED", REPOSITORY.parent / "shared"))
 HANDWRITING = SHARED / "handwriting"
 
-# Tests read ../shared/data unless DIGITREC_DATA already points elsewhere.
+# Tests read SHARED/data unless DIGITREC_DATA already points elsewhere.
 os.environ.setdefault("DIGITREC_DATA", str(SHARED / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
