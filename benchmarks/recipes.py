@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from inference import per_call  # benchmarks/inference.py, beside this script
+
 HERE = Path(__file__).resolve().parent
 TARGET = 0.99
 
@@ -65,19 +67,25 @@ def one(name: str, out: Path) -> None:
 
     _, (x_test, y_test) = datasets.load("mnist")
     test_images = training.to_model_input(x_test)
-    elapsed, test_accuracy, evaluating = [], [], [0.0]
-    started = time.perf_counter()  # train() reads the training set after this
 
     class TestAccuracy(keras.callbacks.Callback):
+        """Records, after each epoch, the wall seconds since ``started`` (its own test
+        evaluations left out) and the test accuracy."""
+
+        def __init__(self):
+            super().__init__()
+            self.elapsed, self.accuracy, self.evaluating = [], [], 0.0
+            self.started = time.perf_counter()  # train() reads the training set after this
+
         def on_epoch_end(self, epoch, logs=None):
             now = time.perf_counter()
-            elapsed.append(now - started - evaluating[0])
+            self.elapsed.append(now - self.started - self.evaluating)
             logits = self.model.predict(test_images, batch_size=1000, verbose=0)
-            test_accuracy.append(float(np.mean(logits.argmax(axis=1) == y_test)))
-            evaluating[0] += time.perf_counter() - now
+            self.accuracy.append(float(np.mean(logits.argmax(axis=1) == y_test)))
+            self.evaluating += time.perf_counter() - now
 
-    run = training.train(training.TrainConfig(model=name), out, verbose=0,
-                         callbacks=[TestAccuracy()])
+    timing = TestAccuracy()
+    run = training.train(training.TrainConfig(model=name), out, verbose=0, callbacks=[timing])
     history = json.loads((run / "history.json").read_text())
     metrics = json.loads((run / "metrics.json").read_text())
 
@@ -85,23 +93,13 @@ def one(name: str, out: Path) -> None:
     recognizer = Recognizer.load(run)
     one_image = test_images[:1]
     print(json.dumps({
-        "epoch_seconds": history["seconds"], "elapsed": elapsed, "test_accuracy": test_accuracy,
+        "epoch_seconds": history["seconds"], "elapsed": timing.elapsed,
+        "test_accuracy": timing.accuracy,
         "final_accuracy": metrics["test_accuracy"], "parameters": metrics["parameters"],
         "epochs": metrics["epochs"],
         "predict_one_seconds": per_call(lambda: keras_model.predict(one_image, verbose=0), 20),
         "recognizer_one_seconds": per_call(lambda: recognizer.predict_proba(x_test[0]), 200),
         "throughput": len(x_test) / per_call(lambda: recognizer.predict_proba(x_test), 5)}))
-
-
-def per_call(function, repeats: int) -> float:
-    """Median seconds per call over ``repeats`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeats):
-        begun = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - begun)
-    return statistics.median(times)
 
 
 def time_to_target(record: dict):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import training
+from digitrec import models, training
 from digitrec.recognizer import Recognizer, softmax
 
 QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, seed=7)
@@ -151,7 +151,7 @@ def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(tmp
 def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, mnist):
     (x_train, y_train), _ = mnist
     config = training.TrainConfig(model="best", epochs=2, data_dir=str(data_dir)).resolved()
-    assert models_recipe("best").ema and config.augment_strength == 0.6
+    assert models.RECIPES["best"].ema and config.augment_strength == 0.6
     fitted = training.fit(config, x_train[:1000], y_train[:1000], x_train[1000:1300],
                           y_train[1000:1300], verbose=0)
     assert fitted.model.optimizer.use_ema
@@ -163,12 +163,6 @@ def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, m
         training.to_model_input(x_train[1000:1300]),
         keras.utils.to_categorical(y_train[1000:1300], 10), verbose=0)[0]
     assert loss == pytest.approx(fitted.history["val_loss"][fitted.best_epoch - 1], rel=1e-4)
-
-
-def models_recipe(name):
-    from digitrec import models
-
-    return models.RECIPES[name]
 
 
 def test_fast_recipe_reaches_99_percent_in_its_epoch_and_a_half(tmp_path, data_dir):

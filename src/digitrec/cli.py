@@ -6,6 +6,7 @@ starts in a fraction of a second and never loads Keras or TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -27,6 +28,19 @@ def fail(message: str, code: int = 2) -> None:
     """Prints a one-line error to stderr and exits."""
     typer.echo(f"digitrec: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _training_errors(*expected: type[Exception]):
+    """Inside: code that needs the training extra. A missing extra, or one of the ``expected``
+    errors, ends the command with a one-line message instead of a traceback."""
+    try:
+        yield
+    except ImportError as error:
+        fail(f"this needs the training extra ({error}); install it with: "
+             "pip install 'digitrec[train]'")
+    except expected as error:
+        fail(str(error))
 
 
 def _quiet_tensorflow() -> None:
@@ -130,7 +144,7 @@ def train(
     _quiet_tensorflow()
     from digitrec import datasets
 
-    try:
+    with _training_errors(ValueError, TypeError, datasets.DatasetError, RuntimeError):
         from digitrec import training
         train_config = _train_config(
             config, model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
@@ -147,11 +161,6 @@ def train(
                                           verbose)
         else:
             run = training.train(train_config, out, verbose=verbose, tensorboard=tensorboard)
-    except ImportError as error:
-        fail(f"training needs the training extra ({error}); "
-             "install it with: pip install 'digitrec[train]'")
-    except (ValueError, TypeError, datasets.DatasetError, RuntimeError) as error:
-        fail(str(error))
     _print_run(run)
     if tensorboard:
         typer.echo(f"TensorBoard logs: tensorboard --logdir {run / 'tensorboard'}")
@@ -179,14 +188,9 @@ def ensemble_command(
     _quiet_tensorflow()
     from digitrec import datasets
 
-    try:
+    with _training_errors(ValueError, OSError, RuntimeError, datasets.DatasetError):
         from digitrec import training
         run = training.ensemble(runs, out, str(data_dir) if data_dir is not None else None)
-    except ImportError as error:
-        fail(f"this needs the training extra ({error}); install it with: "
-             "pip install 'digitrec[train]'")
-    except (ValueError, OSError, RuntimeError, datasets.DatasetError) as error:
-        fail(str(error))
     _print_run(run)
 
 
@@ -200,14 +204,9 @@ def quantize(
     _quiet_tensorflow()
     from digitrec import datasets
 
-    try:
+    with _training_errors(ValueError, OSError, datasets.DatasetError):
         from digitrec import training
         made = training.quantize(run, out, str(data_dir) if data_dir is not None else None)
-    except ImportError as error:
-        fail(f"this needs the training extra ({error}); install it with: "
-             "pip install 'digitrec[train]'")
-    except (ValueError, OSError, datasets.DatasetError) as error:
-        fail(str(error))
     _print_run(made)
     metrics = json.loads((made / "metrics.json").read_text())
     source = metrics["quantized_from"]
@@ -245,7 +244,7 @@ def cv(
 
     out = out if out is not None else Path("runs") / (
         f"cv-{model}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}")
-    try:
+    with _training_errors(ValueError, datasets.DatasetError):
         from digitrec import training
         config = _train_config(None, model=model, dataset=dataset, epochs=epochs,
                                train_limit=train_limit, seed=seed, data_dir=data_dir)
@@ -255,11 +254,6 @@ def cv(
         else:
             summary = training.cross_validate(config, folds, out,
                                               verbose=1 if sys.stdout.isatty() else 2)
-    except ImportError as error:
-        fail(f"this needs the training extra ({error}); install it with: "
-             "pip install 'digitrec[train]'")
-    except (ValueError, datasets.DatasetError) as error:
-        fail(str(error))
     for fold in summary["folds"]:
         typer.echo(f"fold {fold['fold']}: validation accuracy {fold['validation_accuracy']:.2%} "
                    f"(best epoch {fold['best_epoch']}, {fold['validation_images']} images)")
@@ -577,7 +571,7 @@ def tutorial(
     from digitrec import report as reporting
 
     runs = []
-    try:
+    with _training_errors(ValueError, datasets.DatasetError):
         from digitrec import training
         for name in models_to_train:
             run = out / name
@@ -588,11 +582,6 @@ def tutorial(
                                verbose=1 if sys.stdout.isatty() else 0)
             runs.append(run)
         rows = reporting.compare(runs)
-    except ImportError as error:
-        fail(f"this needs the training extra ({error}); install it with: "
-             "pip install 'digitrec[train]'")
-    except (ValueError, datasets.DatasetError) as error:
-        fail(str(error))
     _print_comparison(rows)
     _save_and_report(plots.compare(runs), out / "compare")
 
