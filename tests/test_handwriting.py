@@ -122,6 +122,36 @@ def test_reading_numbers_with_separators(recognizer):
         assert recognizer.read(HANDWRITING / "multi_digit" / filename)["text"] == number
 
 
+@pytest.mark.parametrize("filename", ["images/train_a_car_000334.jpg",   # 470.000
+                                      "images/train_a_car_000750.jpg"])  # 10.000
+def test_zeros_joined_in_one_stroke_are_split_between_their_loops(recognizer, filename):
+    label = orand_rows()[filename]
+    assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
+def test_printed_hairlines_do_not_join_the_digits():
+    """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
+    into one component unless the hairlines are removed."""
+    image = imaging.open_image(HANDWRITING / "orand_car_a" / "images/train_a_car_000528.jpg")
+    ink = imaging.extract_ink(imaging.to_grey(image))
+    text_height = segmentation._text_height(ink)
+    with_hairlines = segmentation._remove_lines(ink, text_height)
+    assert len(segmentation._groups(with_hairlines, text_height)) == 1
+    ink, text_height, _ = segmentation._clean_ink(image)
+    assert len(segmentation._groups(ink, text_height)) >= 3
+
+
+def test_digits_in_boxes_are_cut_from_the_strings_ink(recognizer):
+    folder = HANDWRITING / "orand_car_a"
+    with open(folder / "digit_boxes.csv") as file:
+        rows = [row for row in csv.DictReader(file)
+                if row["filename"] == "images/train_a_car_000160.jpg"]  # 25.441
+    boxes = [tuple(int(row[key]) for key in "xywh") for row in rows]
+    digits = segmentation.digits_in_boxes(imaging.open_image(folder / rows[0]["filename"]), boxes)
+    assert len(digits) == 5 and all(digit.shape == (28, 28) for digit in digits)
+    assert "".join(map(str, recognizer.predict(np.stack(digits)))) == "25441"
+
+
 def test_reading_beats_one_component_per_digit(recognizer):
     """On a sample of cheque amounts, digitrec's segmentation reads far more amounts exactly than
     taking each connected component as a digit."""

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import models, training
+from digitrec import datasets, models, training
 from digitrec.recognizer import Recognizer, softmax
 
 QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, seed=7)
@@ -108,15 +108,29 @@ def test_outliers_are_non_digits_in_mnist_format(data_dir):
     assert np.array_equal(scribbles, training.scribbles(20, seed=0))  # seeded
 
 
+def test_fragments_are_cut_digits_not_bars(data_dir):
+    from digitrec import imaging
+
+    (digits, _), _ = datasets.load("mnist", str(data_dir))
+    pieces = training.fragments(digits[:300], 50, seed=1)
+    assert pieces.shape == (50, 28, 28) and pieces.dtype == np.uint8
+    assert np.array_equal(pieces, training.fragments(digits[:300], 50, seed=1))  # seeded
+    for piece in pieces:
+        ink = imaging.crop_to_ink(piece / 255.0)
+        assert ink.shape[1] >= 0.4 * ink.shape[0] - 1  # never a 1-like bar
+    assert (pieces.reshape(50, -1).max(axis=1) > 0).all()  # none blank
+
+
 def test_robust_recipe_trains_with_extra_data_and_calibrates_rejection(tmp_path, data_dir):
     from conftest import HANDWRITING
 
     run = training.train(training.TrainConfig(
         model="robust", epochs=1, train_limit=1500, data_dir=str(data_dir),
-        extra_data=(str(HANDWRITING / "optdigits"),)), tmp_path / "robust", verbose=0)
+        extra_data=(str(HANDWRITING / "optdigits"),), extra_repeat=2), tmp_path / "robust",
+        verbose=0)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["train_images"]["optdigits"] > 900
-    assert metrics["train_images"]["outliers"] == (1500 + 3 * metrics["train_images"]
+    assert metrics["train_images"]["outliers"] == (1500 + 2 * metrics["train_images"]
                                                    ["optdigits"]) // 5
     assert metrics["extra_data"]["optdigits"]["images"] == metrics["train_images"]["optdigits"]
     rejection = json.loads((run / "rejection.json").read_text())

@@ -126,6 +126,8 @@ def train(
                                                                "(labels.csv or digit_boxes.csv) "
                                                                "whose first half is added to "
                                                                "training; repeatable."),
+    extra_repeat: Optional[int] = typer.Option(None, help="Times each --extra-data image is "
+                                                          "seen per epoch (default 3)."),
     config: Optional[Path] = typer.Option(None, help="A JSON configuration (a run's "
                                                      "config.json, or tune's best.json); the "
                                                      "options above override it."),
@@ -150,7 +152,7 @@ def train(
             config, model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
             optimizer=optimizer, learning_rate=learning_rate, validation_split=validation_split,
             seed=seed, train_limit=train_limit, augment=augment,
-            extra_data=extra_data or None, data_dir=data_dir)
+            extra_data=extra_data or None, extra_repeat=extra_repeat, data_dir=data_dir)
         # A progress bar on a terminal; one line per epoch in a log file.
         verbose = 1 if sys.stdout.isatty() else 2
         if ensemble > 1:

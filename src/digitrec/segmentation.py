@@ -5,13 +5,14 @@ Competition on Handwritten Digit String Recognition in Challenging Datasets", wh
 cheque amounts this was measured on):
 
 1. ink from paper, as for one digit (:func:`digitrec.imaging.extract_ink`);
-2. long horizontal lines (underlines, ruled lines) removed by a morphological opening;
+2. long horizontal lines (underlines, ruled lines) removed by a morphological opening, and
+   the hairlines of a printed background by a vertical one;
 3. connected components; the parts of a broken digit, one above the other, merged;
 4. separators dropped: dots, commas, dashes, equals signs and specks, by their size, shape
    and position against the typical digit's;
 5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
    cuts whose pieces the recognizer reads most confidently, found by dynamic programming
-   (segmentation by recognition);
+   (segmentation by recognition); loops side by side ("000" in one stroke) add candidates;
 6. each digit placed in 28x28 as MNIST's were (:func:`digitrec.imaging.center_in_28x28`).
 """
 
@@ -32,6 +33,11 @@ SPLIT_ASPECT = 0.75  # components wider than this times their height may be touc
 SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
 MIN_WIDTH, MAX_WIDTH = 0.12, 1.3  # the narrowest and widest digit, relative to the height
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
+HAIRLINE = 3  # pixels: thinner horizontal lines...
+HAIRLINE_LENGTH = 0.5  # ...longer than this times the text height are printed background
+FLAT_HEIGHT = 0.7  # a stroke lower than this times the typical digit may be a dash...
+FLAT_ANGLE = 35.0  # ...when it lies this flat (degrees), three times as long as across...
+FLAT_THICKNESS = 0.08  # ...and its ink's spread across is under this times the typical digit
 
 
 @dataclass
@@ -61,6 +67,27 @@ def _remove_lines(ink: np.ndarray, text_height: float) -> np.ndarray:
     return ink * (1 - line_pixels)
 
 
+def _remove_hairlines(ink: np.ndarray, text_height: float) -> np.ndarray:
+    """Removes long horizontal hairlines: the printed, broken-line background of a cheque or
+    form, which the long-line opening misses (its dashes are shorter) and which joins every
+    digit into one component.
+
+    A vertical opening finds what is thinner than :data:`HAIRLINE` pixels; of that, runs
+    longer than :data:`HAIRLINE_LENGTH` text heights are background, shorter ones (a thin
+    pen's bar of a 7) are kept, as are the anti-aliased edges of everything kept.
+    """
+    if HAIRLINE < 2:
+        return ink
+    strokes = (ink > 0.25).astype(np.uint8)
+    thick = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((int(HAIRLINE), 1), np.uint8))
+    thin = strokes - thick
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
+    long_thin = np.zeros(count, bool)
+    long_thin[1:] = stats[1:, cv2.CC_STAT_WIDTH] > HAIRLINE_LENGTH * text_height
+    kept = strokes * (1 - long_thin[labels].astype(np.uint8))
+    return ink * cv2.dilate(kept, np.ones((3, 3), np.uint8))
+
+
 def _text_height(ink: np.ndarray) -> float:
     """The height of the band of rows that holds the central 90% of the ink."""
     profile = ink.sum(axis=1)
@@ -86,6 +113,7 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
         near_edge = x <= 0.03 * width or x + w >= 0.97 * width
         if near_edge and h >= 0.75 * height and area / h <= 0.12 * h:
             frame.add(label)
+
     # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
     # of the largest component.
     largest = mass[1:].max() if count > 1 else 0.0
@@ -139,9 +167,29 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
         parts = [stats[label] for label in labels_in_group]
         if h < 0.8 * reference and all(_is_bar(part) for part in parts):
             continue  # only flat horizontal strokes: a dash, an equals sign
+        if h < FLAT_HEIGHT * reference and _is_flat_stroke(ink * mask, reference):
+            continue  # one slanted stroke nearer lying than standing: a dash, a loose bar
         groups.append((mask, h < 0.75 * reference))
     return groups
-    return groups
+
+
+def _is_flat_stroke(ink: np.ndarray, reference: float) -> bool:
+    """One thin stroke whose long axis is within :data:`FLAT_ANGLE` degrees of horizontal.
+
+    The axis and the spread across it come from the ink's second-order central moments (the
+    eigenvectors and eigenvalues of its covariance). A "1", however slanted, stands; a dash,
+    the loose cross-bar of a 7 or the loose top of a 5 lies; a flat "0" or "000" is not thin.
+    """
+    moments = cv2.moments(ink)
+    if moments["m00"] <= 0:
+        return False
+    mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
+    spread = np.sqrt(4 * mu11 ** 2 + (mu20 - mu02) ** 2)
+    major, minor = (mu20 + mu02 + spread) / 2, (mu20 + mu02 - spread) / 2  # variances
+    if np.sqrt(max(minor, 0.0)) > FLAT_THICKNESS * reference:
+        return False
+    angle = 0.5 * np.degrees(np.arctan2(2 * mu11, mu20 - mu02))  # 0: horizontal
+    return major >= 9 * max(minor, 1e-6) and abs(angle) < FLAT_ANGLE
 
 
 def _is_bar(stats_row: np.ndarray) -> bool:
@@ -174,7 +222,8 @@ def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
-    """Columns where a cut may fall: 0, the local minima of the (smoothed) column ink, the width.
+    """Columns where a cut may fall: 0, the local minima of the (smoothed) column ink, the
+    columns between loops side by side (:func:`_loop_gaps`), the width.
 
     Minima closer than a tenth of the height keep the one with less ink.
     """
@@ -189,7 +238,67 @@ def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
                 kept[-1] = column
         else:
             kept.append(column)
-    return [0, *kept, width]
+    loops = [column for column in _loop_gaps(piece, reference)
+             if all(abs(column - other) >= 0.1 * reference for other in kept)]
+    return [0, *sorted(kept + loops), width]
+
+
+def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
+    """The columns midway between loops that lie side by side, such as the zeros of "000"
+    written in one stroke: joined digits whose column ink has no clear minimum between them.
+
+    Loops are the holes of the ink (contours inside contours) at least a twentieth of the
+    height across; two loops are side by side when their columns do not overlap.
+    """
+    strokes = (piece > 0.25).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    holes = sorted(cv2.boundingRect(contour) for contour, link in zip(contours, hierarchy[0])
+                   if link[3] >= 0 and cv2.contourArea(contour) >= (0.05 * reference) ** 2)
+    gaps = []
+    for (x1, _, w1, _), (x2, _, _, _) in zip(holes, holes[1:]):
+        if x2 >= x1 + w1:
+            gaps.append((x1 + w1 + x2) // 2)
+    return gaps
+
+
+def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Steps 1 and 2: the image's ink without lines and hairlines, the text height in the ink's
+    pixels, and the file's pixels per ink pixel (x, y)."""
+    grey = imaging.to_grey(image)
+    draft_scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes in the file's pixels
+    scale = (draft_scale * image.width / grey.shape[1], draft_scale * image.height / grey.shape[0])
+    ink = imaging.extract_ink(grey)
+    text_height = _text_height(ink)
+    return _remove_hairlines(_remove_lines(ink, text_height), text_height), text_height, scale
+
+
+def digits_in_boxes(image, boxes) -> list[np.ndarray | None]:
+    """The digits at known boxes of a written number, as :func:`segment` would place them: cut
+    from the string's cleaned ink (not cleaned box by box), cropped to their ink, centred.
+
+    For training and measuring the recognizer on annotated strings (ORAND-CAR's digit boxes)
+    with the digits that reading them gives it.
+
+    Args:
+        image: a Pillow image of the whole number.
+        boxes: (x, y, w, h) in the image's pixels.
+
+    Returns:
+        For each box, a (28, 28) float32 digit in [0, 1], or None where the box holds no ink.
+
+    Raises:
+        digitrec.imaging.NoDigitError: the image is blank.
+    """
+    ink, _, (scale_x, scale_y) = _clean_ink(image)
+    digits = []
+    for x, y, w, h in boxes:
+        piece = ink[int(y / scale_y):int(np.ceil((y + h) / scale_y)),
+                    int(x / scale_x):int(np.ceil((x + w) / scale_x))]
+        digits.append(imaging.center_in_28x28(imaging.crop_to_ink(piece))
+                      if piece.size and piece.max() > 0 else None)
+    return digits
 
 
 def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Segment]:
@@ -206,13 +315,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
     Raises:
         digitrec.imaging.NoDigitError: the image is blank.
     """
-    grey = imaging.to_grey(image)
-    draft_scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes in the file's pixels
-    scale_x = draft_scale * image.width / grey.shape[1]
-    scale_y = draft_scale * image.height / grey.shape[0]
-    ink = imaging.extract_ink(grey)
-    text_height = _text_height(ink)
-    ink = _remove_lines(ink, text_height)
+    ink, text_height, (scale_x, scale_y) = _clean_ink(image)
     segments = []
     for mask, short in _groups(ink, text_height):
         rows, columns = np.nonzero(mask)

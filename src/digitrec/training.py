@@ -37,7 +37,7 @@ from digitrec import __version__, datasets, files, models
 from digitrec.recognizer import softmax
 
 ONNX_TOLERANCE = 1e-5  # largest allowed |p_keras - p_onnx| over the check images
-EXTRA_REPEAT = 3  # each real-handwriting image is seen this many times per epoch
+EXTRA_REPEAT = 3  # default: each real-handwriting image is seen this many times per epoch
 OUTLIERS = 12_000  # non-digit images added with outlier exposure, at most 20% of the digits
 REJECTION_QUANTILE = 0.005  # fraction of validation digits the rejection threshold lets go
 
@@ -63,7 +63,10 @@ class TrainConfig:
         seed: seeds the split, the initial weights, dropout, augmentation and the shuffle.
         train_limit: use only the first N images of the training split (None: all); for quick runs.
         extra_data: folders of real handwriting (see :func:`digitrec.datasets.load_folder`) whose
-            "fit" half is added to the training images, each image :data:`EXTRA_REPEAT` times.
+            "fit" half is added to the training images (a digit box twice: cut from the
+            string's ink as reading sees it, and cropped as a single digit).
+        extra_repeat: how many times each extra image is seen per epoch, >= 1 (more weight on
+            real handwriting against MNIST's 54,000 digits).
         data_dir: where the IDX files are (see :func:`digitrec.datasets.find_files`).
     """
 
@@ -82,6 +85,7 @@ class TrainConfig:
     seed: int = 0
     train_limit: int | None = None
     extra_data: tuple[str, ...] = ()
+    extra_repeat: int = EXTRA_REPEAT
     data_dir: str | None = None
 
     def resolved(self) -> TrainConfig:
@@ -118,6 +122,8 @@ class TrainConfig:
             raise ValueError(f"validation split must be in [0, 1), got {config.validation_split}")
         if config.train_limit is not None and config.train_limit < 1:
             raise ValueError("train limit must be at least 1")
+        if config.extra_repeat < 1:
+            raise ValueError(f"extra repeat must be at least 1, got {config.extra_repeat}")
         if config.augment_strength <= 0:
             raise ValueError("augment strength must be positive (use --no-augment to turn "
                              "augmentation off)")
@@ -260,13 +266,52 @@ def touching_pairs(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     return pairs
 
 
+def fragments(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """The left or right part (a quarter to just over half of the width) of a digit, in MNIST's
+    format.
+
+    Not one digit: trained as outliers, they teach the model to doubt a piece of a digit that a
+    cut has taken too little of, so that :mod:`digitrec.segmentation` does not split one wide
+    digit (a 7 with a long bar, a broad 0) into two confident readings. Digits narrower than
+    half their height (mostly 1s, whose parts are still 1s) are not cut, and pieces narrower
+    than 0.4 of their height (a bar, which could be a 1) are not kept.
+
+    Args:
+        digits: (N, 28, 28) uint8 MNIST-format digits to cut.
+
+    Returns:
+        (count, 28, 28) uint8.
+    """
+    from digitrec import imaging
+
+    generator = np.random.default_rng(seed)
+    pieces = np.zeros((count, 28, 28), np.uint8)
+    made = 0
+    while made < count:
+        digit = imaging.crop_to_ink(digits[generator.integers(len(digits))] / 255.0)
+        height, width = digit.shape
+        if width < max(0.5 * height, 6):
+            continue
+        kept = int(round(width * generator.uniform(0.25, 0.55)))
+        piece = digit[:, :kept] if generator.random() < 0.5 else digit[:, width - kept:]
+        if piece.max() == 0:
+            continue
+        piece = imaging.crop_to_ink(piece)
+        if piece.shape[1] < 0.4 * piece.shape[0]:
+            continue  # a bar: it could be a 1
+        pieces[made] = np.round(imaging.center_in_28x28(piece) * 255)
+        made += 1
+    return pieces
+
+
 def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
                    digits: np.ndarray | None = None) -> np.ndarray:
     """Non-digits for outlier exposure (D. Hendrycks, M. Mazeika, T. Dietterich, "Deep Anomaly
-    Detection with Outlier Exposure", ICLR 2019): Fashion-MNIST *training* images and
-    :func:`scribbles`, put through digitrec's image pipeline as a user's photo would be, and,
-    given ``digits``, :func:`touching_pairs` of them; in equal parts. Fashion-MNIST's *test*
-    images are never used, so they stay a fair measurement.
+    Detection with Outlier Exposure", ICLR 2019): Fashion-MNIST *training* images, put through
+    digitrec's image pipeline as a user's photo would be (a third), :func:`scribbles` (a third)
+    and, given ``digits``, :func:`touching_pairs` and :func:`fragments` of them (a sixth each;
+    without ``digits``, more scribbles). Fashion-MNIST's *test* images are never used, so they
+    stay a fair measurement.
 
     Returns:
         (count, 28, 28) uint8, white on black.
@@ -275,9 +320,8 @@ def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
 
     from digitrec import imaging
 
-    parts = 3 if digits is not None else 2
     (fashion, _), _ = datasets.load("fashion-mnist", data_dir)
-    chosen = np.random.default_rng(seed).choice(len(fashion), count // parts, replace=False)
+    chosen = np.random.default_rng(seed).choice(len(fashion), count // 3, replace=False)
     clothes = []
     for image in fashion[chosen]:
         try:
@@ -285,9 +329,13 @@ def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
         except imaging.ImageError:
             continue
     outliers = [np.array(clothes, np.uint8).reshape(-1, 28, 28)]
+    scribble_count = count - len(outliers[0]) - count // 3
     if digits is not None:
-        outliers.append(touching_pairs(digits, count // parts, seed))
-    outliers.append(scribbles(count - sum(map(len, outliers)), seed))
+        outliers.append(touching_pairs(digits, count // 6, seed))
+        outliers.append(fragments(digits, count // 3 - count // 6, seed))
+    else:
+        scribble_count += count // 3
+    outliers.append(scribbles(scribble_count, seed))
     return np.concatenate(outliers)
 
 
@@ -387,14 +435,14 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
     image_counts = {config.dataset: int(len(x_train))}
     extra_record = {}
     for folder in config.extra_data:
-        images, labels = datasets.load_folder(folder, "fit")
+        images, labels = datasets.load_folder(folder, "fit", views=("crop", "line"))
         labels_file = next(Path(folder) / name for name in ("digit_boxes.csv", "labels.csv")
                            if (Path(folder) / name).is_file())
         extra_record[Path(folder).name] = {"images": int(len(images)),
                                            "labels_md5": datasets.file_md5(labels_file)}
         image_counts[Path(folder).name] = int(len(images))
-        x_train = np.concatenate([x_train] + [images] * EXTRA_REPEAT)
-        y_train = np.concatenate([y_train] + [labels] * EXTRA_REPEAT)
+        x_train = np.concatenate([x_train] + [images] * config.extra_repeat)
+        y_train = np.concatenate([y_train] + [labels] * config.extra_repeat)
     digits = x_train
     x_train, x_validation = to_model_input(x_train), to_model_input(x_validation)
     y_train_targets = keras.utils.to_categorical(y_train, models.NUM_CLASSES)
