@@ -129,6 +129,13 @@ def test_zeros_joined_in_one_stroke_are_split_between_their_loops(recognizer, fi
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
 
 
+@pytest.mark.parametrize("filename", ["images/train_a_car_000202.jpg",   # 58.433
+                                      "images/train_a_car_000522.jpg"])  # 3.293
+def test_a_dot_joined_to_a_digit_is_cut_off_and_dropped(recognizer, filename):
+    label = orand_rows()[filename]
+    assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""

@@ -32,6 +32,7 @@ MIN_DIGIT_HEIGHT = 0.45  # shorter than this times the typical digit: a separato
 SPLIT_ASPECT = 0.75  # components wider than this times their height may be touching digits
 SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
 MIN_WIDTH, MAX_WIDTH = 0.12, 1.3  # the narrowest and widest digit, relative to the height
+MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
 HAIRLINE_LENGTH = 0.5  # ...longer than this times the text height are printed background
@@ -362,8 +363,12 @@ def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int,
     digits = np.stack([imaging.center_in_28x28(imaging.crop_to_ink(piece[:, cuts[i]:cuts[j]]))
                        for i, j in runs])
     probabilities = score(digits)
-    value = {}
+    value, mark = {}, set()
     for (i, j), row in zip(runs, probabilities):
+        if _ink_extent(piece[:, cuts[i]:cuts[j]])[3] < MIN_DIGIT_HEIGHT * reference:
+            value[i, j] = -MARK_COST  # a dot or a dash joined to a digit: dropped
+            mark.add((i, j))
+            continue
         aspect = (cuts[j] - cuts[i]) / reference
         value[i, j] = (float(np.log(row.max() + 1e-6)) - SEGMENT_COST
                        - (1.0 if aspect < 0.3 and row.argmax() != 1 else 0.0)
@@ -382,6 +387,7 @@ def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int,
     ranges = []
     while end:
         previous = best[end][1]
-        ranges.append((cuts[previous], cuts[end]))
+        if (previous, end) not in mark:
+            ranges.append((cuts[previous], cuts[end]))
         end = previous
     return ranges[::-1]
