@@ -297,8 +297,10 @@ def digits_in_boxes(image, boxes) -> list[np.ndarray | None]:
     for x, y, w, h in boxes:
         piece = ink[int(y / scale_y):int(np.ceil((y + h) / scale_y)),
                     int(x / scale_x):int(np.ceil((x + w) / scale_x))]
-        digits.append(imaging.center_in_28x28(imaging.crop_to_ink(piece))
-                      if piece.size and piece.max() > 0 else None)
+        try:
+            digits.append(imaging.center_in_28x28(imaging.crop_to_ink(piece)))
+        except imaging.NoDigitError:
+            digits.append(None)  # the box holds no stroke
     return digits
 
 

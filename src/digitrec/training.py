@@ -294,8 +294,8 @@ def fragments(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
             continue
         kept = int(round(width * generator.uniform(0.25, 0.55)))
         piece = digit[:, :kept] if generator.random() < 0.5 else digit[:, width - kept:]
-        if piece.max() == 0:
-            continue
+        if not (piece > 0.25).any():
+            continue  # no stroke in this part
         piece = imaging.crop_to_ink(piece)
         if piece.shape[1] < 0.4 * piece.shape[0]:
             continue  # a bar: it could be a 1
