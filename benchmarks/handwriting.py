@@ -15,7 +15,7 @@ Prints one markdown table, measured with one model (default: the shipped one) on
   other half; see ``digitrec.datasets.load_folder``);
 - ORAND-CAR-A cheque amounts, holdout half: exact strings by ``Recognizer.read``, against naive
   "one connected component = one digit" segmentation, and per-digit accuracy on the annotated
-  digit boxes (each cut from the string's cleaned ink, as ``read`` sees digits);
+  digit boxes;
 - multi_digit canvas numbers: exact strings;
 - MNIST test accuracy;
 - rejection: MNIST test digits answered "unsure" or "no digit" (false rejections), and

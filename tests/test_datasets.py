@@ -161,18 +161,3 @@ def test_validation_split_is_stratified_disjoint_and_seeded(mnist):
     assert np.array_equal(x_v, x_w) and np.array_equal(y_a, y_b)
     with pytest.raises(ValueError):
         datasets.train_validation_split(x_train, y_train, 1.5)
-
-
-def test_digit_boxes_load_in_either_view_or_both():
-    from conftest import HANDWRITING
-
-    folder = HANDWRITING / "orand_car_a"
-    line, line_labels = datasets.load_folder(folder, "holdout")
-    crop, crop_labels = datasets.load_folder(folder, "holdout", views=("crop",))
-    both, both_labels = datasets.load_folder(folder, "holdout", views=("crop", "line"))
-    assert len(both) == len(line) + len(crop) > 1000
-    assert both.dtype == np.uint8 and both.shape[1:] == (28, 28)
-    assert sorted(both_labels) == sorted(np.concatenate([line_labels, crop_labels]))
-    assert not np.array_equal(line[:10], crop[:10])  # two different cuts of the same digits
-    with pytest.raises(datasets.DatasetError, match="views"):
-        datasets.load_folder(folder, "holdout", views=("whole",))

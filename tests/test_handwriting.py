@@ -148,20 +148,6 @@ def test_printed_hairlines_do_not_join_the_digits():
     assert len(segmentation._groups(ink, text_height)) >= 3
 
 
-def test_digits_in_boxes_are_cut_from_the_strings_ink(recognizer):
-    folder = HANDWRITING / "orand_car_a"
-    with open(folder / "digit_boxes.csv") as file:
-        rows = [row for row in csv.DictReader(file)
-                if row["filename"] == "images/train_a_car_000160.jpg"]  # 25.441
-    boxes = [tuple(int(row[key]) for key in "xywh") for row in rows]
-    image = imaging.open_image(folder / rows[0]["filename"])
-    digits = segmentation.digits_in_boxes(image, boxes + [(5, 5, 0, 0)])
-    assert digits[-1] is None  # a box with no stroke in it
-    digits = digits[:-1]
-    assert len(digits) == 5 and all(digit.shape == (28, 28) for digit in digits)
-    assert "".join(map(str, recognizer.predict(np.stack(digits)))) == "25441"
-
-
 def test_reading_beats_one_component_per_digit(recognizer):
     """On a sample of cheque amounts, digitrec's segmentation reads far more amounts exactly than
     taking each connected component as a digit."""

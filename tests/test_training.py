@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import datasets, models, training
+from digitrec import models, training
 from digitrec.recognizer import Recognizer, softmax
 
 QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, seed=7)
@@ -75,6 +75,7 @@ def test_existing_run_folder_is_never_overwritten(quick_run, data_dir):
     (dict(optimizer="lbfgs"), "unknown optimizer"),
     (dict(epochs=0), "must be positive"),
     (dict(validation_split=1.0), "validation split"),
+    (dict(extra_repeat=0), "extra repeat"),
 ])
 def test_bad_configuration_is_a_value_error(change, message):
     with pytest.raises(ValueError, match=message):
@@ -106,19 +107,6 @@ def test_outliers_are_non_digits_in_mnist_format(data_dir):
     assert outliers.max() == 255
     scribbles = training.scribbles(20, seed=0)
     assert np.array_equal(scribbles, training.scribbles(20, seed=0))  # seeded
-
-
-def test_fragments_are_cut_digits_not_bars(data_dir):
-    from digitrec import imaging
-
-    (digits, _), _ = datasets.load("mnist", str(data_dir))
-    pieces = training.fragments(digits[:300], 50, seed=1)
-    assert pieces.shape == (50, 28, 28) and pieces.dtype == np.uint8
-    assert np.array_equal(pieces, training.fragments(digits[:300], 50, seed=1))  # seeded
-    for piece in pieces:
-        ink = imaging.crop_to_ink(piece / 255.0)
-        assert ink.shape[1] >= 0.4 * ink.shape[0] - 1  # never a 1-like bar
-    assert (pieces.reshape(50, -1).max(axis=1) > 0).all()  # none blank
 
 
 def test_robust_recipe_trains_with_extra_data_and_calibrates_rejection(tmp_path, data_dir):

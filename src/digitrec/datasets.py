@@ -293,33 +293,29 @@ def train_validation_split(images: np.ndarray, labels: np.ndarray, validation_sp
             (images[validation_index], labels[validation_index]))
 
 
-def load_folder(folder: str | os.PathLike, part: str = "all", views: tuple[str, ...] = ("line",)):
+def load_folder(folder: str | os.PathLike, part: str = "all"):
     """Loads a folder of real handwritten digits in MNIST's format, through digitrec's pipeline.
 
     The folder holds ``labels.csv`` (``filename,label``, one digit per image), or, for digit
     strings such as ORAND-CAR cheque amounts, ``digit_boxes.csv`` (``filename,position,digit,x,y,
-    w,h``: one row per digit). Every image goes through :func:`digitrec.imaging.to_mnist`, as it
-    would at recognition; those found blank are skipped.
+    w,h``: one row per digit). Every image (or box) goes through
+    :func:`digitrec.imaging.to_mnist`, as it would at recognition; those found blank are skipped.
 
     Args:
         folder: the folder.
         part: ``"fit"`` (the first half of its files, in the CSV's order), ``"holdout"`` (the
             second half) or ``"all"``. Training uses ``"fit"`` and measurements ``"holdout"``,
             so that no image is both trained and measured on.
-        views: for digit boxes, how each digit is cut, one image per view: ``"line"`` from the
-            whole string's cleaned ink, as :meth:`digitrec.recognizer.Recognizer.read` sees it
-            (:func:`digitrec.segmentation.digits_in_boxes`); ``"crop"`` the box cropped from the
-            image and put through :func:`digitrec.imaging.to_mnist` like a single digit.
 
     Returns:
         ``(images, labels)``: (N, 28, 28) uint8 in 0..255, white ink on black; (N,) uint8.
 
     Raises:
-        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, an unknown ``part`` or view.
+        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
     """
     import csv
 
-    from digitrec import imaging, segmentation
+    from digitrec import imaging
 
     folder = Path(folder)
     if part not in ("fit", "holdout", "all"):
@@ -339,40 +335,22 @@ def load_folder(folder: str | os.PathLike, part: str = "all", views: tuple[str, 
     files = list(dict.fromkeys(filename for filename, _, _ in rows))
     half = len(files) // 2
     chosen = set({"fit": files[:half], "holdout": files[half:], "all": files}[part])
-    if set(views) - {"line", "crop"} or not views:
-        raise DatasetError(f"views must be line and/or crop, got {views!r}")
-    by_file: dict[str, list] = {}
+    images, labels, opened = [], [], {}
     for filename, label, box in rows:
-        if filename in chosen:
-            by_file.setdefault(filename, []).append((label, box))
-    def to_mnist_or_none(image):
+        if filename not in chosen:
+            continue
         try:
-            return imaging.to_mnist(image)
-        except imaging.ImageError:
-            return None  # blank: skipped
-
-    images, labels = [], []
-    for filename, entries in by_file.items():
-        try:
-            image = imaging.open_image(folder / filename)
+            if filename not in opened:
+                opened = {filename: imaging.open_image(folder / filename)}
+            image = opened[filename]
+            if box is not None:
+                x, y, w, h = box
+                image = image.crop((x, y, x + w, y + h))
+            digit = imaging.to_mnist(image)
         except imaging.ImageError:
             continue
-        boxes = [box for _, box in entries]
-        if boxes[0] is None:  # labels.csv: the image is the digit
-            cuts = [[to_mnist_or_none(image)]]
-        else:
-            cuts = [[to_mnist_or_none(image.crop((x, y, x + w, y + h))) for x, y, w, h in boxes]
-                    ] if "crop" in views else []
-            if "line" in views:
-                try:
-                    cuts.append(segmentation.digits_in_boxes(image, boxes))
-                except imaging.ImageError:
-                    pass
-        for cut in cuts:
-            for (label, _), digit in zip(entries, cut):
-                if digit is not None:
-                    images.append(np.round(digit * 255).astype(np.uint8))
-                    labels.append(label)
+        images.append(np.round(digit * 255).astype(np.uint8))
+        labels.append(label)
     if not images:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
     return np.stack(images), np.array(labels, dtype=np.uint8)

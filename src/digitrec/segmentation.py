@@ -275,35 +275,6 @@ def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
     return _remove_hairlines(_remove_lines(ink, text_height), text_height), text_height, scale
 
 
-def digits_in_boxes(image, boxes) -> list[np.ndarray | None]:
-    """The digits at known boxes of a written number, as :func:`segment` would place them: cut
-    from the string's cleaned ink (not cleaned box by box), cropped to their ink, centred.
-
-    For training and measuring the recognizer on annotated strings (ORAND-CAR's digit boxes)
-    with the digits that reading them gives it.
-
-    Args:
-        image: a Pillow image of the whole number.
-        boxes: (x, y, w, h) in the image's pixels.
-
-    Returns:
-        For each box, a (28, 28) float32 digit in [0, 1], or None where the box holds no ink.
-
-    Raises:
-        digitrec.imaging.NoDigitError: the image is blank.
-    """
-    ink, _, (scale_x, scale_y) = _clean_ink(image)
-    digits = []
-    for x, y, w, h in boxes:
-        piece = ink[int(y / scale_y):int(np.ceil((y + h) / scale_y)),
-                    int(x / scale_x):int(np.ceil((x + w) / scale_x))]
-        try:
-            digits.append(imaging.center_in_28x28(imaging.crop_to_ink(piece)))
-        except imaging.NoDigitError:
-            digits.append(None)  # the box holds no stroke
-    return digits
-
-
 def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[Segment]:
     """Finds the digits of a written number, left to right.
 

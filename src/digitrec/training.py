@@ -63,8 +63,7 @@ class TrainConfig:
         seed: seeds the split, the initial weights, dropout, augmentation and the shuffle.
         train_limit: use only the first N images of the training split (None: all); for quick runs.
         extra_data: folders of real handwriting (see :func:`digitrec.datasets.load_folder`) whose
-            "fit" half is added to the training images (a digit box twice: cut from the
-            string's ink as reading sees it, and cropped as a single digit).
+            "fit" half is added to the training images.
         extra_repeat: how many times each extra image is seen per epoch, >= 1 (more weight on
             real handwriting against MNIST's 54,000 digits).
         data_dir: where the IDX files are (see :func:`digitrec.datasets.find_files`).
@@ -266,52 +265,13 @@ def touching_pairs(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     return pairs
 
 
-def fragments(digits: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """The left or right part (a quarter to just over half of the width) of a digit, in MNIST's
-    format.
-
-    Not one digit: trained as outliers, they teach the model to doubt a piece of a digit that a
-    cut has taken too little of, so that :mod:`digitrec.segmentation` does not split one wide
-    digit (a 7 with a long bar, a broad 0) into two confident readings. Digits narrower than
-    half their height (mostly 1s, whose parts are still 1s) are not cut, and pieces narrower
-    than 0.4 of their height (a bar, which could be a 1) are not kept.
-
-    Args:
-        digits: (N, 28, 28) uint8 MNIST-format digits to cut.
-
-    Returns:
-        (count, 28, 28) uint8.
-    """
-    from digitrec import imaging
-
-    generator = np.random.default_rng(seed)
-    pieces = np.zeros((count, 28, 28), np.uint8)
-    made = 0
-    while made < count:
-        digit = imaging.crop_to_ink(digits[generator.integers(len(digits))] / 255.0)
-        height, width = digit.shape
-        if width < max(0.5 * height, 6):
-            continue
-        kept = int(round(width * generator.uniform(0.25, 0.55)))
-        piece = digit[:, :kept] if generator.random() < 0.5 else digit[:, width - kept:]
-        if not (piece > 0.25).any():
-            continue  # no stroke in this part
-        piece = imaging.crop_to_ink(piece)
-        if piece.shape[1] < 0.4 * piece.shape[0]:
-            continue  # a bar: it could be a 1
-        pieces[made] = np.round(imaging.center_in_28x28(piece) * 255)
-        made += 1
-    return pieces
-
-
 def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
                    digits: np.ndarray | None = None) -> np.ndarray:
     """Non-digits for outlier exposure (D. Hendrycks, M. Mazeika, T. Dietterich, "Deep Anomaly
-    Detection with Outlier Exposure", ICLR 2019): Fashion-MNIST *training* images, put through
-    digitrec's image pipeline as a user's photo would be (a third), :func:`scribbles` (a third)
-    and, given ``digits``, :func:`touching_pairs` and :func:`fragments` of them (a sixth each;
-    without ``digits``, more scribbles). Fashion-MNIST's *test* images are never used, so they
-    stay a fair measurement.
+    Detection with Outlier Exposure", ICLR 2019): Fashion-MNIST *training* images and
+    :func:`scribbles`, put through digitrec's image pipeline as a user's photo would be, and,
+    given ``digits``, :func:`touching_pairs` of them; in equal parts. Fashion-MNIST's *test*
+    images are never used, so they stay a fair measurement.
 
     Returns:
         (count, 28, 28) uint8, white on black.
@@ -320,8 +280,9 @@ def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
 
     from digitrec import imaging
 
+    parts = 3 if digits is not None else 2
     (fashion, _), _ = datasets.load("fashion-mnist", data_dir)
-    chosen = np.random.default_rng(seed).choice(len(fashion), count // 3, replace=False)
+    chosen = np.random.default_rng(seed).choice(len(fashion), count // parts, replace=False)
     clothes = []
     for image in fashion[chosen]:
         try:
@@ -329,13 +290,9 @@ def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
         except imaging.ImageError:
             continue
     outliers = [np.array(clothes, np.uint8).reshape(-1, 28, 28)]
-    scribble_count = count - len(outliers[0]) - count // 3
     if digits is not None:
-        outliers.append(touching_pairs(digits, count // 6, seed))
-        outliers.append(fragments(digits, count // 3 - count // 6, seed))
-    else:
-        scribble_count += count // 3
-    outliers.append(scribbles(scribble_count, seed))
+        outliers.append(touching_pairs(digits, count // parts, seed))
+    outliers.append(scribbles(count - sum(map(len, outliers)), seed))
     return np.concatenate(outliers)
 
 
@@ -435,7 +392,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
     image_counts = {config.dataset: int(len(x_train))}
     extra_record = {}
     for folder in config.extra_data:
-        images, labels = datasets.load_folder(folder, "fit", views=("crop", "line"))
+        images, labels = datasets.load_folder(folder, "fit")
         labels_file = next(Path(folder) / name for name in ("digit_boxes.csv", "labels.csv")
                            if (Path(folder) / name).is_file())
         extra_record[Path(folder).name] = {"images": int(len(images)),
