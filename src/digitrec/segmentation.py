@@ -31,7 +31,7 @@ from digitrec import imaging
 MIN_DIGIT_HEIGHT = 0.45  # shorter than this times the typical digit: a separator or speck
 SPLIT_ASPECT = 0.75  # components wider than this times their height may be touching digits
 SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
-MIN_WIDTH, MAX_WIDTH = 0.12, 1.3  # the narrowest and widest digit, relative to the height
+MIN_WIDTH, MAX_WIDTH = 0.12, 1.5  # the narrowest and widest digit, relative to the height
 MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
