@@ -136,6 +136,22 @@ def test_a_dot_joined_to_a_digit_is_cut_off_and_dropped(recognizer, filename):
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
 
 
+def test_read_averages_the_strings_cut_and_the_boxs_own_pipeline(recognizer):
+    path = HANDWRITING / "orand_car_a" / "images/train_a_car_000160.jpg"  # 25.441
+    image = imaging.open_image(path)
+    segments = segmentation.segment(image, score=recognizer.predict_proba)
+    cut = recognizer.predict_proba(np.stack([segment.image for segment in segments]))
+    scale = image.info.get(imaging.DRAFT_SCALE, 1.0)
+    boxed = recognizer.predict_proba(np.stack([imaging.to_mnist(image.crop(
+        (x / scale, y / scale, (x + w) / scale, (y + h) / scale)))
+        for x, y, w, h in (segment.box for segment in segments)]))
+    reading = recognizer.read(path)
+    assert reading["text"] == "25441"
+    for digit, expected in zip(reading["digits"], (cut + boxed) / 2):
+        assert digit["confidence"] == pytest.approx(float(expected.max()), abs=1e-6)
+        assert digit["digit"] == int(expected.argmax())
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""
