@@ -32,6 +32,7 @@ MIN_DIGIT_HEIGHT = 0.45  # shorter than this times the typical digit: a separato
 SPLIT_ASPECT = 0.75  # components wider than this times their height may be touching digits
 SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
 MIN_WIDTH, MAX_WIDTH = 0.12, 1.5  # the narrowest and widest digit, relative to the height
+FRAME_SLANT = 0.15  # a frame line is upright: at most this wide for its height (a 1 leans)
 MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
@@ -112,7 +113,7 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     for label in range(1, count):
         x, y, w, h, area = (int(value) for value in stats[label, :5])
         near_edge = x <= 0.03 * width or x + w >= 0.97 * width
-        if near_edge and h >= 0.75 * height and area / h <= 0.12 * h:
+        if near_edge and h >= 0.75 * height and area / h <= 0.12 * h and w <= FRAME_SLANT * h:
             frame.add(label)
 
     # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
