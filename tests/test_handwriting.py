@@ -152,6 +152,13 @@ def test_read_averages_the_strings_cut_and_the_boxs_own_pipeline(recognizer):
         assert digit["digit"] == int(expected.argmax())
 
 
+@pytest.mark.parametrize("filename", ["images/train_a_car_000420.jpg",  # 43.824
+                                      "images/val_a_car_007118.jpg"])   # 10.628
+def test_digits_touching_over_a_stroke_are_cut_at_the_contours_valley(recognizer, filename):
+    label = orand_rows()[filename]
+    assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""

@@ -12,7 +12,8 @@ cheque amounts this was measured on):
    and position against the typical digit's;
 5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
    cuts whose pieces the recognizer reads most confidently, found by dynamic programming
-   (segmentation by recognition); loops side by side ("000" in one stroke) add candidates;
+   (segmentation by recognition); loops side by side ("000" in one stroke) and the valleys of
+   the upper and lower contours (digits touching over a long stroke) add candidates;
 6. each digit placed in 28x28 as MNIST's were (:func:`digitrec.imaging.center_in_28x28`).
 """
 
@@ -225,7 +226,8 @@ def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
 
 def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
     """Columns where a cut may fall: 0, the local minima of the (smoothed) column ink, the
-    columns between loops side by side (:func:`_loop_gaps`), the width.
+    columns between loops side by side (:func:`_loop_gaps`) and at the contours' valleys
+    (:func:`_contour_valleys`), the width.
 
     Minima closer than a tenth of the height keep the one with less ink.
     """
@@ -240,9 +242,31 @@ def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
                 kept[-1] = column
         else:
             kept.append(column)
-    loops = [column for column in _loop_gaps(piece, reference)
-             if all(abs(column - other) >= 0.1 * reference for other in kept)]
-    return [0, *sorted(kept + loops), width]
+    extra = _loop_gaps(piece, reference) + _contour_valleys(piece, reference)
+    for column in sorted(extra):
+        if all(abs(column - other) >= 0.1 * reference for other in kept):
+            kept.append(column)
+    return [0, *sorted(kept), width]
+
+
+def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
+    """Columns where the upper contour dips deepest, or the lower one rises highest, between
+    two stretches of ink: where two touching digits meet, when their column ink has no clear
+    minimum there (they touch over a long stroke)."""
+    strokes = piece > 0.25
+    height, width = strokes.shape
+    inked = strokes.any(axis=0)
+    top = np.where(inked, strokes.argmax(axis=0), height).astype(float)
+    bottom = np.where(inked, strokes[::-1].argmax(axis=0), height).astype(float)
+    valleys = []
+    for depth in (top, bottom):
+        smooth = np.convolve(depth, np.ones(3) / 3, mode="same")
+        for column in range(2, width - 2):
+            window = smooth[max(0, column - int(0.2 * reference)):column + int(0.2 * reference) + 1]
+            if (smooth[column] == window.max() and smooth[column] >= 0.3 * height
+                    and window.min() <= smooth[column] - 0.2 * height):
+                valleys.append(column)
+    return valleys
 
 
 def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
