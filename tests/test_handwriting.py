@@ -159,6 +159,13 @@ def test_digits_touching_over_a_stroke_are_cut_at_the_contours_valley(recognizer
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
 
 
+@pytest.mark.parametrize("filename", ["images/train_a_car_000230.jpg",   # 80.224 =
+                                      "images/train_a_car_000918.jpg"])  # 636 =
+def test_an_equals_sign_after_the_amount_is_dropped(recognizer, filename):
+    label = orand_rows()[filename]
+    assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""

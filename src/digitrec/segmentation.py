@@ -34,6 +34,7 @@ SPLIT_ASPECT = 0.75  # components wider than this times their height may be touc
 SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
 MIN_WIDTH, MAX_WIDTH = 0.12, 1.5  # the narrowest and widest digit, relative to the height
 FRAME_SLANT = 0.15  # a frame line is upright: at most this wide for its height (a 1 leans)
+TRAILING_MARK = 0.6  # a last mark lower than this times the other digits may be an "=" or "-"
 MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
@@ -269,6 +270,17 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
     return valleys
 
 
+def _holes(ink: np.ndarray, reference: float) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (x, y, w, h) of the ink's holes (loops) at least a twentieth of
+    ``reference`` across, left to right."""
+    strokes = (ink > 0.25).astype(np.uint8)
+    contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    return sorted(cv2.boundingRect(contour) for contour, link in zip(contours, hierarchy[0])
+                  if link[3] >= 0 and cv2.contourArea(contour) >= (0.05 * reference) ** 2)
+
+
 def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
     """The columns midway between loops that lie side by side, such as the zeros of "000"
     written in one stroke: joined digits whose column ink has no clear minimum between them.
@@ -276,12 +288,7 @@ def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
     Loops are the holes of the ink (contours inside contours) at least a twentieth of the
     height across; two loops are side by side when their columns do not overlap.
     """
-    strokes = (piece > 0.25).astype(np.uint8)
-    contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    holes = sorted(cv2.boundingRect(contour) for contour, link in zip(contours, hierarchy[0])
-                   if link[3] >= 0 and cv2.contourArea(contour) >= (0.05 * reference) ** 2)
+    holes = _holes(piece, reference)
     gaps = []
     for (x1, _, w1, _), (x2, _, _, _) in zip(holes, holes[1:]):
         if x2 >= x1 + w1:
@@ -333,6 +340,13 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
             box = (int(round((left + start) * scale_x)), int(round((top + y0) * scale_y)),
                    int(round((stop - start) * scale_x)), int(round((y1 - y0) * scale_y)))
             segments.append(Segment(box, digit))
+    if len(segments) >= 3:
+        # An amount ends in a digit: a last mark much lower than the others and with no loop
+        # (a small trailing zero has one) is the "=" or "-" written after it.
+        *others, last = segments
+        typical = float(np.median([segment.box[3] for segment in others]))
+        if last.box[3] < TRAILING_MARK * typical and not _holes(last.image, 28):
+            segments = others
     return segments
 
 
