@@ -166,6 +166,11 @@ def test_an_equals_sign_after_the_amount_is_dropped(recognizer, filename):
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
 
 
+def test_a_small_trailing_zero_cut_open_is_kept(recognizer):
+    path = HANDWRITING / "orand_car_a" / "images/train_a_car_000294.jpg"  # 850, "50" joined
+    assert recognizer.read(path)["text"] == "850"
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""

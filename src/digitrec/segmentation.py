@@ -341,11 +341,13 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
                    int(round((stop - start) * scale_x)), int(round((y1 - y0) * scale_y)))
             segments.append(Segment(box, digit))
     if len(segments) >= 3:
-        # An amount ends in a digit: a last mark much lower than the others and with no loop
-        # (a small trailing zero has one) is the "=" or "-" written after it.
+        # An amount ends in a digit: a last mark much lower than the others, with no loop and
+        # not read as a 0 (small trailing zeros, "1.000", have a loop or read as one) is the "="
+        # or "-" written after it.
         *others, last = segments
         typical = float(np.median([segment.box[3] for segment in others]))
-        if last.box[3] < TRAILING_MARK * typical and not _holes(last.image, 28):
+        if (last.box[3] < TRAILING_MARK * typical and not _holes(last.image, 28)
+                and (score is None or score(last.image[np.newaxis])[0].argmax() != 0)):
             segments = others
     return segments
 
