@@ -171,6 +171,13 @@ def test_a_small_trailing_zero_cut_open_is_kept(recognizer):
     assert recognizer.read(path)["text"] == "850"
 
 
+@pytest.mark.parametrize("filename", ["images/train_a_car_000602.jpg",   # 14.554
+                                      "images/train_a_car_001142.jpg"])  # 1.055
+def test_a_loose_stroke_beside_a_digit_is_joined_to_it(recognizer, filename):
+    label = orand_rows()[filename]
+    assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
 def test_printed_hairlines_do_not_join_the_digits():
     """A cheque's printed background of broken horizontal lines joins the digits of "95.240"
     into one component unless the hairlines are removed."""

@@ -7,7 +7,8 @@ cheque amounts this was measured on):
 1. ink from paper, as for one digit (:func:`digitrec.imaging.extract_ink`);
 2. long horizontal lines (underlines, ruled lines) removed by a morphological opening, and
    the hairlines of a printed background by a vertical one;
-3. connected components; the parts of a broken digit, one above the other, merged;
+3. connected components; the parts of a broken digit, one above the other, merged, and a
+   short stroke beside a digit (a 1's loose flag) joined to it when they read better as one;
 4. separators dropped: dots, commas, dashes, equals signs and specks, by their size, shape
    and position against the typical digit's;
 5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
@@ -322,8 +323,11 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
         digitrec.imaging.NoDigitError: the image is blank.
     """
     ink, text_height, (scale_x, scale_y) = _clean_ink(image)
+    groups = _groups(ink, text_height)
+    if score is not None:
+        groups = _merge_short_strokes(ink, groups, text_height, score)
     segments = []
-    for mask, short in _groups(ink, text_height):
+    for mask, short in groups:
         rows, columns = np.nonzero(mask)
         top, bottom = rows.min(), rows.max() + 1
         left, right = columns.min(), columns.max() + 1
@@ -350,6 +354,46 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
                 and (score is None or score(last.image[np.newaxis])[0].argmax() != 0)):
             segments = others
     return segments
+
+
+def _merge_short_strokes(ink, groups, text_height, score):
+    """Joins a short group to its nearer neighbour when the two read better as one digit than
+    as two: the loose flag of a 1, written as a separate stroke beside its stem, or the loose
+    bar of a 5. Only pairs close together and no wider than one digit are tried."""
+    def extent(mask):
+        columns = np.nonzero(mask.any(axis=0))[0]
+        return columns[0], columns[-1] + 1
+
+    def reading(mask):
+        value = float(np.log(score(imaging.center_in_28x28(
+            imaging.crop_to_ink(ink * mask))[np.newaxis])[0].max() + 1e-6))
+        return value - SEGMENT_COST
+
+    merged = True
+    while merged:
+        merged = False
+        for index, (mask, short) in enumerate(groups):
+            if not short:
+                continue
+            left, right = extent(mask)
+            for other in (index - 1, index + 1):
+                if not 0 <= other < len(groups):
+                    continue
+                other_left, other_right = extent(groups[other][0])
+                gap = max(other_left - right, left - other_right, 0)
+                width = max(right, other_right) - min(left, other_left)
+                if gap > 0.1 * text_height or width > SPLIT_ASPECT * text_height:
+                    continue
+                union = mask | groups[other][0]
+                if reading(union) > reading(mask) + reading(groups[other][0]):
+                    first = min(index, other)
+                    groups[first] = (union, groups[other][1])
+                    del groups[max(index, other)]
+                    merged = True
+                    break
+            if merged:
+                break
+    return groups
 
 
 def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int, int]]:
