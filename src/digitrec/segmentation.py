@@ -10,7 +10,8 @@ cheque amounts this was measured on):
 3. connected components; the parts of a broken digit, one above the other, merged, and a
    short stroke beside a digit (a 1's loose flag) joined to it when they read better as one;
 4. separators dropped: dots, commas, dashes, equals signs and specks, by their size, shape
-   and position against the typical digit's;
+   and position against the typical digit's (and, after step 5, a low last mark without a
+   loop: the "=" or "-" after an amount);
 5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
    cuts whose pieces the recognizer reads most confidently, found by dynamic programming
    (segmentation by recognition); loops side by side ("000" in one stroke) and the valleys of
@@ -40,9 +41,6 @@ MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a j
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
 HAIRLINE_LENGTH = 0.5  # ...longer than this times the text height are printed background
-FLAT_HEIGHT = 0.7  # a stroke lower than this times the typical digit may be a dash...
-FLAT_ANGLE = 35.0  # ...when it lies this flat (degrees), three times as long as across...
-FLAT_THICKNESS = 0.08  # ...and its ink's spread across is under this times the typical digit
 
 
 @dataclass
@@ -81,10 +79,8 @@ def _remove_hairlines(ink: np.ndarray, text_height: float) -> np.ndarray:
     longer than :data:`HAIRLINE_LENGTH` text heights are background, shorter ones (a thin
     pen's bar of a 7) are kept, as are the anti-aliased edges of everything kept.
     """
-    if HAIRLINE < 2:
-        return ink
     strokes = (ink > 0.25).astype(np.uint8)
-    thick = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((int(HAIRLINE), 1), np.uint8))
+    thick = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((HAIRLINE, 1), np.uint8))
     thin = strokes - thick
     count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
     long_thin = np.zeros(count, bool)
@@ -118,7 +114,6 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
         near_edge = x <= 0.03 * width or x + w >= 0.97 * width
         if near_edge and h >= 0.75 * height and area / h <= 0.12 * h and w <= FRAME_SLANT * h:
             frame.add(label)
-
     # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
     # of the largest component.
     largest = mass[1:].max() if count > 1 else 0.0
@@ -172,29 +167,8 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
         parts = [stats[label] for label in labels_in_group]
         if h < 0.8 * reference and all(_is_bar(part) for part in parts):
             continue  # only flat horizontal strokes: a dash, an equals sign
-        if h < FLAT_HEIGHT * reference and _is_flat_stroke(ink * mask, reference):
-            continue  # one slanted stroke nearer lying than standing: a dash, a loose bar
         groups.append((mask, h < 0.75 * reference))
     return groups
-
-
-def _is_flat_stroke(ink: np.ndarray, reference: float) -> bool:
-    """One thin stroke whose long axis is within :data:`FLAT_ANGLE` degrees of horizontal.
-
-    The axis and the spread across it come from the ink's second-order central moments (the
-    eigenvectors and eigenvalues of its covariance). A "1", however slanted, stands; a dash,
-    the loose cross-bar of a 7 or the loose top of a 5 lies; a flat "0" or "000" is not thin.
-    """
-    moments = cv2.moments(ink)
-    if moments["m00"] <= 0:
-        return False
-    mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
-    spread = np.sqrt(4 * mu11 ** 2 + (mu20 - mu02) ** 2)
-    major, minor = (mu20 + mu02 + spread) / 2, (mu20 + mu02 - spread) / 2  # variances
-    if np.sqrt(max(minor, 0.0)) > FLAT_THICKNESS * reference:
-        return False
-    angle = 0.5 * np.degrees(np.arctan2(2 * mu11, mu20 - mu02))  # 0: horizontal
-    return major >= 9 * max(minor, 1e-6) and abs(angle) < FLAT_ANGLE
 
 
 def _is_bar(stats_row: np.ndarray) -> bool:
@@ -356,7 +330,8 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
     return segments
 
 
-def _merge_short_strokes(ink, groups, text_height, score):
+def _merge_short_strokes(ink: np.ndarray, groups: list[tuple[np.ndarray, bool]],
+                         text_height: float, score) -> list[tuple[np.ndarray, bool]]:
     """Joins a short group to its nearer neighbour when the two read better as one digit than
     as two: the loose flag of a 1, written as a separate stroke beside its stem, or the loose
     bar of a 5. Only pairs close together and no wider than one digit are tried."""
@@ -403,8 +378,10 @@ def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int,
     (:func:`_cut_candidates`); every run between two candidates that is a plausible digit width
     is read by ``score``, and dynamic programming finds the path of runs that maximises the sum
     of their log-probabilities, less :data:`SEGMENT_COST` per digit and a penalty for runs too
-    narrow for anything but a 1. Without ``score``, the width alone decides (digits about 0.62
-    times as wide as high).
+    narrow for anything but a 1. A run whose ink is lower than :data:`MIN_DIGIT_HEIGHT` times
+    the height (a dot or dash joined to a digit) is not read: the path may drop it for
+    :data:`MARK_COST`. Without ``score``, the width alone decides (digits about 0.62 times as
+    wide as high).
     """
     height, width = piece.shape
     reference = max(height, 0.8 * text_height)
