@@ -6,6 +6,7 @@ re-trained model's small differences do not fail them, while a broken stage does
 """
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,6 +177,13 @@ def test_a_small_trailing_zero_cut_open_is_kept(recognizer):
 def test_a_loose_stroke_beside_a_digit_is_joined_to_it(recognizer, filename):
     label = orand_rows()[filename]
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
+
+
+def test_a_seven_whose_bar_outweighs_its_stem_is_one_digit(recognizer):
+    """A large photo of one 7 with a long bar: measured against the bar's heavy rows, the thin
+    stem's rows once looked empty, and the 7 was dropped as marks stacked with a gap."""
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    assert recognizer.read(examples / "blue-pen-photo-7.jpg")["text"] == "7"
 
 
 def test_printed_hairlines_do_not_join_the_digits():

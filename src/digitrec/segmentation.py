@@ -37,6 +37,7 @@ SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits o
 MIN_WIDTH, MAX_WIDTH = 0.12, 1.5  # the narrowest and widest digit, relative to the height
 FRAME_SLANT = 0.15  # a frame line is upright: at most this wide for its height (a 1 leans)
 TRAILING_MARK = 0.6  # a last mark lower than this times the other digits may be an "=" or "-"
+EXTENT_SHARE = 0.3  # rows (columns) with less ink than this times a typical one are texture
 MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
@@ -183,18 +184,26 @@ def _row_coverage(ink: np.ndarray) -> float:
     """The fraction of the rows between the first and last inked row that hold ink: about 1 for
     a digit, well under for marks stacked with a gap, such as "=" and ":"."""
     profile = ink.sum(axis=1)
-    inked = profile >= 0.05 * profile.max()
+    inked = profile >= 0.25 * _typical(profile)
     rows = np.nonzero(inked)[0]
     return float(inked[rows[0]:rows[-1] + 1].mean()) if len(rows) else 0.0
 
 
+def _typical(profile: np.ndarray) -> float:
+    """The median of a row or column ink profile's non-zero values: about one stroke's worth
+    (a long bar's rows, however heavy, are few)."""
+    values = profile[profile > 0]
+    return float(np.median(values)) if len(values) else 0.0
+
+
 def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) of the columns and rows holding at least 15% of the most
-    inked one's ink: the strokes themselves, not faint texture caught in the bounding box."""
+    """(left, top, width, height) of the columns and rows holding at least EXTENT_SHARE of the
+    typical inked one's ink (:func:`_typical`): the strokes themselves, not faint texture caught
+    in the bounding box, and the whole height of a 7 whose bar outweighs its stem."""
     extent = []
     for axis in (0, 1):
         profile = ink.sum(axis=axis)
-        inked = np.nonzero(profile >= 0.15 * profile.max())[0] if profile.max() > 0 else []
+        inked = np.nonzero(profile >= EXTENT_SHARE * _typical(profile))[0] if profile.max() > 0 else []
         extent.append((int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0))
     (left, width), (top, height) = extent
     return left, top, width, height
