@@ -62,6 +62,15 @@ def test_every_group_meets_its_floor(recognizer, user_digits):
         assert accuracy(recognizer, rows) >= floor, group
 
 
+def test_reading_a_single_digit_as_a_number_finds_that_digit(recognizer, user_digits):
+    """read on an image of one digit: the segmentation's rules for strings (separators, splits)
+    must not drop or split it (49/50 photos and 42/44 drawings with the shipped model)."""
+    for group, floor in (("photo", 0.9), ("drawing", 0.9)):
+        rows = [row for row in user_digits if row["group"] == group]
+        right = sum(recognizer.read(row["path"])["text"] == str(row["label"]) for row in rows)
+        assert right >= floor * len(rows), group
+
+
 def test_blank_paper_cut_from_a_real_photo_is_no_digit(recognizer):
     photo = imaging.open_image(HANDWRITING / "user_digits" / "aaronpan" / "7.jpg")
     blank = photo.crop((0, 0, photo.width // 4, photo.height))  # paper left of the 7
