@@ -353,30 +353,27 @@ def _merge_short_strokes(ink: np.ndarray, groups: list[tuple[np.ndarray, bool]],
             imaging.crop_to_ink(ink * mask))[np.newaxis])[0].max() + 1e-6))
         return value - SEGMENT_COST
 
-    merged = True
-    while merged:
-        merged = False
-        for index, (mask, short) in enumerate(groups):
-            if not short:
-                continue
-            left, right = extent(mask)
-            for other in (index - 1, index + 1):
-                if not 0 <= other < len(groups):
-                    continue
-                other_left, other_right = extent(groups[other][0])
-                gap = max(other_left - right, left - other_right, 0)
-                width = max(right, other_right) - min(left, other_left)
-                if gap > 0.1 * text_height or width > SPLIT_ASPECT * text_height:
-                    continue
-                union = mask | groups[other][0]
-                if reading(union) > reading(mask) + reading(groups[other][0]):
-                    first = min(index, other)
-                    groups[first] = (union, groups[other][1])
-                    del groups[max(index, other)]
-                    merged = True
-                    break
-            if merged:
-                break
+    def joins(mask, other):
+        (left, right), (other_left, other_right) = extent(mask), extent(other)
+        gap = max(other_left - right, left - other_right, 0)
+        width = max(right, other_right) - min(left, other_left)
+        return (gap <= 0.1 * text_height and width <= SPLIT_ASPECT * text_height
+                and reading(mask | other) > reading(mask) + reading(other))
+
+    groups = list(groups)
+    index = 0
+    while index < len(groups):
+        mask, short = groups[index]
+        other = next((other for other in (index - 1, index + 1) if short
+                      and 0 <= other < len(groups) and joins(mask, groups[other][0])), None)
+        if other is None:
+            index += 1
+            continue
+        first = min(index, other)
+        groups[first] = (mask | groups[other][0], groups[other][1])
+        del groups[max(index, other)]
+        # Only the merged group and its neighbours have changed: look again from the left one.
+        index = max(first - 1, 0)
     return groups
 
 
