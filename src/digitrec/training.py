@@ -146,14 +146,33 @@ def _optimizer(name: str, learning_rate, ema: bool = False):
 class _StopAfterSteps(keras.callbacks.Callback):
     """Stops training after ``steps`` batches: a fractional last epoch."""
 
-    def __init__(self, steps: int):
+    def __init__(self, steps: int, steps_per_epoch: int):
         super().__init__()
-        self.steps, self.done = steps, 0
+        self.steps, self.steps_per_epoch, self.epoch = steps, steps_per_epoch, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self.done += 1
-        if self.done >= self.steps:
+        if self.epoch * self.steps_per_epoch + batch + 1 >= self.steps:
             self.model.stop_training = True
+
+
+MAX_STEPS_PER_EXECUTION = 32  # training steps run in one TensorFlow call, at most
+
+
+def steps_per_execution(steps_per_epoch: int, total_steps: int) -> int:
+    """How many training steps Keras runs in one compiled call: the largest number up to
+    :data:`MAX_STEPS_PER_EXECUTION` that divides both the steps of an epoch and the steps of the
+    whole run, so that every epoch, and a fractional last one, ends where it should.
+
+    Running steps in one call instead of one at a time spends less of each step in Python and
+    in TensorFlow's dispatch: about a quarter of the fast recipe's time on a 2-core CPU. The
+    weights come out the same.
+    """
+    common = math.gcd(steps_per_epoch, total_steps)
+    return max(divisor for divisor in range(1, MAX_STEPS_PER_EXECUTION + 1)
+               if common % divisor == 0)
 
 
 def augmentation(seed: int = 0, strength: float = 1.0):
@@ -400,18 +419,17 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         image_counts[Path(folder).name] = int(len(images))
         x_train = np.concatenate([x_train] + [images] * config.extra_repeat)
         y_train = np.concatenate([y_train] + [labels] * config.extra_repeat)
-    digits = x_train
-    x_train, x_validation = to_model_input(x_train), to_model_input(x_validation)
     y_train_targets = keras.utils.to_categorical(y_train, models.NUM_CLASSES)
     recipe = models.RECIPES[config.model]
     if recipe.outlier_exposure:
-        outliers = to_model_input(outlier_images(
-            min(OUTLIERS, len(x_train) // 5), config.seed, config.data_dir, digits=digits))
+        outliers = outlier_images(min(OUTLIERS, len(x_train) // 5), config.seed,
+                                  config.data_dir, digits=x_train)
         image_counts["outliers"] = int(len(outliers))
         x_train = np.concatenate([x_train, outliers])
         y_train_targets = np.concatenate([
             y_train_targets,
             np.full((len(outliers), models.NUM_CLASSES), 1 / models.NUM_CLASSES, np.float32)])
+    x_validation = to_model_input(x_validation)
 
     model = models.build(config.model, filters=config.filters, dense_units=config.dense_units,
                          dropout=config.dropout)
@@ -426,7 +444,8 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         learning_rate = keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=total_steps - total_steps // 4, warmup_target=config.learning_rate,
             warmup_steps=total_steps // 4)
-    model.compile(optimizer=_optimizer(config.optimizer, learning_rate, recipe.ema),
+    model.compile(steps_per_execution=steps_per_execution(steps_per_epoch, total_steps),
+                  optimizer=_optimizer(config.optimizer, learning_rate, recipe.ema),
                   loss=keras.losses.CategoricalCrossentropy(
                       from_logits=True, label_smoothing=recipe.label_smoothing),
                   metrics=["accuracy"])
@@ -438,7 +457,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
     if config.augment:
         augmenter = augmentation(config.seed, config.augment_strength)
         training_data = (
-            tf.data.Dataset.from_tensor_slices((x_train, y_train_targets))
+            tf.data.Dataset.from_tensor_slices((to_model_input(x_train), y_train_targets))
             .shuffle(len(x_train), seed=config.seed).repeat()
             .batch(config.batch_size, drop_remainder=True)
             .map(lambda images, labels: (
@@ -446,13 +465,16 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
                 num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
     else:
-        # Shuffled indices, gathered a batch at a time: no copy of the images into a shuffle
-        # buffer, and no prefetch (whose shutdown costs seconds, too much for the fast recipe).
+        # The uint8 images held once in memory, shuffled indices gathered and scaled a batch at
+        # a time: no float copy of the training set, no shuffle buffer of images, and no
+        # prefetch (whose shutdown costs seconds, too much for the fast recipe).
         images, targets = tf.constant(x_train), tf.constant(y_train_targets)
         training_data = (
             tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=config.seed).repeat()
             .batch(config.batch_size, drop_remainder=True)
-            .map(lambda index: (tf.gather(images, index), tf.gather(targets, index))))
+            .map(lambda index: (
+                (tf.cast(tf.gather(images, index), tf.float32) / 255.0)[..., tf.newaxis],
+                tf.gather(targets, index))))
 
     epoch_seconds = []
     extra_callbacks, callbacks = list(callbacks), [keras.callbacks.LambdaCallback(
@@ -460,7 +482,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(
             -1, epoch_seconds[-1] + time.perf_counter()))]
     if total_steps < steps_per_epoch * math.ceil(config.epochs):
-        callbacks.append(_StopAfterSteps(total_steps))
+        callbacks.append(_StopAfterSteps(total_steps, steps_per_epoch))
     if recipe.ema:
         # Before the checkpoint: validation, selection and saving all see the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
