@@ -18,7 +18,7 @@ out of the time and never used to choose anything), the mean seconds per epoch, 
 the tutorial. Then inference for each trained model: Keras ``model.predict`` on one image, the
 Recognizer (ONNX Runtime) on one 28x28 image, and the Recognizer's throughput on the 10,000 test
 images. The machine is shared and noisy: read the ratios, not the absolute seconds. ``best``
-trains for about a quarter of an hour here. ``--keep DIR`` keeps digitrec's run folders in DIR
+trains for about half an hour here. ``--keep DIR`` keeps digitrec's run folders in DIR
 (they are the same as ``digitrec train --model NAME --seed 0`` makes).
 """
 

@@ -167,7 +167,7 @@ def steps_per_execution(steps_per_epoch: int, total_steps: int) -> int:
     whole run, so that every epoch, and a fractional last one, ends where it should.
 
     Running steps in one call instead of one at a time spends less of each step in Python and
-    in TensorFlow's dispatch: about a quarter of the fast recipe's time on a 2-core CPU. The
+    in TensorFlow's dispatch: about a fifth of the fast recipe's time on a 2-core CPU. The
     weights come out the same.
     """
     common = math.gcd(steps_per_epoch, total_steps)
