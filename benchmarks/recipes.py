@@ -131,7 +131,7 @@ def main() -> None:
             records[name] = run_tutorial() if name == "tutorial" else run_ours(name, runs)
     reference = records.get("tutorial")
     reference_time = time_to_target(reference) if reference else None
-    reference_epoch = statistics.mean(reference["epoch_seconds"][1:]) if reference else None
+    reference_epoch = seconds_per_epoch(reference) if reference else None
 
     print(f"{os.cpu_count()} cores; MNIST test accuracy; time to {TARGET:.1%} from before "
           "reading the data\n")
@@ -140,7 +140,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, record in records.items():
         to_target = time_to_target(record)
-        epoch = statistics.mean(record["epoch_seconds"][1:] or record["epoch_seconds"])
+        epoch = seconds_per_epoch(record)
         reached = "not reached" if to_target is None else f"{to_target:.1f} s"
         epochs = record.get("epochs", len(record["epoch_seconds"]))
         print(f"| {name} | {record['parameters']:,} | {epochs:g} "
@@ -157,6 +157,16 @@ def main() -> None:
         throughput = "" if ours is None else f"{record['throughput']:,.0f} images/s"
         print(f"| {name} | {record['predict_one_seconds'] * 1000:.1f} ms | {one_image} | "
               f"{throughput} |")
+
+
+def seconds_per_epoch(record: dict) -> float:
+    """The mean seconds of a whole epoch after the first (which also traces the model): a
+    fractional last epoch (1.5 epochs: the second is half of one) is scaled to a whole one."""
+    seconds = list(record["epoch_seconds"])
+    epochs = record.get("epochs", len(seconds))
+    if epochs < len(seconds):
+        seconds[-1] /= epochs - (len(seconds) - 1)
+    return statistics.mean(seconds[1:] or seconds)
 
 
 def ratio(value, reference) -> str:
