@@ -203,7 +203,8 @@ def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
     extent = []
     for axis in (0, 1):
         profile = ink.sum(axis=axis)
-        inked = np.nonzero(profile >= EXTENT_SHARE * _typical(profile))[0] if profile.max() > 0 else []
+        inked = (np.nonzero(profile >= EXTENT_SHARE * _typical(profile))[0]
+                 if profile.max() > 0 else [])
         extent.append((int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0))
     (left, width), (top, height) = extent
     return left, top, width, height
@@ -243,11 +244,12 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
     inked = strokes.any(axis=0)
     top = np.where(inked, strokes.argmax(axis=0), height).astype(float)
     bottom = np.where(inked, strokes[::-1].argmax(axis=0), height).astype(float)
+    reach = int(0.2 * reference)  # columns either side a valley must be deepest over
     valleys = []
     for depth in (top, bottom):
         smooth = np.convolve(depth, np.ones(3) / 3, mode="same")
         for column in range(2, width - 2):
-            window = smooth[max(0, column - int(0.2 * reference)):column + int(0.2 * reference) + 1]
+            window = smooth[max(0, column - reach):column + reach + 1]
             if (smooth[column] == window.max() and smooth[column] >= 0.3 * height
                     and window.min() <= smooth[column] - 0.2 * height):
                 valleys.append(column)
