@@ -453,28 +453,24 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
                                                                  models.NUM_CLASSES))
                        if len(x_validation) else None)
     # Batches come from tf.data with .repeat() and steps_per_epoch: Keras' fit on numpy arrays
-    # stalls for seconds at the start of some epochs on this CPU, this does not.
+    # stalls for seconds at the start of some epochs on this CPU, this does not. The uint8
+    # images are held once in memory and shuffled indices gathered a batch at a time, scaled as
+    # to_model_input scales them: no float copy of the training set and no shuffle buffer of
+    # images.
+    images, targets = tf.constant(x_train), tf.constant(y_train_targets)
+    training_data = (
+        tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=config.seed).repeat()
+        .batch(config.batch_size, drop_remainder=True)
+        .map(lambda index: ((tf.cast(tf.gather(images, index), tf.float32) / 255.0)[..., None],
+                            tf.gather(targets, index))))
     if config.augment:
         augmenter = augmentation(config.seed, config.augment_strength)
-        training_data = (
-            tf.data.Dataset.from_tensor_slices((to_model_input(x_train), y_train_targets))
-            .shuffle(len(x_train), seed=config.seed).repeat()
-            .batch(config.batch_size, drop_remainder=True)
-            .map(lambda images, labels: (
-                keras.ops.clip(augmenter(images, training=True), 0.0, 1.0), labels),
-                num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
-    else:
-        # The uint8 images held once in memory, shuffled indices gathered and scaled a batch at
-        # a time: no float copy of the training set, no shuffle buffer of images, and no
-        # prefetch (whose shutdown costs seconds, too much for the fast recipe).
-        images, targets = tf.constant(x_train), tf.constant(y_train_targets)
-        training_data = (
-            tf.data.Dataset.range(len(x_train)).shuffle(len(x_train), seed=config.seed).repeat()
-            .batch(config.batch_size, drop_remainder=True)
-            .map(lambda index: (
-                (tf.cast(tf.gather(images, index), tf.float32) / 255.0)[..., tf.newaxis],
-                tf.gather(targets, index))))
+        # Prefetching overlaps augmentation with training; without augmentation there is too
+        # little to overlap for the seconds its shutdown costs (too much for the fast recipe).
+        training_data = training_data.map(
+            lambda images, labels: (keras.ops.clip(augmenter(images, training=True), 0.0, 1.0),
+                                    labels),
+            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     epoch_seconds = []
     extra_callbacks, callbacks = list(callbacks), [keras.callbacks.LambdaCallback(
