@@ -184,7 +184,7 @@ def _row_coverage(ink: np.ndarray) -> float:
     """The fraction of the rows between the first and last inked row that hold ink: about 1 for
     a digit, well under for marks stacked with a gap, such as "=" and ":"."""
     profile = ink.sum(axis=1)
-    inked = profile >= 0.25 * _typical(profile)
+    inked = profile >= EXTENT_SHARE * _typical(profile)
     rows = np.nonzero(inked)[0]
     return float(inked[rows[0]:rows[-1] + 1].mean()) if len(rows) else 0.0
 
