@@ -271,3 +271,19 @@ def test_the_shipped_int8_models_config_gives_its_float_training_recipe():
     config = cli._train_config(DEFAULT_MODEL / "config.json")
     assert config.model == "robust" and config.epochs == recorded["epochs"]
     assert list(config.extra_data) == recorded["extra_data"]
+
+
+@pytest.mark.parametrize("blocked, arguments, extra", [
+    ("fastapi", ["serve"], "serve"),
+    ("keras", ["models"], "train"),
+    ("matplotlib", ["show", "0"], "plots"),
+])
+def test_a_missing_extra_is_named_with_its_install_command(blocked, arguments, extra):
+    """As on a machine where only the core was installed: the module cannot be imported."""
+    script = (f"import sys; sys.modules[{blocked!r}] = None; sys.argv[0] = 'digitrec'; "
+              "from digitrec.cli import app; app()")
+    result = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True,
+                            text=True, cwd=REPOSITORY, timeout=120)
+    assert result.returncode == 2
+    assert f"pip install 'digitrec[{extra}]'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -30,6 +30,15 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def missing_extra(what: str, extras: str, error: ImportError | None = None) -> None:
+    """Ends the command: ``what`` needs digitrec's optional ``extras`` ("train", or
+    "train,scale"), which are not installed; the message says how to install them."""
+    detail = f" ({error})" if error is not None else ""
+    plural = "s" if "," in extras else ""
+    fail(f"{what} needs the {extras} extra{plural}{detail}; install with: "
+         f"pip install 'digitrec[{extras}]'")
+
+
 @contextlib.contextmanager
 def _training_errors(*expected: type[Exception]):
     """Inside: code that needs the training extra. A missing extra, or one of the ``expected``
@@ -37,8 +46,7 @@ def _training_errors(*expected: type[Exception]):
     try:
         yield
     except ImportError as error:
-        fail(f"this needs the training extra ({error}); install it with: "
-             "pip install 'digitrec[train]'")
+        missing_extra("this command", "train", error)
     except expected as error:
         fail(str(error))
 
@@ -54,8 +62,7 @@ def models() -> None:
     try:
         from digitrec import models as registry
     except ImportError as error:
-        fail(f"listing models needs the training extra ({error}); "
-             "install it with: pip install 'digitrec[train]'")
+        missing_extra("listing models", "train", error)
     from rich.console import Console
     from rich.table import Table
 
@@ -427,8 +434,8 @@ def read(
 def _need_plots() -> None:
     try:
         import matplotlib  # noqa: F401
-    except ImportError:
-        fail("pictures need matplotlib: pip install 'digitrec[plots]'")
+    except ImportError as error:
+        missing_extra("drawing pictures", "plots", error)
 
 
 def _save_and_report(figure, path: Path) -> None:
@@ -620,8 +627,7 @@ def tune(
         rows = tuning.tune(trials, epochs, out, model, dataset, train_limit, seed, address,
                            workers, str(data_dir) if data_dir is not None else None)
     except ImportError as error:
-        fail(f"tuning needs the training and scale extras ({error}); install them with: "
-             "pip install 'digitrec[train,scale]'")
+        missing_extra("tuning", "train,scale", error)
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
     from rich.console import Console
@@ -682,8 +688,7 @@ def serve(
     try:
         from digitrec import server
     except ImportError as error:
-        fail(f"serving needs the serve extra ({error}); "
-             "install it with: pip install 'digitrec[serve]'")
+        missing_extra("serving", "serve", error)
     try:
         server.serve(host, port, model)
     except ValueError as error:
