@@ -2,7 +2,8 @@
 # Re-makes the pictures in docs/ with digitrec's own commands (run from the repository root,
 # after `make setup-train`; about ten minutes, most of it the tutorial and the search).
 set -euo pipefail
-export DIGITREC_DATA=${DIGITREC_DATA:-../shared/data}
+shared=${DIGITREC_SHARED:-../shared}  # the folder holding data/ and handwriting/
+export DIGITREC_DATA=${DIGITREC_DATA:-$shared/data}
 bin=.venv/bin
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -15,11 +16,11 @@ cp "$work/show/fashion-mnist-per-class.png" docs/fashion-mnist-per-class.png
 $bin/digitrec plot --out "$work/plot"      # the shipped model's run
 cp "$work/plot/curves.png" "$work/plot/confusion-matrix.png" "$work/plot/mistakes.png" docs/
 
-$bin/digitrec plot-image ../shared/handwriting/user_digits/aaronpan/3.jpg --out "$work/explained"
+$bin/digitrec plot-image "$shared/handwriting"/user_digits/aaronpan/3.jpg --out "$work/explained"
 cp "$work/explained.png" docs/explained.png
 
 $bin/digitrec report src/digitrec/default_model --out docs/report.html \
-    --handwriting ../shared/handwriting
+    --handwriting "$shared/handwriting"
 
 $bin/digitrec tutorial --epochs 3 --out "$work/tutorial"
 cp "$work/tutorial/compare.png" docs/compare.png
