@@ -37,8 +37,9 @@ from PIL import Image
 from digitrec import datasets, imaging
 from digitrec.recognizer import Recognizer
 
-HANDWRITING = Path(os.environ.get("DIGITREC_SHARED",
-                                  Path(__file__).resolve().parents[1].parent / "shared")) / "handwriting"
+SHARED = Path(os.environ.get("DIGITREC_SHARED",
+                            Path(__file__).resolve().parents[1].parent / "shared"))
+HANDWRITING = SHARED / "handwriting"
 
 
 def tutorial_pipeline(path: Path, invert: bool) -> np.ndarray:

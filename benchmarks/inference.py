@@ -29,8 +29,9 @@ from PIL import Image
 from digitrec import datasets
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
-HANDWRITING = Path(os.environ.get("DIGITREC_SHARED",
-                                  Path(__file__).resolve().parents[1].parent / "shared")) / "handwriting"
+SHARED = Path(os.environ.get("DIGITREC_SHARED",
+                            Path(__file__).resolve().parents[1].parent / "shared"))
+HANDWRITING = SHARED / "handwriting"
 
 
 def per_call(function, repeats: int) -> float:

@@ -7,7 +7,8 @@ import pytest
 from digitrec import models
 
 # Parameter counts: the tutorials' own figures where they give one (softmax 7,850; cnn 93,322),
-# worked out by hand for the rest (Dense: inputs*units + units; Conv2D: 9*channels*filters + filters).
+# worked out by hand for the rest (Dense: inputs*units + units; Conv2D: 9*channels*filters
+# + filters).
 EXPECTED_PARAMETERS = {
     "softmax": 7_850,
     "mlp": 784 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10,

@@ -119,7 +119,8 @@ def test_read_refuses_pixels_and_garbage(client):
                        headers={"Content-Type": "image/jpeg"}).status_code == 422
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(["/v1/predict", "/v1/predict/batch", "/v1/read"]),
        content_type=st.sampled_from(["image/png", "image/jpeg", "image/gif", "application/json",
                                      "multipart/form-data", "multipart/form-data; boundary=x",

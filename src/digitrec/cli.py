@@ -328,8 +328,9 @@ def predict(
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-    explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, the "
-                                                      "28x28 image the model saw (NAME.28x28.png)."),
+    explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, "
+                                                      "the 28x28 image the model saw "
+                                                      "(NAME.28x28.png)."),
 ) -> None:
     """Recognise the digit in each image: the digit, its probability, the runner-up, a status.
 

@@ -91,7 +91,8 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 
 def cache_dir() -> Path:
-    """The download cache, ``~/.cache/digitrec`` (``$XDG_CACHE_HOME/digitrec`` where that is set)."""
+    """The download cache, ``~/.cache/digitrec`` (``$XDG_CACHE_HOME/digitrec`` where that is
+    set)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "digitrec"
 
@@ -189,7 +190,8 @@ def find_files(name: str = "mnist", data_dir: str | os.PathLike | None = None,
 
     Args:
         name: ``"mnist"`` or ``"fashion-mnist"``.
-        data_dir: a folder holding ``<name>/<file>``, searched before ``$DIGITREC_DATA`` and the cache.
+        data_dir: a folder holding ``<name>/<file>``, searched before ``$DIGITREC_DATA`` and the
+            cache.
         download: whether to fetch missing files into the cache.
 
     Returns:
@@ -252,7 +254,8 @@ def load(name: str = "mnist", data_dir: str | os.PathLike | None = None, downloa
             raise DatasetError(f"{paths[images_file]}: expected (N, 28, 28) images and (N,) "
                                f"labels, got {images.shape} and {labels.shape}")
         if len(images) != len(labels):
-            raise DatasetError(f"{paths[images_file]}: {len(images)} images but {len(labels)} labels")
+            raise DatasetError(f"{paths[images_file]}: {len(images)} images but "
+                               f"{len(labels)} labels")
         splits.append((images, labels))
     return splits[0], splits[1]
 

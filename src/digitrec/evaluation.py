@@ -1,4 +1,5 @@
-"""Evaluation of a run on its dataset's test set: accuracy, loss, per-class figures, confusion matrix.
+"""Evaluation of a run on its dataset's test set: accuracy, loss, per-class figures, confusion
+matrix.
 
 Runs the run folder's ONNX model (through :class:`digitrec.recognizer.Recognizer`), so evaluating
 needs no Keras and takes about a second for MNIST's 10,000 test images.

@@ -143,8 +143,9 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError(f"{name}: image is larger than the {MAX_PIXELS // 1_000_000} megapixel "
-                         "limit; scale it down first") from None
+        raise ImageTooLargeError(f"{name}: image is larger than the "
+                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down "
+                                 "first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = str(error) or type(error).__name__
         if "cannot identify image file" in reason:

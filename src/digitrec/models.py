@@ -215,7 +215,8 @@ class Recipe:
 
 RECIPES = {
     "softmax": Recipe(softmax, "sgd", 0.5, 100, 5, 0.92,
-                      "TensorFlow 'MNIST for ML beginners' (2015): gradient descent 0.5, batch 100"),
+                      "TensorFlow 'MNIST for ML beginners' (2015): gradient descent 0.5, "
+                      "batch 100"),
     "mlp": Recipe(mlp, "sgd", 0.01, 32, 10, 0.97,
                   "Keras MLP tutorials: 2x Dense(128, relu), SGD with Keras' default rate"),
     "mlp-dropout": Recipe(mlp_dropout, "adam", 0.001, 32, 10, 0.98,

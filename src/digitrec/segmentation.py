@@ -152,7 +152,7 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     group_mass = [sum(mass[label] for label in group) for group in members]
     typical_mass = float(np.median(group_mass)) if group_mass else 0.0
     groups = []
-    for (left, top, w, h), mask, ink_mass, labels_in_group in sorted(
+    for (_left, top, w, h), mask, ink_mass, labels_in_group in sorted(
             zip(extents, masks, group_mass, members), key=lambda item: item[0][0]):
         if h < MIN_DIGIT_HEIGHT * reference or (h < 0.6 * reference and w < 0.3 * reference):
             continue  # a dot, dash or speck
