@@ -40,6 +40,9 @@ ONNX_TOLERANCE = 1e-5  # largest allowed |p_keras - p_onnx| over the check image
 EXTRA_REPEAT = 3  # default: each real-handwriting image is seen this many times per epoch
 OUTLIERS = 12_000  # non-digit images added with outlier exposure, at most 20% of the digits
 REJECTION_QUANTILE = 0.005  # fraction of validation digits the rejection threshold lets go
+# Images per call when validating, evaluating or predicting: inference gives each image the same
+# answer at any batch size, and Keras' default (32) spends most of a validation in Python.
+INFERENCE_BATCH_SIZE = 1000
 
 
 @dataclasses.dataclass
@@ -339,7 +342,7 @@ def export_onnx(model, path: Path, check_images: np.ndarray) -> float:
     model.export(str(path), format="onnx", verbose=False)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     onnx_logits = session.run(None, {session.get_inputs()[0].name: check_images})[0]
-    keras_logits = model.predict(check_images, batch_size=1000, verbose=0)
+    keras_logits = model.predict(check_images, batch_size=INFERENCE_BATCH_SIZE, verbose=0)
     difference = float(np.abs(softmax(onnx_logits) - softmax(keras_logits)).max())
     if difference > ONNX_TOLERANCE:
         raise RuntimeError(f"the ONNX export differs from Keras by {difference:.2e} in "
@@ -498,6 +501,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         history = model.fit(training_data, steps_per_epoch=steps_per_epoch,
                             epochs=math.ceil(config.epochs), shuffle=False,
                             validation_data=validation_data,
+                            validation_batch_size=INFERENCE_BATCH_SIZE,
                             verbose=verbose, callbacks=callbacks)
         training_seconds = time.perf_counter() - started
         if best_weights.exists():
@@ -549,13 +553,13 @@ def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: in
         model = fitted.model
         x_validation, x_test = to_model_input(x_validation), to_model_input(x_test)
         test_loss, test_accuracy = model.evaluate(
-            x_test, keras.utils.to_categorical(y_test, models.NUM_CLASSES), batch_size=1000,
-            verbose=0)
+            x_test, keras.utils.to_categorical(y_test, models.NUM_CLASSES),
+            batch_size=INFERENCE_BATCH_SIZE, verbose=0)
         rejection = None
         if models.RECIPES[config.model].outlier_exposure and len(x_validation):
             # The confidence below which an answer is "unsure": REJECTION_QUANTILE of the
             # validation digits fall below it (the test set is not looked at).
-            confidence = softmax(model.predict(x_validation, batch_size=1000,
+            confidence = softmax(model.predict(x_validation, batch_size=INFERENCE_BATCH_SIZE,
                                                verbose=0)).max(axis=1)
             rejection = {"method": "maximum softmax probability after outlier exposure",
                          "threshold": float(np.quantile(confidence, REJECTION_QUANTILE)),
