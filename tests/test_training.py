@@ -138,8 +138,10 @@ def test_tensorboard_logs_are_written_into_the_run(tmp_path, data_dir):
 def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(tmp_path, data_dir,
                                                                               mnist):
     (x_train, y_train), _ = mnist
-    config = training.TrainConfig(model="fast", epochs=1.5, batch_size=100,
-                                  data_dir=str(data_dir)).resolved()
+    # Adam, whose last (half) epoch validates best on these few images, so the weights kept are
+    # the last ones (SGD's peak rate of 0.8 leaves 2,000 images' batch statistics behind).
+    config = training.TrainConfig(model="fast", epochs=1.5, batch_size=100, optimizer="adam",
+                                  learning_rate=0.015, data_dir=str(data_dir)).resolved()
     fitted = training.fit(config, x_train[:2000], y_train[:2000], x_train[2000:2500],
                           y_train[2000:2500], verbose=0)
     optimizer = fitted.model.optimizer
@@ -151,8 +153,8 @@ def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(tmp
 
 
 @pytest.mark.parametrize("steps_per_epoch, total_steps, expected", [
-    (540, 810, 30),  # the fast recipe: 1.5 epochs of 540 batches of 100
-    (360, 540, 30),
+    (360, 450, 30),  # the fast recipe: 1.25 epochs of 360 batches of 150
+    (540, 810, 30),  # 1.5 epochs of 540 batches of 100
     (562, 843, 1),  # 281 is prime: one step at a time, never past an epoch's end
     (20, 20, 20),
 ])
@@ -196,13 +198,13 @@ def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, m
     assert loss == pytest.approx(fitted.history["val_loss"][fitted.best_epoch - 1], rel=1e-4)
 
 
-def test_fast_recipe_reaches_99_percent_in_its_epoch_and_a_half(tmp_path, data_dir):
+def test_fast_recipe_reaches_99_percent_in_its_epoch_and_a_quarter(tmp_path, data_dir):
     """The fast recipe as shipped, on all of MNIST (about 10 s on a 2-core CPU)."""
     run = training.train(training.TrainConfig(model="fast", data_dir=str(data_dir)),
                          tmp_path / "fast", verbose=0)
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["epochs"] == 1.5 and metrics["parameters"] == 207_706
-    assert metrics["test_accuracy"] >= 0.988  # 99.03-99.11% measured; seeds and CPUs vary a little
+    assert metrics["epochs"] == 1.25 and metrics["parameters"] == 207_706
+    assert metrics["test_accuracy"] >= 0.988  # 99.05-99.17% measured; seeds and CPUs vary a little
 
 
 def test_quantized_copy_is_an_int8_model_as_accurate_as_the_float_one(quick_run, tmp_path,

@@ -115,8 +115,9 @@ def train(
     epochs: Optional[float] = typer.Option(None, help="Epochs, may be fractional (default: "
                                            "the model's recipe)."),
     batch_size: Optional[int] = typer.Option(None, help="Batch size (default: the recipe's)."),
-    optimizer: Optional[str] = typer.Option(None, help="sgd, adam or rmsprop (default: the "
-                                                       "recipe's)."),
+    optimizer: Optional[str] = typer.Option(None, help="sgd, nesterov (SGD with Nesterov "
+                                                       "momentum), adam or rmsprop (default: "
+                                                       "the recipe's)."),
     learning_rate: Optional[float] = typer.Option(None, help="Learning rate (default: the "
                                                              "recipe's)."),
     validation_split: Optional[float] = typer.Option(None, help="Fraction of the training set "

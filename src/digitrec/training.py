@@ -55,7 +55,8 @@ class TrainConfig:
         epochs: passes over the training split, > 0; a fraction trains the last pass part-way
             (1.5: one pass and half another).
         batch_size: images per gradient step, >= 1.
-        optimizer: ``"sgd"``, ``"adam"`` or ``"rmsprop"``.
+        optimizer: ``"sgd"`` (plain gradient descent), ``"nesterov"`` (SGD with Nesterov
+            momentum 0.9), ``"adam"`` or ``"rmsprop"``.
         learning_rate: the optimizer's step size, > 0.
         validation_split: fraction of the training set held out for validation, in [0, 1).
         augment: train on augmented images (None: the recipe's choice); see :func:`augmentation`.
@@ -137,13 +138,18 @@ class TrainConfig:
         return config
 
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+OPTIMIZERS = ("sgd", "nesterov", "adam", "rmsprop")
+NESTEROV_MOMENTUM = 0.9  # "nesterov": SGD with Nesterov momentum, as in I. Sutskever et al.,
+# "On the importance of initialization and momentum in deep learning" (ICML 2013)
 
 
 def _optimizer(name: str, learning_rate, ema: bool = False):
+    averaging = {"use_ema": ema, "ema_momentum": 0.999}
+    if name == "nesterov":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=NESTEROV_MOMENTUM,
+                                    nesterov=True, **averaging)
     return {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
-            "rmsprop": keras.optimizers.RMSprop}[name](
-        learning_rate=learning_rate, use_ema=ema, ema_momentum=0.999)
+            "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=learning_rate, **averaging)
 
 
 class _StopAfterSteps(keras.callbacks.Callback):
