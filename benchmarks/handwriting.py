@@ -27,7 +27,6 @@ Prints one markdown table, measured with one model (default: the shipped one) on
 
 import argparse
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -37,9 +36,7 @@ from PIL import Image
 from digitrec import datasets, imaging
 from digitrec.recognizer import Recognizer
 
-SHARED = Path(os.environ.get("DIGITREC_SHARED",
-                            Path(__file__).resolve().parents[1].parent / "shared"))
-HANDWRITING = SHARED / "handwriting"
+from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 
 
 def tutorial_pipeline(path: Path, invert: bool) -> np.ndarray:

@@ -29,9 +29,10 @@ from PIL import Image
 from digitrec import datasets
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
-SHARED = Path(os.environ.get("DIGITREC_SHARED",
-                            Path(__file__).resolve().parents[1].parent / "shared"))
-HANDWRITING = SHARED / "handwriting"
+# ../shared/handwriting beside this checkout, or DIGITREC_SHARED/handwriting
+HANDWRITING = Path(os.environ.get("DIGITREC_SHARED",
+                                  Path(__file__).resolve().parents[1].parent / "shared"),
+                   "handwriting")
 
 
 def per_call(function, repeats: int) -> float:

@@ -30,12 +30,11 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def missing_extra(what: str, extras: str, error: ImportError | None = None) -> None:
+def missing_extra(what: str, extras: str, error: ImportError) -> None:
     """Ends the command: ``what`` needs digitrec's optional ``extras`` ("train", or
     "train,scale"), which are not installed; the message says how to install them."""
-    detail = f" ({error})" if error is not None else ""
     plural = "s" if "," in extras else ""
-    fail(f"{what} needs the {extras} extra{plural}{detail}; install with: "
+    fail(f"{what} needs the {extras} extra{plural} ({error}); install with: "
          f"pip install 'digitrec[{extras}]'")
 
 
