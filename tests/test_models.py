@@ -1,3 +1,4 @@
+import os
 import re
 import subprocess
 import sys
@@ -46,9 +47,13 @@ def test_parameter_count_matches_model_summary(name):
 
 
 def test_models_command_lists_every_model_with_its_count():
+    # as a user runs it: TensorFlow's native start-up lines (oneDNN, absl) are kept off stderr
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run([sys.executable, "-m", "digitrec.cli", "models"], capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, env=environment)
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
     for name, count in EXPECTED_PARAMETERS.items():
         assert re.search(rf"{re.escape(name)}\s+│\s+{count:,}\s", result.stdout), name
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -135,17 +136,20 @@ def test_tensorboard_logs_are_written_into_the_run(tmp_path, data_dir):
     assert events and all(event.stat().st_size > 0 for event in events)
 
 
-def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(tmp_path, data_dir,
-                                                                              mnist):
+def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(data_dir, mnist,
+                                                                              capsys):
     (x_train, y_train), _ = mnist
     # Adam, whose last (half) epoch validates best on these few images, so the weights kept are
     # the last ones (SGD's peak rate of 0.8 leaves 2,000 images' batch statistics behind).
     config = training.TrainConfig(model="fast", epochs=1.5, batch_size=100, optimizer="adam",
                                   learning_rate=0.015, data_dir=str(data_dir)).resolved()
     fitted = training.fit(config, x_train[:2000], y_train[:2000], x_train[2000:2500],
-                          y_train[2000:2500], verbose=0)
+                          y_train[2000:2500], verbose=2)
     optimizer = fitted.model.optimizer
     assert int(optimizer.iterations) == 30  # 1.5 x 20 steps of 100 images
+    # the progress lines count the half epoch's own steps (Keras alone would print 20/20)
+    assert re.findall(r"^(\d+)/(\d+) - ", capsys.readouterr().out, re.MULTILINE) == [
+        ("20", "20"), ("10", "10")]
     assert fitted.history["epoch"] == [1, 2] and len(fitted.history["seconds"]) == 2
     # one-cycle: up over the first quarter, back down to zero at the very last step
     assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)

@@ -51,7 +51,29 @@ def _training_errors(*expected: type[Exception]):
 
 
 def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keeps TensorFlow's native log lines off the terminal, unless ``TF_CPP_MIN_LOG_LEVEL``
+    asks for information (0).
+
+    The level defaults to 3: TensorFlow's C++ errors of this kind (a tf.data attribute this
+    build does not know, say) are harmless, and real failures still arrive as Python
+    exceptions. The lines TensorFlow writes while it loads (oneDNN, absl) ignore the level, so
+    TensorFlow is imported here with the process's stderr pointed at /dev/null; an import
+    that fails is left to the command, which reports the missing extra.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if (os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" or "tensorflow" in sys.modules
+            or os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 @app.command()

@@ -27,6 +27,7 @@ import os
 import platform
 import tempfile
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -152,8 +153,10 @@ def _optimizer(name: str, learning_rate, ema: bool = False):
             "rmsprop": keras.optimizers.RMSprop}[name](learning_rate=learning_rate, **averaging)
 
 
-class _StopAfterSteps(keras.callbacks.Callback):
-    """Stops training after ``steps`` batches: a fractional last epoch."""
+class _FractionalLastEpoch(keras.callbacks.ProgbarLogger):
+    """Stops training after ``steps`` batches, part-way through the last epoch, and shows that
+    epoch's progress out of the steps it runs (Keras' own bar would show a quarter epoch as
+    360/360 steps, and its time per step over 360)."""
 
     def __init__(self, steps: int, steps_per_epoch: int):
         super().__init__()
@@ -161,8 +164,11 @@ class _StopAfterSteps(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self.target = min(self.steps_per_epoch, self.steps - epoch * self.steps_per_epoch)
+        super().on_epoch_begin(epoch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         if self.epoch * self.steps_per_epoch + batch + 1 >= self.steps:
             self.model.stop_training = True
 
@@ -345,7 +351,10 @@ def export_onnx(model, path: Path, check_images: np.ndarray) -> float:
     """
     import onnxruntime
 
-    model.export(str(path), format="onnx", verbose=False)
+    with warnings.catch_warnings():
+        # Keras' bundled tf2onnx asks numpy for np.object, which numpy warns about.
+        warnings.filterwarnings("ignore", category=FutureWarning, module="keras.src.export")
+        model.export(str(path), format="onnx", verbose=False)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     onnx_logits = session.run(None, {session.get_inputs()[0].name: check_images})[0]
     keras_logits = model.predict(check_images, batch_size=INFERENCE_BATCH_SIZE, verbose=0)
@@ -487,7 +496,7 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         on_epoch_end=lambda epoch, logs: epoch_seconds.__setitem__(
             -1, epoch_seconds[-1] + time.perf_counter()))]
     if total_steps < steps_per_epoch * math.ceil(config.epochs):
-        callbacks.append(_StopAfterSteps(total_steps, steps_per_epoch))
+        callbacks.append(_FractionalLastEpoch(total_steps, steps_per_epoch))
     if recipe.ema:
         # Before the checkpoint: validation, selection and saving all see the averaged weights.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
