@@ -74,7 +74,9 @@ def test_existing_run_folder_is_never_overwritten(quick_run, data_dir):
     (dict(model="resnet"), "unknown model"),
     (dict(dataset="emnist"), "unknown dataset"),
     (dict(optimizer="lbfgs"), "unknown optimizer"),
-    (dict(epochs=0), "must be positive"),
+    (dict(epochs=0), "epochs must be positive, got 0"),
+    (dict(learning_rate=-1.0), "learning rate must be positive, got -1"),
+    (dict(batch_size=0), "batch size must be positive, got 0"),
     (dict(validation_split=1.0), "validation split"),
     (dict(extra_repeat=0), "extra repeat"),
 ])

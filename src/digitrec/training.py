@@ -119,9 +119,10 @@ class TrainConfig:
         if config.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {config.optimizer!r}; choose one of "
                              f"{', '.join(OPTIMIZERS)}")
-        if config.epochs <= 0 or config.batch_size < 1 or config.learning_rate <= 0:
-            raise ValueError("epochs and the learning rate must be positive and the batch size "
-                             "at least 1")
+        for name, value in (("epochs", config.epochs), ("learning rate", config.learning_rate),
+                            ("batch size", config.batch_size)):
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {value:g}")
         if not 0 <= config.validation_split < 1:
             raise ValueError(f"validation split must be in [0, 1), got {config.validation_split}")
         if config.train_limit is not None and config.train_limit < 1:
