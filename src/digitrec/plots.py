@@ -119,7 +119,10 @@ def history(run: str | os.PathLike) -> Figure:
             axis.plot(epochs, record[f"val_{metric}"], "s-", label="validation")
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 10:
+            axis.set_xticks(epochs)  # every record, a fractional last epoch (1.25) included
+        else:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
     if "val_accuracy" in record:
         best = int(np.argmax(record["val_accuracy"]))

@@ -391,11 +391,14 @@ class Fitted:
 
     Attributes:
         model: the trained Keras model.
-        history: per-epoch metrics as Keras records them, plus ``epoch`` and wall ``seconds``.
+        history: per-epoch metrics as Keras records them, plus ``epoch`` (the epochs completed
+            at each record: 1, 2, ... and, for a fractional last epoch, 1.25, say) and wall
+            ``seconds``.
         image_counts: training images by source (the dataset, each extra folder, outliers).
         extra_data: for each extra folder, its image count and the MD5 of its labels file.
         training_seconds: wall time of ``model.fit``.
-        best_epoch: the epoch kept (1-based): the best validation accuracy, or the last.
+        best_epoch: the epoch kept, as in ``history["epoch"]``: the best validation accuracy,
+            or the last.
     """
 
     model: object
@@ -403,7 +406,7 @@ class Fitted:
     image_counts: dict
     extra_data: dict
     training_seconds: float
-    best_epoch: int
+    best_epoch: int | float
 
 
 def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
@@ -523,10 +526,11 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
         if best_weights.exists():
             model.load_weights(best_weights)
     record = {key: [float(value) for value in values] for key, values in history.history.items()}
-    record["epoch"] = list(range(1, len(record["loss"]) + 1))
+    # Epochs completed at each record: a fractional last epoch is 1.25, not 2.
+    record["epoch"] = [min(epoch, config.epochs) for epoch in range(1, len(record["loss"]) + 1)]
     record["seconds"] = [round(seconds, 3) for seconds in epoch_seconds]
-    best_epoch = (int(np.argmax(record["val_accuracy"])) + 1 if validation_data is not None
-                  else len(record["loss"]))
+    best_epoch = record["epoch"][int(np.argmax(record["val_accuracy"])) if validation_data
+                                 is not None else -1]
     return Fitted(model, record, image_counts, extra_record, training_seconds, best_epoch)
 
 
