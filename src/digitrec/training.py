@@ -195,9 +195,18 @@ def augmentation(seed: int = 0, strength: float = 1.0):
     """The ways people's digits differ from MNIST's, as random Keras preprocessing layers.
 
     Applied to training batches only, each image drawn independently: rotation up to +-15
-    degrees, zoom +-15%, shear, translation up to 2 pixels, elastic distortion (P. Simard,
-    D. Steinkraus, J. Platt, "Best practices for convolutional neural networks applied to visual
-    document analysis", ICDAR 2003), thicker or thinner strokes, blur, contrast and noise.
+    degrees, zoom +-15%, shear, translation up to 2 pixels, Keras' RandomElasticTransform,
+    thicker or thinner strokes, blur, contrast and noise.
+
+    RandomElasticTransform, at these settings, is not the elastic distortion of P. Simard,
+    D. Steinkraus and J. Platt ("Best practices for convolutional neural networks applied to
+    visual document analysis", ICDAR 2003): Keras draws one random field for both directions and
+    its smoothing kernel, 6 sigma wide with sigma under half a pixel here, is one pixel, so it
+    moves each pixel on its own by about a tenth of a pixel (standard deviation; a third at
+    most), along one diagonal. It is kept because the shipped models were trained with it.
+    Simard's distortion (alpha 34 x strength, sigma 4 pixels) was tried for ``best``: 99.60%
+    on validation against 99.65% (test 99.63% against 99.69%), with the augmentation twice as
+    fast (Keras' layer resamples one image at a time).
 
     Args:
         seed: seeds every layer.
