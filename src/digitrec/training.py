@@ -206,7 +206,8 @@ def augmentation(seed: int = 0, strength: float = 1.0):
     most), along one diagonal. It is kept because the shipped models were trained with it.
     Simard's distortion (alpha 34 x strength, sigma 4 pixels) was tried for ``best``: 99.60%
     on validation against 99.65% (test 99.63% against 99.69%), with the augmentation twice as
-    fast (Keras' layer resamples one image at a time).
+    fast (Keras' layer resamples one image at a time); for ``robust``, at full strength, MNIST
+    validation fell to 99.10% from 99.55% and real handwriting read worse.
 
     Args:
         seed: seeds every layer.
