@@ -219,14 +219,14 @@ def _decode(data: bytes, name: str) -> Image.Image:
 def _pixels(array) -> np.ndarray:
     """A JSON 28x28 array of numbers in 0..255 -> (28, 28) float32 in [0, 1]."""
     try:
-        pixels = np.asarray(array, dtype=np.float32)
+        pixels = np.asarray(array, dtype=np.float64)  # JSON's range: 1e300 checked, not overflowed
     except (ValueError, TypeError):
         raise RequestError(422, "pixels must be a 28x28 array of numbers") from None
     if pixels.shape != (28, 28):
         raise RequestError(422, f"pixels must be 28x28, got shape {pixels.shape}")
     if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
         raise RequestError(422, "pixels must be numbers in 0..255 (white ink on black)")
-    return pixels / 255.0
+    return (pixels / 255.0).astype(np.float32)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, model=None) -> None:
