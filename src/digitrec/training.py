@@ -539,9 +539,9 @@ def fit(config: TrainConfig, x_train: np.ndarray, y_train: np.ndarray,
     # Epochs completed at each record: a fractional last epoch is 1.25, not 2.
     record["epoch"] = [min(epoch, config.epochs) for epoch in range(1, len(record["loss"]) + 1)]
     record["seconds"] = [round(seconds, 3) for seconds in epoch_seconds]
-    best_epoch = record["epoch"][int(np.argmax(record["val_accuracy"])) if validation_data
-                                 is not None else -1]
-    return Fitted(model, record, image_counts, extra_record, training_seconds, best_epoch)
+    kept = int(np.argmax(record["val_accuracy"])) if validation_data is not None else -1
+    return Fitted(model, record, image_counts, extra_record, training_seconds,
+                  record["epoch"][kept])
 
 
 def train(config: TrainConfig, out: str | os.PathLike | None = None, verbose: int = 1,
