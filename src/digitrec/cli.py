@@ -202,7 +202,8 @@ def _print_run(run: Path) -> None:
     typer.echo(f"run folder: {run}")
     line = (f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f}, "
             f"{metrics['training_seconds']:.1f} s training")
-    if "seconds_per_epoch" in metrics:
+    if "seconds_per_epoch" in metrics and metrics.get("epochs", 1) >= 1:
+        # Under one epoch, the time per epoch would extrapolate start-up costs (tracing).
         line += f" ({metrics['seconds_per_epoch']:.1f} s per epoch)"
     for member in metrics.get("members", []):
         line += f"\n  member {member['run']}: test accuracy {member['test_accuracy']:.2%}"
