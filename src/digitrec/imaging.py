@@ -37,6 +37,7 @@ MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression b
 WORKING_SIZE = 512  # longest side, in pixels, that the pipeline works at
 MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which there is no digit
 MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
+STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
 # (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
 # paper with camera noise or a lighting gradient 3 to 4.5)
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
@@ -265,7 +266,7 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
     return np.clip((ink - floor) / max(ink_level - floor, 1e-6), 0.0, 1.0)
 
 
-def ink_components(ink: np.ndarray, threshold: float = 0.25):
+def ink_components(ink: np.ndarray, threshold: float = STROKE_LEVEL):
     """Connected components (8-connected) of the pixels above ``threshold``.
 
     Args:
@@ -382,7 +383,7 @@ def center_in_28x28(ink: np.ndarray) -> np.ndarray:
     Raises:
         NoDigitError: no ink at all.
     """
-    mass = ink * (ink > 0.25)
+    mass = ink * (ink > STROKE_LEVEL)
     if not mass.any():
         raise NoDigitError("no digit found (no ink)")
     top, bottom = _ink_extent(mass.sum(axis=1), 0.002)

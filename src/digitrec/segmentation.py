@@ -59,7 +59,7 @@ class Segment:
 
 def _remove_lines(ink: np.ndarray, text_height: float) -> np.ndarray:
     """Removes horizontal strokes longer than 2.5 text heights and thinner than a quarter of one."""
-    strokes = (ink > 0.25).astype(np.uint8)
+    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
     length = max(3, int(2.5 * text_height))
     lines = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     if not lines.any():
@@ -80,7 +80,7 @@ def _remove_hairlines(ink: np.ndarray, text_height: float) -> np.ndarray:
     longer than :data:`HAIRLINE_LENGTH` text heights are background, shorter ones (a thin
     pen's bar of a 7) are kept, as are the anti-aliased edges of everything kept.
     """
-    strokes = (ink > 0.25).astype(np.uint8)
+    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
     thick = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((HAIRLINE, 1), np.uint8))
     thin = strokes - thick
     count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
@@ -239,7 +239,7 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
     """Columns where the upper contour dips deepest, or the lower one rises highest, between
     two stretches of ink: where two touching digits meet, when their column ink has no clear
     minimum there (they touch over a long stroke)."""
-    strokes = piece > 0.25
+    strokes = piece > imaging.STROKE_LEVEL
     height, width = strokes.shape
     inked = strokes.any(axis=0)
     top = np.where(inked, strokes.argmax(axis=0), height).astype(float)
@@ -259,7 +259,7 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
 def _holes(ink: np.ndarray, reference: float) -> list[tuple[int, int, int, int]]:
     """Bounding boxes (x, y, w, h) of the ink's holes (loops) at least a twentieth of
     ``reference`` across, left to right."""
-    strokes = (ink > 0.25).astype(np.uint8)
+    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
     contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
