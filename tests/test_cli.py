@@ -226,6 +226,30 @@ def test_ensemble_and_compare_commands(tiny_runs, tmp_path):
     assert "seed-0" in compared.stdout and (tmp_path / "plots" / "compare.png").is_file()
 
 
+def test_an_ensemble_is_plotted_reported_and_compared_as_a_run(tiny_runs, tmp_path):
+    members = [shutil.copytree(run, tmp_path / "members" / run.name) for run in tiny_runs]
+    ensemble = tmp_path / "both"
+    assert digitrec("ensemble", *members, "--out", ensemble).returncode == 0
+    plotted = digitrec("plot", ensemble, "--out", tmp_path / "plots")
+    assert plotted.returncode == 0, plotted.stderr
+    # An ensemble has no epochs of its own: its curves are its members'.
+    assert {"curves.png", "confusion-matrix.png", "mistakes.png"} <= {
+        path.name for path in (tmp_path / "plots").iterdir()}
+    reported = digitrec("report", ensemble, "--out", tmp_path / "report.html")
+    assert reported.returncode == 0, reported.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="members"' in page and str(members[1]) in page and "<img" in page
+    compared = digitrec("compare", ensemble, *members, "--out", tmp_path / "compared")
+    assert compared.returncode == 0, compared.stderr
+    assert "ensemble" in compared.stdout and "Traceback" not in compared.stderr
+    # With its members gone, the ensemble still plots everything but the curves.
+    shutil.rmtree(tmp_path / "members")
+    alone = digitrec("plot", ensemble, "--out", tmp_path / "alone")
+    assert alone.returncode == 0 and "no training curves" in alone.stderr
+    assert (tmp_path / "alone" / "mistakes.png").is_file()
+    assert not (tmp_path / "alone" / "curves.png").exists()
+
+
 def test_train_from_a_config_file(tiny_runs, tmp_path):
     result = digitrec("train", "--config", tiny_runs[0] / "config.json", "--seed", "5",
                       "--epochs", "0.5", "--out", tmp_path / "again")

@@ -512,7 +512,15 @@ def plot(
     folder = run if run is not None else DEFAULT_MODEL
     out = out if out is not None else (folder / "plots" if run is not None else Path("plots"))
     try:
-        _save_and_report(plots.history(folder), out / "curves")
+        curves = plots.history(folder)
+    except ValueError as error:
+        if not (folder / "metrics.json").is_file():
+            fail(str(error))
+        curves = None  # an ensemble whose members are gone: the other figures still stand
+        typer.echo(f"no training curves: {error}", err=True)
+    try:
+        if curves is not None:
+            _save_and_report(curves, out / "curves")
         predictions = evaluation.test_predictions(folder, data_dir)
         _save_and_report(plots.confusion(predictions=predictions), out / "confusion-matrix")
         _save_and_report(plots.prediction_grid(predictions=predictions), out / "predictions")
@@ -554,8 +562,9 @@ def _print_comparison(rows) -> None:
         table.add_column(column, justify="left" if column in ("run", "model") else "right")
     for row in rows:
         table.add_row(Path(row["run"]).name, row["model"], f"{row['parameters']:,}",
-                      str(row["epochs"]), f"{row['training_seconds']:.0f}",
-                      f"{row['validation_accuracy']:.2%}", f"{row['test_accuracy']:.2%}")
+                      f"{row['epochs']:g}", f"{row['training_seconds']:.0f}",
+                      "-" if row["validation_accuracy"] is None
+                      else f"{row['validation_accuracy']:.2%}", f"{row['test_accuracy']:.2%}")
     Console().print(table)
 
 

@@ -100,15 +100,43 @@ def samples_per_class(dataset: str = "mnist", per_class: int = 8, seed: int = 0,
     return figure
 
 
+def ensemble_members(run: str | os.PathLike) -> list[Path]:
+    """The run folders of an ensemble's members that are still on disk ([] for other folders).
+
+    An ensemble's ``config.json`` names its members as ``digitrec train --ensemble`` wrote them
+    (inside the ensemble's folder: ``members/seed-K``) or as they were given to ``digitrec
+    ensemble`` (relative to the folder it ran in); each is looked for there, then beside the
+    ensemble's folder.
+    """
+    run = Path(run)
+    members = []
+    for name in _config(run).get("members", []):
+        candidates = [run / name, Path(name), run.parent / Path(name).name]
+        found = next((folder for folder in candidates if (folder / "metrics.json").is_file()),
+                     None)
+        if found is not None:
+            members.append(found)
+    return members
+
+
 def history(run: str | os.PathLike) -> Figure:
     """Loss and accuracy per epoch, training against validation, best validation epoch marked.
 
+    An ensemble has no epochs of its own: its figure is its members' validation accuracy per
+    epoch (:func:`compare`), from the member runs still on disk.
+
     Raises:
-        ValueError: the run folder has no history.json.
+        ValueError: the run folder has no history.json (nor, for an ensemble, any member that
+            has one).
     """
     path = Path(run) / "history.json"
     if not path.is_file():
-        raise ValueError(f"{run}: no history.json; give a run folder made by `digitrec train`")
+        members = [member for member in ensemble_members(run)
+                   if (member / "history.json").is_file()]
+        if members:
+            return compare(members, f"{Path(run).name}: its members' validation accuracy")
+        raise ValueError(f"{run}: no history.json; give a run folder made by `digitrec train` "
+                         "(or an ensemble whose member runs are still on disk)")
     record = json.loads(path.read_text())
     epochs = record.get("epoch", list(range(1, len(record["loss"]) + 1)))
     figure = Figure(figsize=(10, 4))
@@ -137,17 +165,21 @@ def history(run: str | os.PathLike) -> Figure:
     return figure
 
 
-def compare(runs) -> Figure:
+def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     """The validation accuracy per epoch of several runs, overlaid.
 
+    Ensembles among the runs have no epochs of their own and draw no curve.
+
     Raises:
-        ValueError: a folder without history.json.
+        ValueError: a folder without history.json that is not an ensemble.
     """
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
     for run in runs:
         path = Path(run) / "history.json"
         if not path.is_file():
+            if _config(run).get("model") == "ensemble":
+                continue
             raise ValueError(f"{run}: no history.json; give run folders made by `digitrec train`")
         record = json.loads(path.read_text())
         if "val_accuracy" in record:
@@ -157,10 +189,21 @@ def compare(runs) -> Figure:
     axis.set_ylabel("validation accuracy")
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
-    axis.set_title("validation accuracy per epoch")
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(fontsize=8)
+    axis.set_title(title)
     figure.tight_layout()
     return figure
+
+
+def _config(run) -> dict:
+    """A run folder's config.json, or {} where it has none that can be read."""
+    path = Path(run) / "config.json"
+    try:
+        config = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
 
 def confusion(run=None, data_dir=None, predictions=None) -> Figure:

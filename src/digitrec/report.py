@@ -85,7 +85,8 @@ def handwriting_accuracy(recognizer: Recognizer, folder: str | os.PathLike) -> l
 
 def compare(runs) -> list[dict]:
     """One row per run folder: model, parameters, epochs, training seconds, best validation
-    accuracy and test accuracy, from its metrics.json and history.json.
+    accuracy (None for an ensemble, which has no epochs of its own) and test accuracy, from its
+    metrics.json and history.json.
 
     Raises:
         ValueError: a folder that is not a run.
@@ -95,11 +96,12 @@ def compare(runs) -> list[dict]:
         if not (run / "metrics.json").is_file():
             raise ValueError(f"{run}: not a run folder (no metrics.json)")
         metrics = json.loads((run / "metrics.json").read_text())
-        history = json.loads((run / "history.json").read_text())
+        history_path = run / "history.json"
+        history = json.loads(history_path.read_text()) if history_path.is_file() else {}
         rows.append({"run": str(run), "model": metrics["model"],
                      "parameters": metrics["parameters"], "epochs": metrics["epochs"],
                      "training_seconds": metrics["training_seconds"],
-                     "validation_accuracy": max(history.get("val_accuracy", [float("nan")])),
+                     "validation_accuracy": max(history.get("val_accuracy", [None])),
                      "test_accuracy": metrics["test_accuracy"]})
     return rows
 
@@ -143,8 +145,19 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
         f"{metrics['parameters']:,} parameters (no summary.txt in this run)"
     parts.append(f'<section id="model"><h2>Model</h2><pre>{html.escape(summary)}</pre>'
                  "</section>")
-    parts.append('<section id="curves"><h2>Training curves</h2>'
-                 + _figure_html(plots.history(run), "loss and accuracy per epoch") + "</section>")
+    try:
+        curves = _figure_html(plots.history(run), "loss and accuracy per epoch")
+    except ValueError as error:  # an ensemble whose members are gone: the rest still stands
+        curves = f"<p>No training curves: {html.escape(str(error))}</p>"
+    parts.append(f'<section id="curves"><h2>Training curves</h2>{curves}</section>')
+    members = metrics.get("members", [])
+    if members:
+        parts.append('<section id="members"><h2>Members</h2>'
+                     "<p>The model is the mean of these models' probabilities.</p>"
+                     + _table(("run", "model", "seed", "test accuracy"),
+                              [(member["run"], member["model"], member["seed"],
+                                f"{member['test_accuracy']:.2%}") for member in members])
+                     + "</section>")
     per_class = [(names[row["class"]], f"{row['precision']:.2%}", f"{row['recall']:.2%}",
                   f"{row['f1']:.2%}", row["support"]) for row in result["per_class"]]
     parts.append('<section id="test-metrics"><h2>Test metrics</h2>'
