@@ -230,6 +230,13 @@ def test_an_ensemble_is_plotted_reported_and_compared_as_a_run(tiny_runs, tmp_pa
     members = [shutil.copytree(run, tmp_path / "members" / run.name) for run in tiny_runs]
     ensemble = tmp_path / "both"
     assert digitrec("ensemble", *members, "--out", ensemble).returncode == 0
+    damaged = shutil.copytree(members[0], tmp_path / "damaged")
+    (damaged / "config.json").write_text("{not json")
+    for bad, message in ((tmp_path / "members", "not a run folder (no model.onnx)"),
+                         (damaged, "config.json: cannot be read as JSON")):
+        refused = digitrec("ensemble", members[0], bad, "--out", tmp_path / "refused")
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and not (tmp_path / "refused").exists()
     plotted = digitrec("plot", ensemble, "--out", tmp_path / "plots")
     assert plotted.returncode == 0, plotted.stderr
     # An ensemble has no epochs of its own: its curves are its members'.

@@ -155,7 +155,8 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
         parts.append('<section id="members"><h2>Members</h2>'
                      "<p>The model is the mean of these models' probabilities.</p>"
                      + _table(("run", "model", "seed", "test accuracy"),
-                              [(member["run"], member["model"], member["seed"],
+                              [(member["run"], member["model"],
+                                "-" if member.get("seed") is None else member["seed"],
                                 f"{member['test_accuracy']:.2%}") for member in members])
                      + "</section>")
     per_class = [(names[row["class"]], f"{row['precision']:.2%}", f"{row['recall']:.2%}",

@@ -769,9 +769,34 @@ def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
         RuntimeError: the merged graph disagrees with the members' averaged probabilities.
     """
     runs = [Path(run) for run in runs]
+    if len(runs) < 2:
+        raise ValueError("an ensemble needs at least two run folders")
+    for run in runs:
+        if not (run / "model.onnx").is_file():
+            raise ValueError(f"{run}: not a run folder (no model.onnx); give folders made by "
+                             "`digitrec train`")
     with files.creating_folder(out) as building:
         _write_ensemble(runs, [str(run) for run in runs], building, data_dir)
     return Path(out)
+
+
+def _run_record(run: Path, name: str) -> dict:
+    """A run folder's JSON record (``config.json``, ``metrics.json``).
+
+    Raises:
+        ValueError: the file is missing or is not a JSON object; the message names it.
+    """
+    path = run / name
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{run}: not a run folder (no {name}); give folders made by "
+                         "`digitrec train`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
+    return record
 
 
 def _write_ensemble(runs, names, building: Path, data_dir) -> None:
@@ -780,9 +805,10 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
     from digitrec.evaluation import classification_metrics
     from digitrec.recognizer import Recognizer
 
-    configs = [json.loads((run / "config.json").read_text()) for run in runs]
-    dataset = configs[0]["dataset"]
-    if any(config["dataset"] != dataset for config in configs):
+    configs = [_run_record(run, "config.json") for run in runs]
+    member_metrics = [_run_record(run, "metrics.json") for run in runs]
+    dataset = configs[0].get("dataset", "mnist")
+    if any(config.get("dataset", "mnist") != dataset for config in configs):
         raise ValueError("the runs were trained on different datasets")
     _, (x_test, y_test) = datasets.load(dataset, data_dir)
     combine_onnx([run / "model.onnx" for run in runs], building / "model.onnx")
@@ -793,7 +819,6 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
         raise RuntimeError(f"the merged graph differs from the members' average by "
                            f"{difference:.2e}")
     result = classification_metrics(y_test, probabilities)
-    member_metrics = [json.loads((run / "metrics.json").read_text()) for run in runs]
     metrics = {
         "model": "ensemble", "dataset": dataset, "test_accuracy": result["accuracy"],
         "test_loss": result["loss"], "test_images": int(len(y_test)),
@@ -801,7 +826,7 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
         "training_seconds": round(sum(metrics["training_seconds"]
                                       for metrics in member_metrics), 3),
         "epochs": max(metrics["epochs"] for metrics in member_metrics),
-        "members": [{"run": name, "model": metrics["model"], "seed": metrics["seed"],
+        "members": [{"run": name, "model": metrics["model"], "seed": metrics.get("seed"),
                      "test_accuracy": metrics["test_accuracy"]}
                     for name, metrics in zip(names, member_metrics)],
         "onnx_max_probability_difference": difference,
