@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import HANDWRITING
 from digitrec import imaging
 
 
@@ -132,6 +133,34 @@ def test_real_handwriting_is_read_and_beats_the_tutorial_pipeline(user_digits, r
     for group, (tutorial, ours) in accuracy.items():
         assert ours >= floors[group], (group, ours)
         assert ours >= tutorial + 0.2, (group, tutorial, ours)
+
+
+def test_a_wide_digit_in_thin_strokes_is_not_taken_for_a_ruled_line(recognizer):
+    # desyrani's 3 (a phone photo, blue pen) spans half the photo's width in thin strokes: it was
+    # taken for a ruled line, and a 3-pixel speck beside it became the digit (a grey square).
+    digit = imaging.load_digit(HANDWRITING / "user_digits" / "desyrani" / "3.jpg")
+    assert (digit > 0.5).mean() < 0.2
+    assert recognizer.predict(digit)[0] == 3
+
+
+@pytest.mark.parametrize("shape, line", [("ruled line", True), ("frame", True),
+                                         ("page edge", True), ("wide zero", False)])
+def test_lines_frames_and_edges_are_told_from_digits(shape, line):
+    import cv2
+
+    canvas = np.zeros((200, 300), np.uint8)
+    if shape == "ruled line":
+        cv2.line(canvas, (10, 150), (290, 158), 255, 2)  # a little aslant, as in a photo
+    elif shape == "frame":
+        cv2.rectangle(canvas, (3, 3), (296, 196), 255, 2)  # drawn round a canvas
+    elif shape == "page edge":
+        cv2.line(canvas, (297, 0), (299, 199), 255, 3)
+    else:
+        cv2.ellipse(canvas, (150, 100), (140, 95), 0, 0, 360, 255, 3)  # fills the image
+    count, labels, stats, _ = imaging.ink_components(canvas / 255.0)
+    assert count == 2
+    outline = imaging.outline_share(labels, 1, stats[1])
+    assert imaging.is_line(stats[1, :5], 200, 300, outline) == line
 
 
 def test_image_files_expands_folders_and_reports_bad_paths(tmp_path):

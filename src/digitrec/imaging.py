@@ -284,22 +284,44 @@ def ink_components(ink: np.ndarray, threshold: float = STROKE_LEVEL):
     return count, labels, stats, mass
 
 
-def is_line(stats_row: np.ndarray, height: int, width: int) -> bool:
-    """Whether a component is a ruled line or a photo's edge rather than ink of a digit.
+def is_line(stats_row: np.ndarray, height: int, width: int, outline: float = 0.0) -> bool:
+    """Whether a component is a ruled line, a photo's edge or a drawn frame rather than ink of a
+    digit.
 
     Args:
         stats_row: OpenCV's (x, y, width, height, area) of the component, in pixels.
         height, width: the image's size in pixels.
+        outline: the share, in [0, 1], of its bounding box's edge pixels that the component
+            covers (see :func:`outline_share`): nearly all for a frame drawn round the digit,
+            little for a digit, even one that fills the image.
 
     Returns:
-        True for long, thin horizontal lines across at least half the page, and for thin lines
-        along the left or right border over at least 60% of its height.
+        True for long, thin, near-horizontal lines (at most a quarter as tall as wide) across at
+        least half the image; for thin, near-vertical lines along the left or right border over
+        at least 60% of its height; and for frames: thin components spanning 80% of the image
+        both ways that cover at least half of their bounding box's edge.
     """
     x, y, w, h, area = (int(value) for value in stats_row)
     thickness = area / max(w, h)
-    horizontal = w >= 0.5 * width and thickness * 8 <= w
-    border = (x == 0 or x + w == width) and h >= 0.6 * height and thickness * 8 <= h
-    return horizontal or border
+    thin = thickness * 8 <= max(w, h)
+    horizontal = w >= 0.5 * width and thin and h * 4 <= w
+    border = (x == 0 or x + w == width) and h >= 0.6 * height and thin and w * 4 <= h
+    frame = w >= 0.8 * width and h >= 0.8 * height and thin and outline >= 0.5
+    return horizontal or border or frame
+
+
+def outline_share(labels: np.ndarray, label: int, stats_row: np.ndarray) -> float:
+    """The share, in [0, 1], of a component's bounding-box edge pixels that belong to it.
+
+    Args:
+        labels: (H, W) int32 label image (:func:`ink_components`).
+        label: the component.
+        stats_row: its OpenCV (x, y, width, height, ...) stats row.
+    """
+    x, y, w, h = (int(value) for value in stats_row[:4])
+    box = labels[y:y + h, x:x + w] == label
+    edge = np.concatenate([box[0], box[-1], box[1:-1, 0], box[1:-1, -1]])
+    return float(edge.mean())
 
 
 def select_digit(ink: np.ndarray) -> np.ndarray:
@@ -308,7 +330,8 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     The main component is the one with the most ink that is not a line (see below). Others join
     it while they hold at least 3% of its ink and lie within 40% of the digit's size from its
     bounding box, so the separate strokes of a 4 or 5 stay, while specks, paper texture, ruled
-    lines (long, thin, horizontal) and the edges of the paper in a photo go.
+    lines (long, thin, horizontal), the edges of the paper in a photo and a frame drawn round the
+    digit go (:func:`is_line`).
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black.
@@ -320,8 +343,8 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     if count <= 2:
         return ink
     height, width = ink.shape
-    candidates = [label for label in range(1, count)
-                  if not is_line(stats[label, :5], height, width)]
+    candidates = [label for label in range(1, count) if not is_line(
+        stats[label, :5], height, width, outline_share(labels, label, stats[label]))]
     main = max(candidates or range(1, count), key=lambda label: mass[label])
     keep = {main}
     left, top, w, h = (int(value) for value in stats[main, :4])
