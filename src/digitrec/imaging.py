@@ -37,9 +37,9 @@ MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression b
 WORKING_SIZE = 512  # longest side, in pixels, that the pipeline works at
 MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which there is no digit
 MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
-STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
 # (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
 # paper with camera noise or a lighting gradient 3 to 4.5)
+STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
