@@ -59,6 +59,7 @@ benchmark: setup-train
 	$(BIN)/python benchmarks/inference.py
 	$(BIN)/python benchmarks/recipes.py
 	$(BIN)/python benchmarks/handwriting.py
+	$(BIN)/python benchmarks/ruled_paper.py
 	$(BIN)/python benchmarks/reproduce_default_model.py
 
 clean:
