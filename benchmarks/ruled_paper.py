@@ -1,12 +1,13 @@
-"""Digits written on ruled paper: the single-digit pipeline with and without erasing the lines.
+"""Digits written on ruled or squared paper: the pipeline with and without erasing the lines.
 
     DIGITREC_DATA=../shared/data python benchmarks/ruled_paper.py [--digits 300]
 
 Real MNIST test digits, written large (200 px) in dark ink on a 400x400 photo of ruled paper:
 lines 2 px wide, 50 px apart, two or three of them through the digit, at several darknesses
 (grey level 200 is a faint line, 140 a dark one, on paper at 235) and slants (a phone held a
-little crooked). Prints the shipped model's accuracy through ``imaging.to_mnist`` as it is and
-with :func:`digitrec.imaging.remove_ruled_lines` left out, and on blank paper for reference.
+little crooked), and on squared paper (vertical lines as well). Prints the shipped model's
+accuracy through ``imaging.to_mnist`` as it is and with
+:func:`digitrec.imaging.remove_ruled_lines` left out, and on blank paper for reference.
 """
 
 import argparse
@@ -22,14 +23,16 @@ PAPER = 235
 
 
 def on_ruled_paper(digit: np.ndarray, line_level: int | None, degrees: float = 3.0,
-                   thickness: int = 2) -> Image.Image:
-    """A (28, 28) uint8 MNIST digit written 200 px tall on 400x400 ruled paper, as a grey image;
-    ``line_level`` None: blank paper."""
+                   thickness: int = 2, squared: bool = False) -> Image.Image:
+    """A (28, 28) uint8 MNIST digit written 200 px tall on 400x400 ruled paper (``squared``:
+    squared paper), as a grey image; ``line_level`` None: blank paper."""
     page = np.full((400, 400), PAPER, np.float32)
     if line_level is not None:
-        rise = 399 * np.tan(np.radians(degrees))
-        for left in range(-100, 500, 50):
-            cv2.line(page, (0, left), (399, round(left + rise)), line_level, thickness)
+        rise = round(399 * np.tan(np.radians(degrees)))
+        for offset in range(-100, 500, 50):
+            cv2.line(page, (0, offset), (399, offset + rise), line_level, thickness)
+            if squared:
+                cv2.line(page, (offset + rise, 0), (offset, 399), line_level, thickness)
     ink = np.asarray(Image.fromarray(digit).resize((200, 200), Image.Resampling.BICUBIC),
                      dtype=np.float32) * 0.85
     page[100:300, 100:300] = np.minimum(page[100:300, 100:300], PAPER - ink)
@@ -57,7 +60,8 @@ def main():
     cases = [dict(line_level=None)] + [
         dict(line_level=level, degrees=degrees, thickness=thickness)
         for level, degrees, thickness in ((200, 3, 2), (170, 3, 2), (140, 0, 2), (140, 3, 2),
-                                          (140, 8, 2), (140, 3, 1), (140, 3, 4))]
+                                          (140, 8, 2), (140, 3, 1), (140, 3, 4))] + [
+        dict(line_level=level, squared=True) for level in (200, 170, 140)]
     print("| paper | lines erased (digitrec) | lines left in |")
     print("|---|---:|---:|")
     remove_ruled_lines = imaging.remove_ruled_lines
@@ -66,9 +70,13 @@ def main():
         erased = accuracy(recognizer, digits, labels, **page)
         imaging.remove_ruled_lines = lambda ink: ink
         left_in = accuracy(recognizer, digits, labels, **page)
-        name = ("blank" if page["line_level"] is None else
-                f"lines at grey {page['line_level']}, {page['degrees']} degrees, "
-                f"{page['thickness']} px")
+        if page["line_level"] is None:
+            name = "blank"
+        elif page.get("squared"):
+            name = f"squared, lines at grey {page['line_level']}, 3 degrees, 2 px"
+        else:
+            name = (f"ruled, lines at grey {page['line_level']}, {page['degrees']} degrees, "
+                    f"{page['thickness']} px")
         print(f"| {name} | {erased:.1%} | {left_in:.1%} |")
     imaging.remove_ruled_lines = remove_ruled_lines
     print(f"\n{len(labels)} MNIST test digits, shipped model, paper at grey {PAPER}.")

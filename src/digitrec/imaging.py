@@ -327,26 +327,34 @@ def outline_share(labels: np.ndarray, label: int, stats_row: np.ndarray) -> floa
 
 
 def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
-    """Erases the ruled lines of lined paper, also where they cross the digit.
+    """Erases the lines of ruled or squared paper, also where they cross the digit.
 
     Lines clear of the digit are separate components that :func:`select_digit` drops; a line
     through the digit joins it into one component, which this step prevents. Strokes thinner
-    (vertically) than 1.5% of the image's height are candidates; a straight, near-horizontal
-    line (within 14 degrees) holding at least 40% of the image's width in them, found by the
-    Hough transform, and reaching both the left and the right tenth of the image, is a ruled
-    line, and its thin pixels are erased. Where a stroke of the digit crosses it, the stroke is
-    thicker than a line and stays.
+    (across the line) than 1.5% of the image's size are candidates; a straight line within 14
+    degrees of horizontal (or of vertical) holding at least 40% of the image's width (height) in
+    them, found by the Hough transform, and reaching both ends of the image (its first and last
+    tenth), is a ruled line, and its thin pixels are erased. Where a stroke of the digit crosses
+    it, the stroke is thicker than a line and stays. Vertical lines are erased only where there
+    are two or more (squared paper), so that a 1 written from the top of the image to the
+    bottom is not taken for one.
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black (:func:`extract_ink`).
 
     Returns:
-        The same image with the ruled lines' pixels set to 0; unchanged for an image smaller
-        than :data:`RULED_PAGE_SIZE` on a side.
+        The same image with the lines' pixels set to 0; unchanged for an image smaller than
+        :data:`RULED_PAGE_SIZE` on a side.
     """
-    height, width = ink.shape
-    if min(height, width) < RULED_PAGE_SIZE:
+    if min(ink.shape) < RULED_PAGE_SIZE:
         return ink
+    ink = _erase_horizontal_lines(ink, fewest=1)
+    return _erase_horizontal_lines(ink.T, fewest=2).T
+
+
+def _erase_horizontal_lines(ink: np.ndarray, fewest: int) -> np.ndarray:
+    """:func:`remove_ruled_lines` for near-horizontal lines, when at least ``fewest`` are found."""
+    height, width = ink.shape
     strokes = ink > STROKE_LEVEL
     thickness = max(3, round(0.015 * height)) | 1  # odd: OpenCV's opening shifts with an even one
     thick = strokes & cv2.morphologyEx(strokes.astype(np.uint8), cv2.MORPH_OPEN,
@@ -356,7 +364,7 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
                            min_theta=np.pi / 2 - 0.25, max_theta=np.pi / 2 + 0.25)
     if lines is None:
         return ink
-    ruled = np.zeros_like(thin)
+    ruled, heights = np.zeros_like(thin), []
     edge = max(1, width // 10)
     for rho, theta in lines.reshape(-1, 2):  # the line x cos(theta) + y sin(theta) = rho
         line = np.zeros_like(thin)
@@ -366,6 +374,11 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
         on_line = thin & line
         if on_line[:, :edge].any() and on_line[:, -edge:].any():  # it runs across the page
             ruled |= line
+            heights.append(left)
+    # Hough finds each line a few times over, at neighbouring offsets: count them once.
+    separate = np.diff(np.sort(heights)) > 2 * thickness
+    if not heights or 1 + int(separate.sum()) < fewest:
+        return ink
     # The line's anti-aliased edge goes with it; the digit's thick strokes stay.
     erase = cv2.dilate(thin & ruled, np.ones((3, 1), np.uint8)).astype(bool) & ~thick
     return ink * ~erase
