@@ -40,8 +40,8 @@ MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviat
 # (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
 # paper with camera noise or a lighting gradient 3 to 4.5)
 STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
-RULED_PAGE_SIZE = 100  # pixels: images smaller than this on a side (crops, bitmaps) have no ruled
-# lines running across them to look for
+PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, with ruled lines
+# or a form's boxes on it; smaller ones are crops and bitmaps, taken as they are
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
@@ -344,9 +344,9 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
 
     Returns:
         The same image with the lines' pixels set to 0; unchanged for an image smaller than
-        :data:`RULED_PAGE_SIZE` on a side.
+        :data:`PAGE_SIZE` on a side.
     """
-    if min(ink.shape) < RULED_PAGE_SIZE:
+    if min(ink.shape) < PAGE_SIZE:
         return ink
     ink = _erase_horizontal_lines(ink, fewest=1)
     return _erase_horizontal_lines(ink.T, fewest=2).T
@@ -391,7 +391,9 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     it while they hold at least 3% of its ink and lie within 40% of the digit's size from its
     bounding box, so the separate strokes of a 4 or 5 stay, while specks, paper texture, ruled
     lines (long, thin, horizontal), the edges of the paper in a photo and a frame drawn round the
-    digit go (:func:`is_line`).
+    digit go (:func:`is_line`), as does, in an image of a page (:data:`PAGE_SIZE`), a box drawn
+    round the digit (a form's cell), told by hugging its bounding box (:func:`outline_share` at
+    least 0.8) with another component, holding a tenth of its ink or more, inside it.
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black.
@@ -405,6 +407,13 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     height, width = ink.shape
     candidates = [label for label in range(1, count) if not is_line(
         stats[label, :5], height, width, outline_share(labels, label, stats[label]))]
+    # A box drawn round the digit (a form's cell) hugs its bounding box, and the digit lies
+    # inside it: it goes, whether or not it holds more ink than the digit.
+    page = min(height, width) >= PAGE_SIZE
+    boxes = {box for box in candidates if page and any(
+        label != box and _encloses(stats[box], stats[label]) and mass[label] >= 0.1 * mass[box]
+        for label in candidates) and outline_share(labels, box, stats[box]) >= 0.8}
+    candidates = [label for label in candidates if label not in boxes] or candidates
     main = max(candidates or range(1, count), key=lambda label: mass[label])
     keep = {main}
     left, top, w, h = (int(value) for value in stats[main, :4])
@@ -427,6 +436,13 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     # The anti-aliased fringe below the threshold belongs to the strokes it borders.
     fringe = cv2.dilate(kept, np.ones((3, 3), np.uint8), iterations=2)
     return ink * fringe
+
+
+def _encloses(outer: np.ndarray, inner: np.ndarray) -> bool:
+    """Whether the bounding box of OpenCV stats row ``inner`` lies inside that of ``outer``."""
+    x, y, w, h = (int(value) for value in outer[:4])
+    u, v, s, t = (int(value) for value in inner[:4])
+    return x < u and y < v and u + s < x + w and v + t < y + h
 
 
 def deskew(crop: np.ndarray, limit: float = 0.7) -> np.ndarray:
