@@ -60,7 +60,7 @@ class Segment:
 def _remove_lines(ink: np.ndarray, text_height: float) -> np.ndarray:
     """Removes horizontal strokes longer than 2.5 text heights and thinner than a quarter of one."""
     strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
-    length = max(3, int(2.5 * text_height))
+    length = max(3, int(2.5 * text_height)) | 1  # odd: OpenCV's opening shifts with an even one
     lines = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     if not lines.any():
         return ink
