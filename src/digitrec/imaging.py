@@ -326,7 +326,7 @@ def outline_share(labels: np.ndarray, label: int, stats_row: np.ndarray) -> floa
     return float(edge.mean())
 
 
-def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
+def remove_ruled_lines(ink: np.ndarray, vertical: bool = True) -> np.ndarray:
     """Erases the lines of ruled or squared paper, also where they cross the digit.
 
     Lines clear of the digit are separate components that :func:`select_digit` drops; a line
@@ -341,6 +341,8 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black (:func:`extract_ink`).
+        vertical: also erase vertical lines (off for a written number: in a tight crop of one,
+            its 1s run from the top to the bottom).
 
     Returns:
         The same image with the lines' pixels set to 0; unchanged for an image smaller than
@@ -349,7 +351,7 @@ def remove_ruled_lines(ink: np.ndarray) -> np.ndarray:
     if min(ink.shape) < PAGE_SIZE:
         return ink
     ink = _erase_horizontal_lines(ink, fewest=1)
-    return _erase_horizontal_lines(ink.T, fewest=2).T
+    return _erase_horizontal_lines(ink.T, fewest=2).T if vertical else ink
 
 
 def _erase_horizontal_lines(ink: np.ndarray, fewest: int) -> np.ndarray:

@@ -5,8 +5,9 @@ Competition on Handwritten Digit String Recognition in Challenging Datasets", wh
 cheque amounts this was measured on):
 
 1. ink from paper, as for one digit (:func:`digitrec.imaging.extract_ink`);
-2. long horizontal lines (underlines, ruled lines) removed by a morphological opening, and
-   the hairlines of a printed background by a vertical one;
+2. ruled lines across the page erased (:func:`digitrec.imaging.remove_ruled_lines`, also
+   where they cross a digit), other long horizontal lines (underlines) removed by a
+   morphological opening, and the hairlines of a printed background by a vertical one;
 3. connected components; the parts of a broken digit, one above the other, merged, and a
    short stroke beside a digit (a 1's loose flag) joined to it when they read better as one;
 4. separators dropped: dots, commas, dashes, equals signs and specks, by their size, shape
@@ -288,7 +289,7 @@ def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
     grey = imaging.to_grey(image)
     draft_scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes in the file's pixels
     scale = (draft_scale * image.width / grey.shape[1], draft_scale * image.height / grey.shape[0])
-    ink = imaging.extract_ink(grey)
+    ink = imaging.remove_ruled_lines(imaging.extract_ink(grey), vertical=False)
     text_height = _text_height(ink)
     return _remove_hairlines(_remove_lines(ink, text_height), text_height), text_height, scale
 
