@@ -175,11 +175,12 @@ def ruled_paper():
 
 
 PAGES = {"ruled": dict(line_level=140), "squared": dict(line_level=140, squared=True),
-         "box": dict(line_level=120, thickness=3, box=True)}
+         "box": dict(line_level=120, thickness=3, box=True),
+         "table": dict(line_level=None, table=90)}
 
 
 @pytest.mark.parametrize("paper", list(PAGES))
-def test_paper_lines_and_a_forms_box_are_removed(mnist, recognizer, paper):
+def test_paper_lines_a_forms_box_and_the_table_are_removed(mnist, recognizer, paper):
     _, (x_test, y_test) = mnist
     page = ruled_paper().on_ruled_paper
     read, difference = 0, []
@@ -188,10 +189,22 @@ def test_paper_lines_and_a_forms_box_are_removed(mnist, recognizer, paper):
         plain = imaging.to_mnist(page(digit[np.newaxis], line_level=None))
         read += recognizer.predict(lined)[0] == label
         difference.append(np.abs(lined - plain).mean())
-    # Before they were removed, the lines joined the digit and the box was kept with it: 2
-    # (ruled), 5 (squared) and 3 (box) of these 20 were read, and the mean pixel difference from
-    # the blank page's was 0.14, 0.20 and 0.16.
+    # Before they were removed, the lines joined the digit, the box was kept with it, and the
+    # table made the sheet the "ink": 2 (ruled), 5 (squared), 3 (box) and 3 (table) of these 20
+    # were read, and the mean pixel difference from the blank page's was 0.14, 0.20, 0.16 and
+    # 0.32.
     assert read >= 19 and np.mean(difference) < 0.04, (read, np.mean(difference))
+
+
+def test_a_bold_digit_drawn_light_on_a_dark_canvas_is_not_taken_for_a_sheet(mnist, recognizer):
+    import cv2
+
+    _, (x_test, y_test) = mnist
+    for digit, label in zip(x_test[:10], y_test[:10]):
+        bold = cv2.dilate(upscaled(digit, 400), np.ones((31, 31), np.uint8))
+        canvas = (20 + bold.astype(np.float32) * 0.85).astype(np.uint8)
+        assert imaging._surround(canvas.astype(np.float32)) is None
+        assert recognizer.predict(imaging.to_mnist(Image.fromarray(canvas)))[0] == label
 
 
 def test_a_number_on_ruled_paper_is_read(mnist, recognizer):

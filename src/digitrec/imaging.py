@@ -218,6 +218,47 @@ def _local_background(ink: np.ndarray) -> np.ndarray:
     return np.asarray(background, dtype=np.float32)
 
 
+def _surround(grey: np.ndarray) -> np.ndarray | None:
+    """Where a photo shows the table round a light sheet of paper: a mask, or None.
+
+    The table: the regions on the dark side of Otsu's threshold that touch the image's edge and
+    are too thick to be strokes (they survive an opening a tenth of the image across). It is a
+    table round a sheet when it covers most (70%) of the image's edge, the centre is mostly
+    light, and the rest of the image (the sheet, with the writing on it) holds a quarter of it
+    and fills 88% of its smallest enclosing rectangle: a sheet is a quadrilateral, while a digit
+    drawn light on a dark canvas, however bold, is not (a bold 0 is an ellipse, 79% of its
+    rectangle). The mask covers the table and, past it, the band where the local background
+    blurs table into paper. Images smaller than :data:`PAGE_SIZE` are never taken for a page.
+    """
+    height, width = grey.shape
+    if min(height, width) < PAGE_SIZE:
+        return None
+    dark = grey < _otsu_threshold(grey)
+    centre = dark[height // 4:3 * height // 4, width // 4:3 * width // 4]
+    if centre.mean() > 0.5:
+        return None
+    size = max(5, min(height, width) // 10) | 1
+    thick = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+    _, labels = cv2.connectedComponents(thick, connectivity=8)
+    rim = max(1, min(height, width) // 50)
+    edge = np.concatenate([labels[:rim].ravel(), labels[-rim:].ravel(),
+                           labels[:, :rim].ravel(), labels[:, -rim:].ravel()])
+    if np.mean(edge > 0) < 0.7:
+        return None
+    table = np.isin(labels, np.unique(edge[edge > 0]))
+    contours, _ = cv2.findContours((~table).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = max(contours, key=cv2.contourArea)
+    (_, _), (side, other_side), _ = cv2.minAreaRect(sheet)
+    area = cv2.contourArea(sheet)
+    if area < 0.25 * height * width or area < 0.88 * side * other_side:
+        return None
+    band = max(4, min(height, width) // 8) | 1  # _local_background blurs over about a block
+    return cv2.dilate(table.astype(np.uint8), np.ones((band, band), np.uint8)).astype(bool)
+
+
 def _otsu_threshold(values: np.ndarray) -> float:
     """Otsu's threshold (N. Otsu, IEEE Trans. SMC 9(1), 1979) of values in [0, 255], between
     grey levels: pixels above it are ink."""
@@ -246,9 +287,13 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
     Raises:
         NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper.
     """
-    if float(np.median(grey)) > 127.5:  # the majority of pixels is paper: light paper, dark ink
+    surround = _surround(grey)
+    if surround is not None or float(np.median(grey)) > 127.5:
+        # A light sheet photographed on a darker table, or a majority of light paper: dark ink.
         grey = 255.0 - grey
     ink = np.clip(grey - _local_background(grey), 0, None)
+    if surround is not None:
+        ink[surround] = 0
     threshold = _otsu_threshold(ink)
     strokes = ink > threshold
     if not strokes.any():
