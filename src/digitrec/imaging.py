@@ -223,12 +223,13 @@ def _surround(grey: np.ndarray) -> np.ndarray | None:
 
     The table: the regions on the dark side of Otsu's threshold that touch the image's edge and
     are too thick to be strokes (they survive an opening a tenth of the image across). It is a
-    table round a sheet when it covers most (70%) of the image's edge, the centre is mostly
-    light, and the rest of the image (the sheet, with the writing on it) holds a quarter of it
-    and fills 88% of its smallest enclosing rectangle: a sheet is a quadrilateral, while a digit
-    drawn light on a dark canvas, however bold, is not (a bold 0 is an ellipse, 79% of its
-    rectangle). The mask covers the table and, past it, the band where the local background
-    blurs table into paper. Images smaller than :data:`PAGE_SIZE` are never taken for a page.
+    table round a sheet when it covers 45% of the image's edge or more (two sides), the centre
+    is mostly light, and the rest of the image (the sheet, with the writing on it) holds a
+    quarter of it and is a convex polygon of 4 to 6 corners (a quadrilateral in perspective, cut
+    by the image's corners): a digit drawn light on a dark canvas, however bold, is not (a bold
+    0 is an ellipse, a 7 is not convex). The mask covers the table and, past it, the band where
+    the local background blurs table into paper. Images smaller than :data:`PAGE_SIZE` are never
+    taken for a page.
     """
     height, width = grey.shape
     if min(height, width) < PAGE_SIZE:
@@ -243,7 +244,7 @@ def _surround(grey: np.ndarray) -> np.ndarray | None:
     rim = max(1, min(height, width) // 50)
     edge = np.concatenate([labels[:rim].ravel(), labels[-rim:].ravel(),
                            labels[:, :rim].ravel(), labels[:, -rim:].ravel()])
-    if np.mean(edge > 0) < 0.7:
+    if np.mean(edge > 0) < 0.45:
         return None
     table = np.isin(labels, np.unique(edge[edge > 0]))
     contours, _ = cv2.findContours((~table).astype(np.uint8), cv2.RETR_EXTERNAL,
@@ -251,9 +252,10 @@ def _surround(grey: np.ndarray) -> np.ndarray | None:
     if not contours:
         return None
     sheet = max(contours, key=cv2.contourArea)
-    (_, _), (side, other_side), _ = cv2.minAreaRect(sheet)
     area = cv2.contourArea(sheet)
-    if area < 0.25 * height * width or area < 0.88 * side * other_side:
+    corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
+    if (area < 0.25 * height * width or not 4 <= len(corners) <= 6
+            or area < 0.9 * cv2.contourArea(cv2.convexHull(sheet))):
         return None
     band = max(4, min(height, width) // 8) | 1  # _local_background blurs over about a block
     return cv2.dilate(table.astype(np.uint8), np.ones((band, band), np.uint8)).astype(bool)
