@@ -227,9 +227,10 @@ def _surround(grey: np.ndarray) -> np.ndarray | None:
     is mostly light, and the rest of the image (the sheet, with the writing on it) holds a
     quarter of it and is a convex polygon of 4 to 6 corners (a quadrilateral in perspective, cut
     by the image's corners): a digit drawn light on a dark canvas, however bold, is not (a bold
-    0 is an ellipse, a 7 is not convex). The mask covers the table and, past it, the band where
-    the local background blurs table into paper. Images smaller than :data:`PAGE_SIZE` are never
-    taken for a page.
+    0 is an ellipse, a 7 is not convex), and its edge is a step (a tenth of the contrast or more
+    per pixel), not the ramp of light falling off across a page. The mask covers the table and,
+    past it, the band where the local background blurs table into paper. Images smaller than
+    :data:`PAGE_SIZE` are never taken for a page.
     """
     height, width = grey.shape
     if min(height, width) < PAGE_SIZE:
@@ -256,6 +257,13 @@ def _surround(grey: np.ndarray) -> np.ndarray | None:
     corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
     if (area < 0.25 * height * width or not 4 <= len(corners) <= 6
             or area < 0.9 * cv2.contourArea(cv2.convexHull(sheet))):
+        return None
+    # A sheet's edge is a step; light falling off across a page is a ramp. Sobel's 3x3 kernels
+    # sum to 8 times the change per pixel.
+    boundary = cv2.dilate(table.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~table
+    change = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 8
+    step = float(np.median(grey[~table]) - np.median(grey[table]))
+    if not boundary.any() or float(change[boundary].mean()) < 0.1 * step:
         return None
     band = max(4, min(height, width) // 8) | 1  # _local_background blurs over about a block
     return cv2.dilate(table.astype(np.uint8), np.ones((band, band), np.uint8)).astype(bool)
