@@ -1,5 +1,5 @@
-"""Digits on ruled or squared paper, in a form's box, or on a sheet photographed on a table: the
-pipeline with and without the steps that remove what is not the digit.
+"""Digits on ruled or squared paper, in a form's box, on a sheet photographed on a table or in a
+shadow: the pipeline with and without the steps that remove what is not the digit.
 
     DIGITREC_DATA=../shared/data python benchmarks/ruled_paper.py [--digits 300]
 
@@ -8,12 +8,13 @@ lines 2 px wide, 50 px apart, two or three of them through the digit, at several
 (grey level 200 is a faint line, 140 a dark one, on paper at 235) and slants (a phone held a
 little crooked), on squared paper (vertical lines as well), and in a box drawn round the digit
 (a form's cell, 3 px, grey 120, 60 px in from the photo's edge), and on a sheet photographed on
-a dark table (grey 90, 60 px of it showing round the sheet). Prints the shipped model's
+a dark table (grey 90, 60 px of it showing round the sheet), and under a soft shadow across a
+corner (the paper darkened by up to 110 grey levels over 150 px). Prints the shipped model's
 accuracy through ``imaging.to_mnist`` as it is and with the step left out
 (:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``imaging.PAGE_SIZE`` raised so that
-no image is taken for a page; for the table, no table looked for), and on blank paper for
-reference. Then five-digit numbers of the
-same digits (120 px tall on 700x300 paper) read exactly by ``Recognizer.read``.
+no image is taken for a page; for the table, no table looked for; no step handles the shadow
+yet, so its two columns agree), and on blank paper for reference. Then five-digit
+numbers of the same digits (120 px tall on 700x300 paper) read exactly by ``Recognizer.read``.
 """
 
 import argparse
@@ -30,11 +31,12 @@ PAPER = 235
 
 def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 3.0,
                    thickness: int = 2, squared: bool = False, box: bool = False,
-                   table: int | None = None) -> Image.Image:
+                   table: int | None = None, shadow: bool = False) -> Image.Image:
     """(N, 28, 28) uint8 MNIST digits written side by side, one 200 px tall on 400x400 paper,
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
-    (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it."""
+    (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it;
+    ``shadow``: a soft shadow across the lower right corner."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     page = np.full((height, width), PAPER, np.float32)
@@ -57,6 +59,9 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
         area = page[top:top + size, left:left + size]
         area[...] = np.minimum(area, PAPER - ink)
         left += size - 10  # MNIST's margins: the digits 10 px closer than their boxes
+    if shadow:
+        rows, columns = np.indices(page.shape)
+        page *= 1 - np.clip((rows + columns - 1.1 * height) / 150, 0, 1) * 110 / PAPER
     return Image.fromarray(page.astype(np.uint8))
 
 
@@ -98,14 +103,15 @@ def main():
         for level, degrees, thickness in ((200, 3, 2), (170, 3, 2), (140, 0, 2), (140, 3, 2),
                                           (140, 8, 2), (140, 3, 1), (140, 3, 4))] + [
         dict(line_level=level, squared=True) for level in (200, 170, 140)] + [
-        dict(line_level=120, thickness=3, box=True), dict(line_level=None, table=90)]
+        dict(line_level=120, thickness=3, box=True), dict(line_level=None, table=90),
+        dict(line_level=None, shadow=True)]
     print("| paper | removed (digitrec) | left in |")
     print("|---|---:|---:|")
     remove_ruled_lines, page_size = imaging.remove_ruled_lines, imaging.PAGE_SIZE
     surround = imaging._surround
     for page in cases:
         erased = accuracy(recognizer, digits, labels, **page)
-        if page.get("box"):
+        if page.get("box") or page.get("shadow"):
             imaging.PAGE_SIZE = 10_000
         elif page.get("table") is not None:
             imaging._surround = lambda grey: None
@@ -116,6 +122,8 @@ def main():
         imaging._surround = surround
         if page.get("table") is not None:
             name = "a sheet on a table (grey 90)"
+        elif page.get("shadow"):
+            name = "a soft shadow across a corner"
         elif page["line_level"] is None:
             name = "blank"
         elif page.get("box"):

@@ -449,8 +449,9 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     bounding box, so the separate strokes of a 4 or 5 stay, while specks, paper texture, ruled
     lines (long, thin, horizontal), the edges of the paper in a photo and a frame drawn round the
     digit go (:func:`is_line`), as does, in an image of a page (:data:`PAGE_SIZE`), a box drawn
-    round the digit (a form's cell), told by hugging its bounding box (:func:`outline_share` at
-    least 0.8) with another component, holding a tenth of its ink or more, inside it.
+    round the digit (a form's cell), told by spanning a quarter of the image both ways and
+    hugging its bounding box (:func:`outline_share` at least 0.8) with another component,
+    holding a tenth of its ink or more, inside it.
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black.
@@ -467,9 +468,11 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     # A box drawn round the digit (a form's cell) hugs its bounding box, and the digit lies
     # inside it: it goes, whether or not it holds more ink than the digit.
     page = min(height, width) >= PAGE_SIZE
-    boxes = {box for box in candidates if page and any(
-        label != box and _encloses(stats[box], stats[label]) and mass[label] >= 0.1 * mass[box]
-        for label in candidates) and outline_share(labels, box, stats[box]) >= 0.8}
+    boxes = {box for box in candidates  # the cheap tests first: noise has thousands of specks
+             if page and stats[box, 2] >= 0.25 * width and stats[box, 3] >= 0.25 * height
+             and outline_share(labels, box, stats[box]) >= 0.8 and any(
+                 label != box and _encloses(stats[box], stats[label])
+                 and mass[label] >= 0.1 * mass[box] for label in candidates)}
     candidates = [label for label in candidates if label not in boxes] or candidates
     main = max(candidates or range(1, count), key=lambda label: mass[label])
     keep = {main}
