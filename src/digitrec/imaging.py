@@ -288,6 +288,10 @@ def _ink_extent(mass: np.ndarray, trim: float) -> tuple[int, int]:
 def extract_ink(grey: np.ndarray) -> np.ndarray:
     """Ink intensity of a grey image, white on black, with paper and uneven light removed.
 
+    The paper is the majority of pixels (its polarity decides the ink's), unless the photo shows
+    a light sheet on a darker table (:func:`_surround`): then the ink is dark and the table is
+    masked out.
+
     Args:
         grey: (H, W) float32 grey levels in [0, 255], either polarity.
 
