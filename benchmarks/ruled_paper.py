@@ -18,6 +18,7 @@ numbers of the same digits (120 px tall on 700x300 paper) read exactly by ``Reco
 """
 
 import argparse
+from unittest import mock
 
 import cv2
 import numpy as np
@@ -98,50 +99,45 @@ def main():
     _, (x_test, y_test) = datasets.load("mnist")
     digits, labels = x_test[:arguments.digits], y_test[:arguments.digits]
     recognizer = Recognizer.load()
-    cases = [dict(line_level=None)] + [
-        dict(line_level=level, degrees=degrees, thickness=thickness)
-        for level, degrees, thickness in ((200, 3, 2), (170, 3, 2), (140, 0, 2), (140, 3, 2),
-                                          (140, 8, 2), (140, 3, 1), (140, 3, 4))] + [
-        dict(line_level=level, squared=True) for level in (200, 170, 140)] + [
-        dict(line_level=120, thickness=3, box=True), dict(line_level=None, table=90),
-        dict(line_level=None, shadow=True)]
+
+    # Each step, left out: the "left in" column.
+    def without_lines():
+        return mock.patch.object(imaging, "remove_ruled_lines", lambda ink, **options: ink)
+
+    def without_pages():  # no image is taken for a page: no box, table or line steps
+        return mock.patch.object(imaging, "PAGE_SIZE", 10_000)
+
+    def without_table():
+        return mock.patch.object(imaging, "_surround", lambda grey: None)
+
+    cases = [("blank", dict(line_level=None), without_lines)]
+    cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",
+               dict(line_level=level, degrees=degrees, thickness=thickness), without_lines)
+              for level, degrees, thickness in ((200, 3, 2), (170, 3, 2), (140, 0, 2),
+                                                (140, 3, 2), (140, 8, 2), (140, 3, 1),
+                                                (140, 3, 4))]
+    cases += [(f"squared, lines at grey {level}, 3 degrees, 2 px",
+               dict(line_level=level, squared=True), without_lines) for level in (200, 170, 140)]
+    cases += [("box round the digit, grey 120, 3 px",
+               dict(line_level=120, thickness=3, box=True), without_pages),
+              ("a sheet on a table (grey 90)", dict(line_level=None, table=90), without_table),
+              ("a soft shadow across a corner", dict(line_level=None, shadow=True),
+               without_pages)]
     print("| paper | removed (digitrec) | left in |")
     print("|---|---:|---:|")
-    remove_ruled_lines, page_size = imaging.remove_ruled_lines, imaging.PAGE_SIZE
-    surround = imaging._surround
-    for page in cases:
+    for name, page, left_out in cases:
         erased = accuracy(recognizer, digits, labels, **page)
-        if page.get("box") or page.get("shadow"):
-            imaging.PAGE_SIZE = 10_000
-        elif page.get("table") is not None:
-            imaging._surround = lambda grey: None
-        else:
-            imaging.remove_ruled_lines = lambda ink, **options: ink
-        left_in = accuracy(recognizer, digits, labels, **page)
-        imaging.remove_ruled_lines, imaging.PAGE_SIZE = remove_ruled_lines, page_size
-        imaging._surround = surround
-        if page.get("table") is not None:
-            name = "a sheet on a table (grey 90)"
-        elif page.get("shadow"):
-            name = "a soft shadow across a corner"
-        elif page["line_level"] is None:
-            name = "blank"
-        elif page.get("box"):
-            name = "box round the digit, grey 120, 3 px"
-        elif page.get("squared"):
-            name = f"squared, lines at grey {page['line_level']}, 3 degrees, 2 px"
-        else:
-            name = (f"ruled, lines at grey {page['line_level']}, {page['degrees']} degrees, "
-                    f"{page['thickness']} px")
+        with left_out():
+            left_in = accuracy(recognizer, digits, labels, **page)
         print(f"| {name} | {erased:.1%} | {left_in:.1%} |")
-    for page in (dict(line_level=None), dict(line_level=140, degrees=0),
-                 dict(line_level=140, degrees=3)):
+    for name, page in (("blank", dict(line_level=None)),
+                       ("ruled, lines at grey 140, 0 degrees, 2 px",
+                        dict(line_level=140, degrees=0)),
+                       ("ruled, lines at grey 140, 3 degrees, 2 px",
+                        dict(line_level=140, degrees=3))):
         erased = reading_accuracy(recognizer, digits, labels, **page)
-        imaging.remove_ruled_lines = lambda ink, **options: ink
-        left_in = reading_accuracy(recognizer, digits, labels, **page)
-        imaging.remove_ruled_lines = remove_ruled_lines
-        name = ("blank" if page["line_level"] is None else
-                f"ruled, lines at grey 140, {page['degrees']} degrees, 2 px")
+        with without_lines():
+            left_in = reading_accuracy(recognizer, digits, labels, **page)
         print(f"| five-digit numbers read exactly, {name} | {erased:.1%} | {left_in:.1%} |")
     print(f"\n{len(labels)} MNIST test digits (and {len(labels) // 5} numbers of five of them), "
           f"shipped model, paper at grey {PAPER}.")

@@ -1,5 +1,6 @@
 """The image pipeline, stage by stage, on real MNIST digits and real people's handwriting."""
 
+import functools
 import io
 from collections import defaultdict
 
@@ -163,6 +164,7 @@ def test_lines_frames_and_edges_are_told_from_digits(shape, line):
     assert imaging.is_line(stats[1, :5], 200, 300, outline) == line
 
 
+@functools.cache
 def ruled_paper():
     """benchmarks/ruled_paper.py, whose pages of ruled and squared paper the tests write on."""
     import importlib.util

@@ -467,14 +467,15 @@ def select_digit(ink: np.ndarray) -> np.ndarray:
     if count <= 2:
         return ink
     height, width = ink.shape
-    candidates = [label for label in range(1, count) if not is_line(
-        stats[label, :5], height, width, outline_share(labels, label, stats[label]))]
+    outline = {label: outline_share(labels, label, stats[label]) for label in range(1, count)}
+    candidates = [label for label in range(1, count)
+                  if not is_line(stats[label, :5], height, width, outline[label])]
     # A box drawn round the digit (a form's cell) hugs its bounding box, and the digit lies
     # inside it: it goes, whether or not it holds more ink than the digit.
     page = min(height, width) >= PAGE_SIZE
     boxes = {box for box in candidates  # the cheap tests first: noise has thousands of specks
              if page and stats[box, 2] >= 0.25 * width and stats[box, 3] >= 0.25 * height
-             and outline_share(labels, box, stats[box]) >= 0.8 and any(
+             and outline[box] >= 0.8 and any(
                  label != box and _encloses(stats[box], stats[label])
                  and mass[label] >= 0.1 * mass[box] for label in candidates)}
     candidates = [label for label in candidates if label not in boxes] or candidates
