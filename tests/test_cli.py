@@ -270,6 +270,12 @@ def test_train_from_a_config_file(tiny_runs, tmp_path):
     bad.write_text('{"model": "softmax", "colour": "blue"}')
     refused = digitrec("train", "--config", bad, "--out", tmp_path / "never")
     assert refused.returncode == 2 and "unknown settings colour" in refused.stderr
+    for text, message in (("[1, 2]", "not a configuration"), ("{not", "cannot read")):
+        bad.write_text(text)
+        refused = digitrec("train", "--config", bad, "--out", tmp_path / "never")
+        # One line naming the file (click's Exit once slipped through as "error: 2").
+        assert refused.returncode == 2 and refused.stderr.count("digitrec: error:") == 1
+        assert message in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_cv_and_show_commands(tmp_path):

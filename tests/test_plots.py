@@ -1,6 +1,7 @@
 """Pictures and reports: files exist, are valid images of the expected size, hold their parts."""
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -70,3 +71,12 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path):
     result = subprocess.run([sys.executable, "-m", "digitrec.cli", "report", str(tmp_path)],
                             capture_output=True, text=True, cwd=REPOSITORY, timeout=120)
     assert result.returncode == 2 and "not a run folder" in result.stderr
+    # A run whose metrics.json is damaged: named, no traceback, for report and compare alike.
+    run = shutil.copytree(DEFAULT_MODEL, tmp_path / "run")
+    (run / "metrics.json").write_text('["not", "a", "record"]')
+    for command in ("report", "compare"):
+        result = subprocess.run([sys.executable, "-m", "digitrec.cli", command, str(run)],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert "metrics.json: not a run's record" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 import json
+import shutil
 import subprocess
 import sys
 
@@ -74,6 +75,23 @@ def test_constructor_only_stores_parameters_and_load_errors_are_clear(tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="not a valid ONNX model"):
         Recognizer.load(tmp_path)
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("metrics.json", "{not json", "metrics.json: cannot be read as JSON"),
+    ("metrics.json", "[0.99]", "metrics.json: not a run's record"),
+    ("rejection.json", '{"threshold": "high"}', "threshold must be a number in"),
+    ("rejection.json", '{"threshold": 1.5}', "threshold must be a number in"),
+])
+def test_a_damaged_record_in_the_run_folder_is_named(tmp_path, name, text, message):
+    run = tmp_path / "run"
+    shutil.copytree(DEFAULT_MODEL, run)
+    (run / name).write_text(text)
+    with pytest.raises(ValueError, match=message):
+        Recognizer.load(run)
+    # An explicit threshold needs no rejection.json; the model itself is fine.
+    if name == "rejection.json":
+        assert Recognizer.load(run, confidence_threshold=0.5).threshold_ == 0.5
 
 
 def test_recognition_never_imports_keras_or_tensorflow():

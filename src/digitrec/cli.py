@@ -16,6 +16,8 @@ from typing import List, Optional
 
 import typer
 
+from digitrec import files
+
 app = typer.Typer(
     help="Recognise handwritten digits: train MNIST models, evaluate them, read your own images.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -44,6 +46,8 @@ def _training_errors(*expected: type[Exception]):
     errors, ends the command with a one-line message instead of a traceback."""
     try:
         yield
+    except typer.Exit:
+        raise  # a message printed already (click's Exit is a RuntimeError)
     except ImportError as error:
         missing_extra("this command", "train", error)
     except expected as error:
@@ -112,6 +116,8 @@ def _train_config(config_file, **options):
             fields = json.loads(Path(config_file).read_text())
         except (OSError, ValueError) as error:
             fail(f"{config_file}: cannot read the configuration ({error})")
+        if not isinstance(fields, dict):
+            fail(f"{config_file}: not a configuration (a JSON object of settings is expected)")
         known = {field.name for field in dataclasses.fields(training.TrainConfig)}
         # A quantized run's config records its source; training from it trains the float
         # model (run `digitrec quantize` on the result to make the int8 copy again).
@@ -198,7 +204,7 @@ def train(
 
 
 def _print_run(run: Path) -> None:
-    metrics = json.loads((run / "metrics.json").read_text())
+    metrics = files.read_record(run, "metrics.json")
     typer.echo(f"run folder: {run}")
     line = (f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f}, "
             f"{metrics['training_seconds']:.1f} s training")
@@ -240,7 +246,7 @@ def quantize(
         from digitrec import training
         made = training.quantize(run, out, str(data_dir) if data_dir is not None else None)
     _print_run(made)
-    metrics = json.loads((made / "metrics.json").read_text())
+    metrics = files.read_record(made, "metrics.json")
     source = metrics["quantized_from"]
     typer.echo(f"  float model: test accuracy {source['test_accuracy']:.2%}, loss "
                f"{source['test_loss']:.4f}; largest probability difference "

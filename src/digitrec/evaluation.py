@@ -7,14 +7,13 @@ needs no Keras and takes about a second for MNIST's 10,000 test images.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from digitrec import datasets
+from digitrec import datasets, files
 from digitrec.recognizer import Recognizer
 
 
@@ -90,10 +89,8 @@ def test_predictions(run: str | os.PathLike | None = None,
     """
     recognizer = Recognizer.load(run)
     folder = recognizer.model_path_.parent
-    config_path = folder / "config.json"
     if dataset is None:
-        dataset = (json.loads(config_path.read_text()).get("dataset", "mnist")
-                   if config_path.is_file() else "mnist")
+        dataset = files.read_record(folder, "config.json", required=False).get("dataset", "mnist")
     _, (x_test, y_test) = datasets.load(dataset, data_dir)
     return TestPredictions(folder, dataset, x_test, y_test, recognizer.predict_proba(x_test))
 

@@ -1,9 +1,11 @@
-"""Writing files safely: to a temporary file beside the target, renamed into place when complete,
-so that an interrupted write never leaves a half-written file or destroys an existing one."""
+"""Run folders' files: reading their JSON records with errors that name the file, and writing
+safely (to a temporary file beside the target, renamed into place when complete, so that an
+interrupted write never leaves a half-written file or destroys an existing one)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -63,3 +65,34 @@ def creating_folder(target: str | os.PathLike):
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+
+
+def read_record(run: str | os.PathLike, name: str, required: bool = True) -> dict:
+    """A run folder's JSON record: ``config.json``, ``metrics.json``, ``history.json`` or
+    ``rejection.json`` (see :mod:`digitrec.training` for what each holds).
+
+    Args:
+        run: the run folder.
+        name: the file's name in it.
+        required: whether a missing file is an error; if not, a missing file reads as ``{}``.
+
+    Returns:
+        The record, a dict.
+
+    Raises:
+        ValueError: the file is missing (and required), cannot be read, is not JSON or is not a
+            JSON object; the message names the file.
+    """
+    path = Path(run) / name
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        if not required:
+            return {}
+        raise ValueError(f"{run}: not a run folder (no {name}); give a folder made by "
+                         "`digitrec train`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
+    return record

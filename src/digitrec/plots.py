@@ -7,7 +7,6 @@ display; :func:`show` opens them in a window where one exists.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -110,7 +109,7 @@ def ensemble_members(run: str | os.PathLike) -> list[Path]:
     """
     run = Path(run)
     members = []
-    for name in _config(run).get("members", []):
+    for name in files.read_record(run, "config.json", required=False).get("members", []):
         candidates = [run / name, Path(name), run.parent / Path(name).name]
         found = next((folder for folder in candidates if (folder / "metrics.json").is_file()),
                      None)
@@ -137,7 +136,7 @@ def history(run: str | os.PathLike) -> Figure:
             return compare(members, f"{Path(run).name}: its members' validation accuracy")
         raise ValueError(f"{run}: no history.json; give a run folder made by `digitrec train` "
                          "(or an ensemble whose member runs are still on disk)")
-    record = json.loads(path.read_text())
+    record = files.read_record(run, "history.json")
     epochs = record.get("epoch", list(range(1, len(record["loss"]) + 1)))
     figure = Figure(figsize=(10, 4))
     loss_axis, accuracy_axis = figure.subplots(1, 2)
@@ -178,10 +177,10 @@ def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     for run in runs:
         path = Path(run) / "history.json"
         if not path.is_file():
-            if _config(run).get("model") == "ensemble":
+            if files.read_record(run, "config.json", required=False).get("model") == "ensemble":
                 continue
             raise ValueError(f"{run}: no history.json; give run folders made by `digitrec train`")
-        record = json.loads(path.read_text())
+        record = files.read_record(run, "history.json")
         if "val_accuracy" in record:
             axis.plot(record.get("epoch", range(1, len(record["val_accuracy"]) + 1)),
                       record["val_accuracy"], "o-", label=Path(run).name, markersize=3)
@@ -194,16 +193,6 @@ def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     axis.set_title(title)
     figure.tight_layout()
     return figure
-
-
-def _config(run) -> dict:
-    """A run folder's config.json, or {} where it has none that can be read."""
-    path = Path(run) / "config.json"
-    try:
-        config = json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return config if isinstance(config, dict) else {}
 
 
 def confusion(run=None, data_dir=None, predictions=None) -> Figure:

@@ -8,14 +8,13 @@ array([7])
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from digitrec import imaging, segmentation
+from digitrec import files, imaging, segmentation
 
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 
@@ -116,7 +115,8 @@ class Recognizer:
 
         Raises:
             ValueError: the model path does not exist or holds no ``model.onnx``, or is not a
-                valid ONNX model.
+                valid ONNX model; the folder's ``metrics.json`` or ``rejection.json`` is damaged
+                (not a JSON object, or a threshold outside [0, 1]).
         """
         return cls(model, batch_size, confidence_threshold).fit()
 
@@ -139,20 +139,24 @@ class Recognizer:
         except Exception as error:  # noqa: BLE001 - onnxruntime raises several private types
             raise ValueError(f"{onnx_path}: not a valid ONNX model ({error})") from None
         self.input_name_ = self.session_.get_inputs()[0].name
-        metrics_path = onnx_path.parent / "metrics.json"
-        self.metrics_ = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        self.metrics_ = files.read_record(onnx_path.parent, "metrics.json", required=False)
         self.model_path_ = onnx_path
         self.classes_ = np.arange(10)
-        rejection_path = onnx_path.parent / "rejection.json"
         if self.confidence_threshold is not None:
             if not 0 <= self.confidence_threshold <= 1:
                 raise ValueError("confidence_threshold must be in [0, 1], got "
                                  f"{self.confidence_threshold}")
             self.threshold_ = float(self.confidence_threshold)
-        elif rejection_path.is_file():
-            self.threshold_ = float(json.loads(rejection_path.read_text())["threshold"])
         else:
-            self.threshold_ = 0.0
+            rejection = files.read_record(onnx_path.parent, "rejection.json", required=False)
+            try:
+                threshold = float(rejection.get("threshold", 0.0))
+            except (TypeError, ValueError):
+                threshold = float("nan")
+            if not 0 <= threshold <= 1:
+                raise ValueError(f"{onnx_path.parent / 'rejection.json'}: the threshold must "
+                                 f"be a number in [0, 1], got {rejection['threshold']!r}")
+            self.threshold_ = threshold
         return self
 
     def _check_loaded(self):

@@ -12,7 +12,6 @@ import base64
 import csv
 import html
 import io
-import json
 import os
 from pathlib import Path
 
@@ -93,11 +92,8 @@ def compare(runs) -> list[dict]:
     """
     rows = []
     for run in map(Path, runs):
-        if not (run / "metrics.json").is_file():
-            raise ValueError(f"{run}: not a run folder (no metrics.json)")
-        metrics = json.loads((run / "metrics.json").read_text())
-        history_path = run / "history.json"
-        history = json.loads(history_path.read_text()) if history_path.is_file() else {}
+        metrics = files.read_record(run, "metrics.json")
+        history = files.read_record(run, "history.json", required=False)
         rows.append({"run": str(run), "model": metrics["model"],
                      "parameters": metrics["parameters"], "epochs": metrics["epochs"],
                      "training_seconds": metrics["training_seconds"],
@@ -128,8 +124,8 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
         raise ValueError(f"{run}: not a run folder (no model.onnx and config.json); give a "
                          "folder made by `digitrec train`")
     out = Path(out) if out is not None else run / "report.html"
-    config = json.loads((run / "config.json").read_text())
-    metrics = json.loads((run / "metrics.json").read_text())
+    config = files.read_record(run, "config.json")
+    metrics = files.read_record(run, "metrics.json")
     predictions = evaluation.test_predictions(run, data_dir)
     result = evaluation.evaluate(predictions=predictions)
     names = result["class_names"]

@@ -780,33 +780,14 @@ def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
     return Path(out)
 
 
-def _run_record(run: Path, name: str) -> dict:
-    """A run folder's JSON record (``config.json``, ``metrics.json``).
-
-    Raises:
-        ValueError: the file is missing or is not a JSON object; the message names it.
-    """
-    path = run / name
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{run}: not a run folder (no {name}); give folders made by "
-                         "`digitrec train`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
-    return record
-
-
 def _write_ensemble(runs, names, building: Path, data_dir) -> None:
     """Writes an ensemble's files into ``building`` (see :func:`ensemble`); ``names`` are how
     config.json refers to the members."""
     from digitrec.evaluation import classification_metrics
     from digitrec.recognizer import Recognizer
 
-    configs = [_run_record(run, "config.json") for run in runs]
-    member_metrics = [_run_record(run, "metrics.json") for run in runs]
+    configs = [files.read_record(run, "config.json") for run in runs]
+    member_metrics = [files.read_record(run, "metrics.json") for run in runs]
     dataset = configs[0].get("dataset", "mnist")
     if any(config.get("dataset", "mnist") != dataset for config in configs):
         raise ValueError("the runs were trained on different datasets")
@@ -836,8 +817,8 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
     records = [("metrics.json", metrics),
                ("config.json", {"model": "ensemble", "dataset": dataset,
                                 "members": list(names)})]
-    thresholds = [json.loads((run / "rejection.json").read_text())["threshold"]
-                  for run in runs if (run / "rejection.json").is_file()]
+    thresholds = [Recognizer.load(run).threshold_ for run in runs
+                  if (run / "rejection.json").is_file()]
     if len(thresholds) == len(runs):
         records.append(("rejection.json", {
             "method": "mean of the members' calibrated thresholds",
@@ -879,7 +860,7 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
     run = Path(run)
     if not (run / "model.onnx").is_file() or not (run / "config.json").is_file():
         raise ValueError(f"{run}: not a run folder (model.onnx and config.json are needed)")
-    dataset = json.loads((run / "config.json").read_text())["dataset"]
+    dataset = files.read_record(run, "config.json").get("dataset", "mnist")
     (x_train, _), (x_test, y_test) = datasets.load(dataset, data_dir)
     chosen = np.random.default_rng(0).choice(len(x_train), CALIBRATION_IMAGES, replace=False)
     calibration = to_model_input(x_train[chosen])
@@ -908,7 +889,7 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
         result = classification_metrics(y_test, probabilities)
         # Both losses as plain cross-entropy (a run's own test_loss includes label smoothing).
         float_result = classification_metrics(y_test, float_probabilities)
-        source_metrics = json.loads((run / "metrics.json").read_text())
+        source_metrics = files.read_record(run, "metrics.json")
         metrics = {
             **source_metrics,
             "test_accuracy": result["accuracy"], "test_loss": result["loss"],
@@ -921,7 +902,7 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         metrics.pop("onnx_max_probability_difference", None)  # the float export's check
-        config = {**json.loads((run / "config.json").read_text()), "precision": "int8",
+        config = {**files.read_record(run, "config.json"), "precision": "int8",
                   "quantized_from": str(run)}
         for name, record in (("metrics.json", metrics), ("config.json", config)):
             (building / name).write_text(json.dumps(record, indent=2) + "\n")
