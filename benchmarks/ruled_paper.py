@@ -8,13 +8,15 @@ lines 2 px wide, 50 px apart, two or three of them through the digit, at several
 (grey level 200 is a faint line, 140 a dark one, on paper at 235) and slants (a phone held a
 little crooked), on squared paper (vertical lines as well), and in a box drawn round the digit
 (a form's cell, 3 px, grey 120, 60 px in from the photo's edge), and on a sheet photographed on
-a dark table (grey 90, 60 px of it showing round the sheet), and under a soft shadow across a
-corner (the paper darkened by up to 110 grey levels over 150 px). Prints the shipped model's
-accuracy through ``imaging.to_mnist`` as it is and with the step left out
+a dark table (grey 90, 60 px of it showing round the sheet), and under shadows (:data:`SHADOWS`:
+a soft one across a corner, the paper darkened by up to 110 grey levels over 150 px; a
+hard-edged one over a third of the page; an L-shaped one along two edges). Prints the shipped
+model's accuracy through ``imaging.to_mnist`` as it is and with the step left out
 (:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``imaging.PAGE_SIZE`` raised so that
-no image is taken for a page; for the table, no table looked for; no step handles the shadow
-yet, so its two columns agree), and on blank paper for reference. Then five-digit
-numbers of the same digits (120 px tall on 700x300 paper) read exactly by ``Recognizer.read``.
+no image is taken for a page; for the table, no table looked for; for the shadows, the paper's
+level estimated by block minima alone, without ``imaging._page_background``), and on blank
+paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
+read exactly by ``Recognizer.read``.
 """
 
 import argparse
@@ -28,16 +30,25 @@ from digitrec import datasets, imaging
 from digitrec.recognizer import Recognizer
 
 PAPER = 235
+# Shadows over a page, as the fraction of light kept at each (row, column), 1 outside them.
+SHADOWS = {
+    "soft": lambda rows, columns, height: 1 - np.clip(
+        (rows + columns - 1.1 * height) / 150, 0, 1) * 110 / PAPER,
+    "hard": lambda rows, columns, height: np.where(columns > 0.65 * columns.max(),
+                                                   1 - 90 / PAPER, 1.0),
+    "L-shaped": lambda rows, columns, height: 1 - np.clip(
+        (np.maximum(rows / height, columns / (columns.max() + 1)) - 0.75) * 6, 0, 1) * 80 / PAPER,
+}
 
 
 def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 3.0,
                    thickness: int = 2, squared: bool = False, box: bool = False,
-                   table: int | None = None, shadow: bool = False) -> Image.Image:
+                   table: int | None = None, shadow: str | None = None) -> Image.Image:
     """(N, 28, 28) uint8 MNIST digits written side by side, one 200 px tall on 400x400 paper,
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
     (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it;
-    ``shadow``: a soft shadow across the lower right corner."""
+    ``shadow``: one of :data:`SHADOWS` over the page."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     page = np.full((height, width), PAPER, np.float32)
@@ -60,9 +71,9 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
         area = page[top:top + size, left:left + size]
         area[...] = np.minimum(area, PAPER - ink)
         left += size - 10  # MNIST's margins: the digits 10 px closer than their boxes
-    if shadow:
+    if shadow is not None:
         rows, columns = np.indices(page.shape)
-        page *= 1 - np.clip((rows + columns - 1.1 * height) / 150, 0, 1) * 110 / PAPER
+        page *= SHADOWS[shadow](rows, columns, height)
     return Image.fromarray(page.astype(np.uint8))
 
 
@@ -110,6 +121,9 @@ def main():
     def without_table():
         return mock.patch.object(imaging, "_surround", lambda grey: None)
 
+    def without_page_background():
+        return mock.patch.object(imaging, "_page_background", imaging._local_background)
+
     cases = [("blank", dict(line_level=None), without_lines)]
     cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",
                dict(line_level=level, degrees=degrees, thickness=thickness), without_lines)
@@ -120,9 +134,9 @@ def main():
                dict(line_level=level, squared=True), without_lines) for level in (200, 170, 140)]
     cases += [("box round the digit, grey 120, 3 px",
                dict(line_level=120, thickness=3, box=True), without_pages),
-              ("a sheet on a table (grey 90)", dict(line_level=None, table=90), without_table),
-              ("a soft shadow across a corner", dict(line_level=None, shadow=True),
-               without_pages)]
+              ("a sheet on a table (grey 90)", dict(line_level=None, table=90), without_table)]
+    cases += [(f"{name} shadow across the page", dict(line_level=None, shadow=name),
+               without_page_background) for name in SHADOWS]
     print("| paper | removed (digitrec) | left in |")
     print("|---|---:|---:|")
     for name, page, left_out in cases:

@@ -285,12 +285,34 @@ def _ink_extent(mass: np.ndarray, trim: float) -> tuple[int, int]:
     return first, max(first, min(last, len(mass) - 1))
 
 
+def _page_background(grey: np.ndarray) -> np.ndarray:
+    """Estimates the level of the paper under the ink of a page (white-on-black image) at each
+    pixel: a grey-level opening (erosion, then dilation) with a square a quarter of the shorter
+    side across, over the image padded by repeating its edge; ``grey`` minus it is the white
+    top-hat transform (R. C. Gonzalez and R. E. Woods, "Digital Image Processing", 4th ed.,
+    section 9.6: correcting uneven illumination).
+
+    An opening keeps every level that rises or falls steadily across the square, so the soft or
+    hard edge of a shadow and light falling off across the sheet stay paper, while strokes
+    narrower than the square are taken out. (:func:`_local_background`'s block minima lie below
+    a shadow's slope by up to three blocks' worth of it, enough to make a shadow ink.)
+    """
+    size = (min(grey.shape) // 4) | 1
+    half = size // 2
+    padded = cv2.copyMakeBorder(grey, half, half, half, half, cv2.BORDER_REPLICATE)
+    opened = cv2.morphologyEx(padded, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+    return opened[half:-half, half:-half]
+
+
 def extract_ink(grey: np.ndarray) -> np.ndarray:
     """Ink intensity of a grey image, white on black, with paper and uneven light removed.
 
     The paper is the majority of pixels (its polarity decides the ink's), unless the photo shows
     a light sheet on a darker table (:func:`_surround`): then the ink is dark and the table is
-    masked out.
+    masked out. The paper's level is estimated by :func:`_local_background`; on a page (at
+    least :data:`PAGE_SIZE` pixels both ways) the ink is then measured again over
+    :func:`_page_background`, which keeps a shadow across the sheet paper, and the no-digit
+    rules must pass for both estimates.
 
     Args:
         grey: (H, W) float32 grey levels in [0, 255], either polarity.
@@ -299,13 +321,24 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
         (H, W) float32 in [0, 1]: 0 is paper, 1 the stroke's core, anti-aliased edges between.
 
     Raises:
-        NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper.
+        NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper, or a
+            contrast under :data:`MIN_SIGNAL_TO_NOISE` times the paper's noise.
     """
     surround = _surround(grey)
     if surround is not None or float(np.median(grey)) > 127.5:
         # A light sheet photographed on a darker table, or a majority of light paper: dark ink.
         grey = 255.0 - grey
-    ink = np.clip(grey - _local_background(grey), 0, None)
+    ink = _normalised_ink(grey - _local_background(grey), surround)
+    if min(grey.shape) >= PAGE_SIZE:
+        ink = _normalised_ink(grey - _page_background(grey), surround)
+    return ink
+
+
+def _normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
+    """Ink over the paper (``difference``, grey levels, white on black) scaled to [0, 1] by the
+    strokes' level (Otsu's threshold splits strokes from paper), after the no-digit rules of
+    :func:`extract_ink`; ``surround``: where a table is masked out, or None."""
+    ink = np.clip(difference, 0, None)
     if surround is not None:
         ink[surround] = 0
     threshold = _otsu_threshold(ink)
