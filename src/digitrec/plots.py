@@ -128,15 +128,14 @@ def history(run: str | os.PathLike) -> Figure:
         ValueError: the run folder has no history.json (nor, for an ensemble, any member that
             has one).
     """
-    path = Path(run) / "history.json"
-    if not path.is_file():
+    record = files.read_record(run, "history.json", required=False)
+    if not record:
         members = [member for member in ensemble_members(run)
                    if (member / "history.json").is_file()]
         if members:
             return compare(members, f"{Path(run).name}: its members' validation accuracy")
         raise ValueError(f"{run}: no history.json; give a run folder made by `digitrec train` "
                          "(or an ensemble whose member runs are still on disk)")
-    record = files.read_record(run, "history.json")
     epochs = record.get("epoch", list(range(1, len(record["loss"]) + 1)))
     figure = Figure(figsize=(10, 4))
     loss_axis, accuracy_axis = figure.subplots(1, 2)
@@ -175,12 +174,11 @@ def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
     for run in runs:
-        path = Path(run) / "history.json"
-        if not path.is_file():
+        record = files.read_record(run, "history.json", required=False)
+        if not record:
             if files.read_record(run, "config.json", required=False).get("model") == "ensemble":
                 continue
             raise ValueError(f"{run}: no history.json; give run folders made by `digitrec train`")
-        record = files.read_record(run, "history.json")
         if "val_accuracy" in record:
             axis.plot(record.get("epoch", range(1, len(record["val_accuracy"]) + 1)),
                       record["val_accuracy"], "o-", label=Path(run).name, markersize=3)

@@ -793,7 +793,8 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
         raise ValueError("the runs were trained on different datasets")
     _, (x_test, y_test) = datasets.load(dataset, data_dir)
     combine_onnx([run / "model.onnx" for run in runs], building / "model.onnx")
-    member_probabilities = [Recognizer.load(run).predict_proba(x_test) for run in runs]
+    members = [Recognizer.load(run) for run in runs]
+    member_probabilities = [member.predict_proba(x_test) for member in members]
     probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
     difference = float(np.abs(probabilities - np.mean(member_probabilities, axis=0)).max())
     if difference > ONNX_TOLERANCE:
@@ -817,7 +818,7 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
     records = [("metrics.json", metrics),
                ("config.json", {"model": "ensemble", "dataset": dataset,
                                 "members": list(names)})]
-    thresholds = [Recognizer.load(run).threshold_ for run in runs
+    thresholds = [member.threshold_ for run, member in zip(runs, members)
                   if (run / "rejection.json").is_file()]
     if len(thresholds) == len(runs):
         records.append(("rejection.json", {
@@ -860,8 +861,9 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
     run = Path(run)
     if not (run / "model.onnx").is_file() or not (run / "config.json").is_file():
         raise ValueError(f"{run}: not a run folder (model.onnx and config.json are needed)")
-    dataset = files.read_record(run, "config.json").get("dataset", "mnist")
-    (x_train, _), (x_test, y_test) = datasets.load(dataset, data_dir)
+    source_config = files.read_record(run, "config.json")
+    (x_train, _), (x_test, y_test) = datasets.load(source_config.get("dataset", "mnist"),
+                                                   data_dir)
     chosen = np.random.default_rng(0).choice(len(x_train), CALIBRATION_IMAGES, replace=False)
     calibration = to_model_input(x_train[chosen])
     float_model = Recognizer.load(run)
@@ -902,7 +904,7 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         metrics.pop("onnx_max_probability_difference", None)  # the float export's check
-        config = {**files.read_record(run, "config.json"), "precision": "int8",
+        config = {**source_config, "precision": "int8",
                   "quantized_from": str(run)}
         for name, record in (("metrics.json", metrics), ("config.json", config)):
             (building / name).write_text(json.dumps(record, indent=2) + "\n")
