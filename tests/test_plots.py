@@ -80,3 +80,11 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "metrics.json: not a run's record" in result.stderr
         assert "Traceback" not in result.stderr
+    # A record without a field the command needs (an older or hand-made metrics.json).
+    (run / "metrics.json").write_text('{"test_accuracy": 0.99}')
+    for command in ("report", "compare"):
+        result = subprocess.run([sys.executable, "-m", "digitrec.cli", command, str(run)],
+                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert "metrics.json: lacks model, parameters" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -67,7 +67,8 @@ def creating_folder(target: str | os.PathLike):
         raise
 
 
-def read_record(run: str | os.PathLike, name: str, required: bool = True) -> dict:
+def read_record(run: str | os.PathLike, name: str, required: bool = True,
+                keys: tuple[str, ...] = ()) -> dict:
     """A run folder's JSON record: ``config.json``, ``metrics.json``, ``history.json`` or
     ``rejection.json`` (see :mod:`digitrec.training` for what each holds).
 
@@ -75,13 +76,14 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True) -> dic
         run: the run folder.
         name: the file's name in it.
         required: whether a missing file is an error; if not, a missing file reads as ``{}``.
+        keys: fields the caller needs; a record (file present) without one is an error.
 
     Returns:
         The record, a dict.
 
     Raises:
         ValueError: the file is missing (and required), cannot be read, is not JSON or is not a
-            JSON object; the message names the file.
+            JSON object, or lacks one of ``keys``; the message names the file and the fields.
     """
     path = Path(run) / name
     try:
@@ -95,4 +97,8 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True) -> dic
         raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
     if not isinstance(record, dict):
         raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
+    missing = [key for key in keys if key not in record]
+    if missing:
+        raise ValueError(f"{path}: lacks {', '.join(missing)}; was it made by an older or "
+                         "another program? Re-make the run with `digitrec train`")
     return record
