@@ -20,7 +20,8 @@ from digitrec import files
 
 app = typer.Typer(
     help="Recognise handwritten digits: train MNIST models, evaluate them, read your own images.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode="markdown")
 
 DATA_DIR_HELP = "Folder holding mnist/ and fashion-mnist/ IDX files (default: $DIGITREC_DATA, " \
                 "then ~/.cache/digitrec, downloading there if missing)."
