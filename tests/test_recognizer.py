@@ -43,6 +43,7 @@ def test_every_input_form_gives_the_same_answer(recognizer, mnist):
     assert np.allclose(recognizer.predict_proba(digits.astype(np.float32) / 255), expected)
     assert np.allclose(recognizer.predict_proba(digits[0]), expected[:1])
     assert np.allclose(recognizer.predict_proba(list(digits)), expected)
+    assert np.allclose(recognizer.predict_proba(digits.astype(np.int64)), expected)
     # PIL images and paths go through the pipeline, so they agree on the answer, not to 1e-6.
     assert recognizer.predict(Image.fromarray(digits[1]))[0] == y_test[1]
 
@@ -59,6 +60,9 @@ def test_batching_gives_the_same_probabilities(mnist):
     (np.zeros((2, 28, 28, 3), np.uint8), "shaped"),
     (np.full((28, 28), 255.0, np.float32), r"\[0, 1\]"),
     ({"not": "an image"}, "cannot recognise"),
+    (np.full((28, 28), np.nan, np.float32), "NaN"),
+    (np.full((28, 28), 300, np.int64), "0..255"),
+    (np.full((28, 28), "7"), "numbers"),
 ])
 def test_bad_arrays_are_value_errors(recognizer, images, message):
     with pytest.raises(ValueError, match=message):
@@ -102,3 +106,13 @@ def test_recognition_never_imports_keras_or_tensorflow():
                             cwd=REPOSITORY, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["3", "[]"]
+
+
+def test_recognize_answers_every_image_of_a_list_with_a_bad_file_among_them(recognizer, tmp_path):
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(b"not a png")
+    drawing = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    answers = recognizer.recognize([damaged, drawing, tmp_path / "missing.png"])
+    assert [answer["status"] for answer in answers] == ["error", "ok", "error"]
+    assert answers[1]["digit"] == 3
+    assert "damaged.png" in answers[0]["reason"] and "missing.png" in answers[2]["reason"]

@@ -32,11 +32,12 @@ def to_batch(images) -> np.ndarray:
     Args:
         images: one or a list of: file paths (str or Path) and PIL images, which go through
             :func:`digitrec.imaging.to_mnist`; or arrays already in MNIST's format (white ink on
-            black, 28x28), shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), uint8 in 0..255 or
-            float in [0, 1].
+            black, 28x28), shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), uint8 (or another
+            integer type) in 0..255, bool (ink True), or float in [0, 1].
 
     Raises:
-        ValueError: an array of another shape, or floats outside [0, 1].
+        ValueError: an array of another shape, integers outside 0..255, floats outside [0, 1]
+            or not finite, or values that are not numbers.
         digitrec.imaging.ImageError: a file or image that cannot be read or holds no digit.
     """
     if isinstance(images, np.ndarray):
@@ -70,9 +71,19 @@ def _array_batch(array: np.ndarray) -> np.ndarray:
     if array.ndim != 3 or array.shape[1:] != (28, 28):
         raise ValueError(f"arrays must be shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), got "
                          f"{array.shape}; pass other images as PIL images or file paths")
-    if array.dtype == np.uint8:
-        return (array.astype(np.float32) / 255.0)[..., np.newaxis]
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        if array.size and (int(array.min()) < 0 or int(array.max()) > 255):
+            raise ValueError(f"integer arrays must hold grey levels in 0..255, got "
+                             f"{int(array.min())}..{int(array.max())}")
+        scale = 1.0 if array.dtype == np.bool_ else 1 / 255.0
+        return (array.astype(np.float32) * np.float32(scale))[..., np.newaxis]
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"arrays must hold numbers (uint8 in 0..255 or floats in [0, 1]), got "
+                         f"dtype {array.dtype}")
     array = array.astype(np.float32)
+    if array.size and not np.isfinite(array).all():
+        raise ValueError("the array holds NaN or infinite values; pixels must be floats in "
+                         "[0, 1] or uint8 in 0..255")
     if array.size and (float(array.min()) < 0 or float(array.max()) > 1):
         raise ValueError("float arrays must hold values in [0, 1] (divide 0..255 images by 255, "
                          "or pass them as uint8)")
@@ -212,11 +223,15 @@ class Recognizer:
             images: as for :meth:`predict_proba`.
 
         Returns:
-            One :meth:`answer` dict per image; for an image with no ink (a blank page) the dict
-            is ``{"digit": None, "confidence": None, "status": "no_digit", "reason": ...}``.
+            One :meth:`answer` dict per image, in order; for an image with no ink (a blank page)
+            the dict is ``{"digit": None, "confidence": None, "status": "no_digit", "reason":
+            ...}``, and for a file that cannot be read (missing, damaged, not an image) the same
+            with status "error" and the reason naming the file: one bad file does not stop the
+            others.
 
         Raises:
-            digitrec.imaging.ImageError: a file that cannot be read.
+            ValueError: an input that is neither a file path, a PIL image nor a 28x28 array, or
+                an array of the wrong shape or range (see :func:`to_batch`).
         """
         if isinstance(images, (str, os.PathLike, Image.Image)):
             images = [images]
@@ -228,8 +243,9 @@ class Recognizer:
             try:
                 digits.append(to_batch([image]))
                 answers.append(None)
-            except imaging.NoDigitError as error:
-                answers.append({"digit": None, "confidence": None, "status": "no_digit",
+            except imaging.ImageError as error:
+                status = "no_digit" if isinstance(error, imaging.NoDigitError) else "error"
+                answers.append({"digit": None, "confidence": None, "status": status,
                                 "reason": str(error)})
         if digits:
             rows = iter(self.predict_proba(np.concatenate(digits)))
