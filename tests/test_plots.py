@@ -71,20 +71,15 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path):
     result = subprocess.run([sys.executable, "-m", "digitrec.cli", "report", str(tmp_path)],
                             capture_output=True, text=True, cwd=REPOSITORY, timeout=120)
     assert result.returncode == 2 and "not a run folder" in result.stderr
-    # A run whose metrics.json is damaged: named, no traceback, for report and compare alike.
+    # A run whose metrics.json is damaged, or lacks a field the command needs (an older or
+    # hand-made record): named, no traceback, for report and compare alike.
     run = shutil.copytree(DEFAULT_MODEL, tmp_path / "run")
-    (run / "metrics.json").write_text('["not", "a", "record"]')
-    for command in ("report", "compare"):
-        result = subprocess.run([sys.executable, "-m", "digitrec.cli", command, str(run)],
-                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
-        assert result.returncode == 2, result.stderr
-        assert "metrics.json: not a run's record" in result.stderr
-        assert "Traceback" not in result.stderr
-    # A record without a field the command needs (an older or hand-made metrics.json).
-    (run / "metrics.json").write_text('{"test_accuracy": 0.99}')
-    for command in ("report", "compare"):
-        result = subprocess.run([sys.executable, "-m", "digitrec.cli", command, str(run)],
-                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
-        assert result.returncode == 2, result.stderr
-        assert "metrics.json: lacks model, parameters" in result.stderr
-        assert "Traceback" not in result.stderr
+    for text, message in (('["not", "a", "record"]', "metrics.json: not a run's record"),
+                          ('{"test_accuracy": 0.99}', "metrics.json: lacks model, parameters")):
+        (run / "metrics.json").write_text(text)
+        for command in ("report", "compare"):
+            result = subprocess.run([sys.executable, "-m", "digitrec.cli", command, str(run)],
+                                    capture_output=True, text=True, cwd=tmp_path, timeout=120)
+            assert result.returncode == 2, result.stderr
+            assert message in result.stderr
+            assert "Traceback" not in result.stderr
