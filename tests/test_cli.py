@@ -94,7 +94,8 @@ def test_predict_json_lines(bad_inputs):
     assert len(answer["probabilities"]) == 10
     assert abs(sum(answer["probabilities"]) - 1) < 1e-4
     assert answer["confidence"] == pytest.approx(max(answer["probabilities"]), abs=1e-5)
-    assert set(error) == {"path", "error"} and "cannot read image" in error["error"]
+    assert set(error) == {"path", "status", "error"} and error["status"] == "error"
+    assert "cannot read image" in error["error"]
     assert answer["status"] in ("ok", "unsure") and "reason" in answer
 
 

@@ -115,4 +115,4 @@ def test_recognize_answers_every_image_of_a_list_with_a_bad_file_among_them(reco
     answers = recognizer.recognize([damaged, drawing, tmp_path / "missing.png"])
     assert [answer["status"] for answer in answers] == ["error", "ok", "error"]
     assert answers[1]["digit"] == 3
-    assert "damaged.png" in answers[0]["reason"] and "missing.png" in answers[2]["reason"]
+    assert "damaged.png" in answers[0]["error"] and "missing.png" in answers[2]["error"]

@@ -78,7 +78,7 @@ def test_batch_answers_each_image_and_reports_bad_ones_inline(client):
              ("files", ("seven.jpg", photo("aaronpan/7.jpg"), "image/jpeg"))]
     results = client.post("/v1/predict/batch", files=files).json()["results"]
     assert [result.get("digit") for result in results] == [3, None, 7]
-    assert "cannot read image" in results[1]["error"]
+    assert "cannot read image" in results[1]["error"] and results[1]["status"] == "error"
 
 
 def test_batch_too_large_is_413(client):

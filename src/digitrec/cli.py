@@ -346,7 +346,7 @@ def evaluate(
 def _report_error(path: Path, error: Exception, as_json: bool) -> None:
     message = str(error)
     if as_json:
-        typer.echo(json.dumps({"path": str(path), "error": message}))
+        typer.echo(json.dumps({"path": str(path), "status": "error", "error": message}))
     else:
         typer.echo(message if message.startswith(str(path)) else f"{path}: {message}", err=True)
 

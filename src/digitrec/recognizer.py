@@ -225,9 +225,10 @@ class Recognizer:
         Returns:
             One :meth:`answer` dict per image, in order; for an image with no ink (a blank page)
             the dict is ``{"digit": None, "confidence": None, "status": "no_digit", "reason":
-            ...}``, and for a file that cannot be read (missing, damaged, not an image) the same
-            with status "error" and the reason naming the file: one bad file does not stop the
-            others.
+            ...}``, and for a file that cannot be read (missing, damaged, not an image)
+            ``{"digit": None, "confidence": None, "status": "error", "error": ...}``, the message
+            naming the file (as ``digitrec predict --json`` and the server's batch answer it):
+            one bad file does not stop the others.
 
         Raises:
             ValueError: an input that is neither a file path, a PIL image nor a 28x28 array, or
@@ -243,10 +244,12 @@ class Recognizer:
             try:
                 digits.append(to_batch([image]))
                 answers.append(None)
-            except imaging.ImageError as error:
-                status = "no_digit" if isinstance(error, imaging.NoDigitError) else "error"
-                answers.append({"digit": None, "confidence": None, "status": status,
+            except imaging.NoDigitError as error:
+                answers.append({"digit": None, "confidence": None, "status": "no_digit",
                                 "reason": str(error)})
+            except imaging.ImageError as error:
+                answers.append({"digit": None, "confidence": None, "status": "error",
+                                "error": str(error)})
         if digits:
             rows = iter(self.predict_proba(np.concatenate(digits)))
             answers = [self.answer(next(rows)) if answer is None else answer

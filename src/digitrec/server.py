@@ -169,7 +169,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
     async def predict_batch(request: Request, explain: bool = False) -> dict:
         """The digit in each of several images: multipart ``files`` or JSON ``{"images": [...]}``.
         Returns ``{"results": [...]}`` in order; an image that cannot be decoded gets
-        ``{"name", "error"}`` in its place, the others are still answered."""
+        ``{"name", "status": "error", "error"}`` in its place, the others are still answered."""
         images = await images_of(request, "files", many=True)
         if len(images) > max_batch:
             raise RequestError(413, f"{len(images)} images; a batch may hold {max_batch}")
@@ -178,7 +178,7 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
             try:
                 results.append({"name": name, **recognize(name, source, explain)})
             except RequestError as error:
-                results.append({"name": name, "error": error.message})
+                results.append({"name": name, "status": "error", "error": error.message})
         return {"results": results}
 
     @app.post("/v1/read")
