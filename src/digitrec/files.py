@@ -10,6 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
+# Fields every run's metrics.json holds (written by training, ensembles and int8 copies alike).
+METRICS_FIELDS = ("model", "parameters", "epochs", "training_seconds", "test_accuracy")
+
 
 @contextlib.contextmanager
 def replacing(target: str | os.PathLike, overwrite: bool = True):

@@ -82,9 +82,6 @@ def handwriting_accuracy(recognizer: Recognizer, folder: str | os.PathLike) -> l
     return rows
 
 
-COMPARED = ("model", "parameters", "epochs", "training_seconds", "test_accuracy")
-
-
 def compare(runs) -> list[dict]:
     """One row per run folder: model, parameters, epochs, training seconds, best validation
     accuracy (None for an ensemble, which has no epochs of its own) and test accuracy, from its
@@ -95,7 +92,7 @@ def compare(runs) -> list[dict]:
     """
     rows = []
     for run in map(Path, runs):
-        metrics = files.read_record(run, "metrics.json", keys=COMPARED)
+        metrics = files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
         history = files.read_record(run, "history.json", required=False)
         rows.append({"run": str(run), "model": metrics["model"],
                      "parameters": metrics["parameters"], "epochs": metrics["epochs"],
@@ -128,8 +125,7 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
                          "folder made by `digitrec train`")
     out = Path(out) if out is not None else run / "report.html"
     config = files.read_record(run, "config.json")
-    metrics = files.read_record(run, "metrics.json",
-                                keys=("model", "parameters", "training_seconds"))
+    metrics = files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
     predictions = evaluation.test_predictions(run, data_dir)
     result = evaluation.evaluate(predictions=predictions)
     names = result["class_names"]

@@ -787,8 +787,8 @@ def _write_ensemble(runs, names, building: Path, data_dir) -> None:
     from digitrec.recognizer import Recognizer
 
     configs = [files.read_record(run, "config.json") for run in runs]
-    member_metrics = [files.read_record(run, "metrics.json", keys=(
-        "model", "parameters", "training_seconds", "epochs", "test_accuracy")) for run in runs]
+    member_metrics = [files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
+                      for run in runs]
     dataset = configs[0].get("dataset", "mnist")
     if any(config.get("dataset", "mnist") != dataset for config in configs):
         raise ValueError("the runs were trained on different datasets")
