@@ -66,6 +66,26 @@ def test_exif_orientation_is_applied(mnist_digit, tmp_path, recognizer):
     assert recognizer.predict(from_phone)[0] == 7
 
 
+def test_a_jpeg_larger_than_the_pixel_limit_is_read_at_a_reduced_scale(recognizer):
+    # A phone's 81-megapixel photo of the blue-pen 7: JPEGs decode at up to 1/8 scale, so only
+    # formats decoded whole (PNG and the rest) are held to MAX_PIXELS.
+    photo = imaging.open_image(REPOSITORY / "examples" / "blue-pen-photo-7.jpg").convert("L")
+    large = photo.resize((9000, 9000), Image.Resampling.NEAREST)
+    assert 9000 * 9000 > imaging.MAX_PIXELS
+    encoded = io.BytesIO()
+    large.save(encoded, "JPEG", quality=75)
+    decoded = imaging.decode_image(encoded.getvalue(), "large.jpg")
+    assert decoded.width * decoded.height <= imaging.MAX_PIXELS
+    assert decoded.info[imaging.DRAFT_SCALE] == 9000 / decoded.width
+    assert recognizer.recognize(decoded)[0]["digit"] == 7
+    as_png = io.BytesIO()
+    large.save(as_png, "PNG", compress_level=1)
+    with pytest.raises(imaging.ImageTooLargeError, match="large.png: image is 9000x9000 pixels"):
+        imaging.decode_image(as_png.getvalue(), "large.png")
+    # digitrec leaves Pillow's global decompression-bomb limit to the application.
+    assert Image.MAX_IMAGE_PIXELS == int(1024 * 1024 * 1024 // 4 // 3)
+
+
 def test_coloured_ink_on_coloured_paper_with_uneven_light(mnist_digit, recognizer):
     strokes = upscaled(mnist_digit, 400).astype(np.float32)[..., None] / 255
     paper, ink = np.array([200, 215, 120]), np.array([30, 90, 60])  # green ink, yellow paper

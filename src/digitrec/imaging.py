@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-MAX_PIXELS = 50_000_000  # larger images are refused as possible decompression bombs
+MAX_PIXELS = 50_000_000  # decoded pixels; larger images are refused as possible decompression bombs
 WORKING_SIZE = 512  # longest side, in pixels, that the pipeline works at
 MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which there is no digit
 MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
@@ -45,16 +45,14 @@ PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, w
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-# Pillow's own limit stays as a second guard, at twice ours (it raises at twice its value).
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
 
 class ImageError(ValueError):
     """An image that cannot be read, or holds no digit. The message says which and why."""
 
 
 class ImageTooLargeError(ImageError):
-    """The image has more than :data:`MAX_PIXELS` pixels (a possible decompression bomb)."""
+    """The image would decode to more than :data:`MAX_PIXELS` pixels, or is larger than Pillow's
+    own decompression-bomb limit (twice ``PIL.Image.MAX_IMAGE_PIXELS``)."""
 
 
 class NoDigitError(ImageError):
@@ -113,6 +111,12 @@ def open_image(path: str | os.PathLike) -> Image.Image:
 def decode_image(data: bytes, name: str = "image") -> Image.Image:
     """Decodes an image from its bytes (an upload, say), as :func:`open_image` does a file.
 
+    A JPEG is decoded at a reduced scale (1/2 to 1/8, still at least :data:`WORKING_SIZE`
+    pixels), so a phone's 108-megapixel photo is read as 1.7 megapixels; other formats are
+    decoded whole, so they must hold at most :data:`MAX_PIXELS` pixels. Pillow's global
+    ``PIL.Image.MAX_IMAGE_PIXELS`` is left as it is: Pillow refuses any image over twice it
+    (179 megapixels by default) before digitrec looks at it.
+
     Args:
         data: the encoded image (PNG, JPEG, BMP, GIF, TIFF or WebP).
         name: what to call it in error messages.
@@ -121,23 +125,26 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
         The decoded Pillow image, upright; see :func:`open_image`.
 
     Raises:
-        ImageError: empty, not an image, truncated, 0x0, or larger than :data:`MAX_PIXELS`
-            pixels. The message starts with ``name``.
+        ImageError: empty, not an image, truncated or 0x0. ImageTooLargeError (an ImageError):
+            more than :data:`MAX_PIXELS` pixels once decoded, or over Pillow's limit. The
+            message starts with ``name``.
     """
     if not data:
         raise ImageError(f"{name}: empty file")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above MAX_IMAGE_PIXELS; the decoded size is checked below instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
         width, height = image.size
         if width == 0 or height == 0:
             raise ImageError(f"{name}: image is {width}x{height} pixels, it has no content")
-        if width * height > MAX_PIXELS:
-            raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels, more than the "
-                             f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
         if image.format == "JPEG":
             image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # decode at a reduced scale: faster
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageTooLargeError(f"{name}: image is {width}x{height} pixels, more than the "
+                                     f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down "
+                                     "first")
         image.load()
         draft_scale = width / image.width
         image = ImageOps.exif_transpose(image)
@@ -145,9 +152,10 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
         return image
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError(f"{name}: image is larger than the "
-                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down "
+    except Image.DecompressionBombError:
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 1_000_000
+        raise ImageTooLargeError(f"{name}: image is larger than Pillow's limit of {limit} "
+                                 "megapixels for a possible decompression bomb; scale it down "
                                  "first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         reason = str(error) or type(error).__name__

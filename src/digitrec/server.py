@@ -5,7 +5,7 @@
 The model is loaded once, into the same :class:`digitrec.recognizer.Recognizer` the command line
 uses. Every bad request gets a JSON error with a 4xx status, ``{"detail": "..."}``:
 
-- 413: the body is larger than ``max_upload_bytes``, an image has more than
+- 413: the body is larger than ``max_upload_bytes``, an image would decode to more than
   :data:`digitrec.imaging.MAX_PIXELS` pixels, or a batch holds too many images;
 - 415: a content type that is not an image, multipart form or JSON;
 - 422: an image that cannot be decoded, a missing field, or a JSON array that is not 28x28
