@@ -20,9 +20,9 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
-# Everything: training (Keras 3 on TensorFlow), serving, Ray, and the test tools.
+# Everything: training (Keras 3 on TensorFlow), serving, HEIC photos, Ray, and the test tools.
 setup-train: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[train,serve,scale,test]"
+	$(BIN)/pip install --quiet -e ".[train,serve,heif,scale,test]"
 
 # Quick start 1: install, then read the example images with the shipped model.
 demo: setup

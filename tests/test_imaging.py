@@ -2,6 +2,8 @@
 
 import functools
 import io
+import subprocess
+import sys
 from collections import defaultdict
 
 import numpy as np
@@ -84,6 +86,28 @@ def test_a_jpeg_larger_than_the_pixel_limit_is_read_at_a_reduced_scale(recognize
         imaging.decode_image(as_png.getvalue(), "large.png")
     # digitrec leaves Pillow's global decompression-bomb limit to the application.
     assert Image.MAX_IMAGE_PIXELS == int(1024 * 1024 * 1024 // 4 // 3)
+
+
+def test_a_heic_photo_is_read(tmp_path, recognizer):
+    # An iPhone's format; pillow-heif (the heif extra, in the test install) also writes it.
+    import pillow_heif
+
+    photo = imaging.open_image(REPOSITORY / "examples" / "blue-pen-photo-7.jpg")
+    pillow_heif.from_pillow(photo.convert("RGB")).save(tmp_path / "IMG_0007.HEIC", quality=90)
+    (tmp_path / "notes.txt").write_text("not an image")
+    [(path, error)] = imaging.image_files([tmp_path])  # a folder's HEIC files are found
+    assert path.name == "IMG_0007.HEIC" and error is None
+    answer = recognizer.recognize(path)[0]
+    assert answer["digit"] == 7 and answer["status"] == "ok"
+    assert np.abs(imaging.load_digit(path) - imaging.to_mnist(photo)).mean() < 0.02
+    # Without pillow-heif, the message says what to install.
+    script = ("import sys; sys.modules['pillow_heif'] = None\n"
+              "from digitrec import imaging\n"
+              f"imaging.open_image({str(path)!r})")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "IMG_0007.HEIC: a HEIC photo" in result.stderr
+    assert "pip install 'digitrec[heif]'" in result.stderr
 
 
 def test_coloured_ink_on_coloured_paper_with_uneven_light(mnist_digit, recognizer):

@@ -59,6 +59,17 @@ def test_predict_a_raw_image_body_with_explain(client):
     assert seen.size == (28, 28)
 
 
+def test_predict_a_heic_body(client):
+    # An iPhone's photo format, read with the heif extra (in the test install).
+    import pillow_heif
+
+    heic = io.BytesIO()
+    pillow_heif.from_pillow(Image.open(io.BytesIO(photo())).convert("RGB")).save(heic, quality=90)
+    response = client.post("/v1/predict", content=heic.getvalue(),
+                           headers={"Content-Type": "image/heic"})
+    assert response.status_code == 200 and response.json()["digit"] == 3
+
+
 def test_predict_json_pixels(client, mnist):
     _, (x_test, y_test) = mnist
     response = client.post("/v1/predict", json={"pixels": x_test[0].tolist()})

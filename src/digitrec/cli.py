@@ -354,7 +354,8 @@ def _report_error(path: Path, error: Exception, as_json: bool) -> None:
 @app.command()
 def predict(
     images: List[Path] = typer.Argument(..., help="Image files or folders (PNG, JPEG, BMP, GIF, "
-                                                  "TIFF, WebP)."),
+                                                  "TIFF, WebP, AVIF; HEIC with the heif "
+                                                  "extra)."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),

@@ -24,6 +24,7 @@ the first version of this pipeline, kept for comparison in ``benchmarks/handwrit
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
@@ -43,7 +44,12 @@ STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is pa
 PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, with ruled lines
 # or a form's boxes on it; smaller ones are crops and bitmaps, taken as they are
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
+                  ".heic", ".heif")
+# ISO base media file brands of HEIF images with HEVC inside (the iPhone camera's HEIC photos);
+# https://github.com/strukturag/libheif (heif_check_filetype) lists them.
+HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1",
+               b"msf1")
 
 
 class ImageError(ValueError):
@@ -90,7 +96,8 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     """Opens and decodes an image file, upright (EXIF orientation applied).
 
     Args:
-        path: a PNG, JPEG, BMP, GIF, TIFF or WebP file (the first frame of an animation).
+        path: a PNG, JPEG, BMP, GIF, TIFF, WebP or AVIF file (the first frame of an animation),
+            or a HEIC photo with the ``heif`` extra installed (pillow-heif).
 
     Returns:
         The decoded Pillow image. Large JPEGs are decoded at a reduced scale (1/2 to 1/8, still at
@@ -118,7 +125,7 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     (179 megapixels by default) before digitrec looks at it.
 
     Args:
-        data: the encoded image (PNG, JPEG, BMP, GIF, TIFF or WebP).
+        data: the encoded image (any format :func:`open_image` reads).
         name: what to call it in error messages.
 
     Returns:
@@ -131,6 +138,9 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
     """
     if not data:
         raise ImageError(f"{name}: empty file")
+    if data[4:8] == b"ftyp" and data[8:12] in HEIC_BRANDS and not _heif_registered():
+        raise ImageError(f"{name}: a HEIC photo (an iPhone camera's format) needs pillow-heif: "
+                         "pip install 'digitrec[heif]', or save the photo as JPEG")
     try:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS; the decoded size is checked below instead.
@@ -164,6 +174,19 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
                 raise ImageError(f"{name}: image is 0x0 pixels, it has no content") from None
             reason = "not an image file Pillow can read"
         raise ImageError(f"{name}: cannot read image ({reason})") from None
+
+
+@functools.cache
+def _heif_registered() -> bool:
+    """Registers pillow-heif's HEIC reader with Pillow (its documented way), the first time a HEIC
+    photo comes; False when pillow-heif is not installed. Optional, as its wheels bundle the GPL
+    x265 encoder; imported only here, as it costs 30 ms."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def _png_declares_no_pixels(data: bytes) -> bool:

@@ -32,7 +32,8 @@ from digitrec.recognizer import Recognizer
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 64
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff", "image/webp")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff", "image/webp",
+               "image/avif", "image/heic", "image/heif")
 
 
 class RequestError(Exception):
