@@ -1,3 +1,4 @@
+import io
 import json
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ from PIL import Image
 
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
-from conftest import REPOSITORY
+from conftest import HANDWRITING, REPOSITORY
 
 
 def test_shipped_model_scores_at_least_99_5_percent_on_mnist_test(recognizer, mnist):
@@ -46,6 +47,28 @@ def test_every_input_form_gives_the_same_answer(recognizer, mnist):
     assert np.allclose(recognizer.predict_proba(digits.astype(np.int64)), expected)
     # PIL images and paths go through the pipeline, so they agree on the answer, not to 1e-6.
     assert recognizer.predict(Image.fromarray(digits[1]))[0] == y_test[1]
+
+
+def test_a_file_path_its_bytes_a_file_object_and_its_pil_image_read_the_same(recognizer):
+    # The blue-pen 7 is stored sideways with an EXIF orientation tag, as phones store photos:
+    # Image.open does not turn it, the Recognizer does, as the file's own path is read.
+    path = REPOSITORY / "examples" / "blue-pen-photo-7.jpg"
+    assert Image.open(path).getexif()[0x0112] == 6
+    expected = recognizer.predict_proba(path)
+    assert expected.argmax() == 7
+    with open(path, "rb") as file:
+        sources = [str(path), path.read_bytes(), bytearray(path.read_bytes()),
+                   io.BytesIO(path.read_bytes()), file, Image.open(path)]
+        for source in sources:
+            assert np.array_equal(recognizer.predict_proba(source), expected), type(source)
+    answers = recognizer.recognize([path.read_bytes(), b"not an image"])
+    assert answers[0]["digit"] == 7 and answers[1]["status"] == "error"
+    assert "cannot read image" in answers[1]["error"]
+    number = HANDWRITING / "multi_digit" / "dfak0_2026.png"
+    assert recognizer.read(number.read_bytes())["text"] == recognizer.read(number)["text"]
+    assert recognizer.read(Image.open(number))["text"] == recognizer.read(number)["text"]
+    with pytest.raises(ValueError, match="cannot recognise a float; pass file paths, image bytes"):
+        recognizer.predict([3.5])
 
 
 def test_batching_gives_the_same_probabilities(mnist):

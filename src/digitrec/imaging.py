@@ -43,6 +43,7 @@ MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviat
 STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
 PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, with ruled lines
 # or a form's boxes on it; smaller ones are crops and bitmaps, taken as they are
+ORIENTATION_TAG = 0x0112  # EXIF's Orientation: 1 upright, 2..8 mirrored and/or turned
 DRAFT_SCALE = "digitrec_draft_scale"  # image.info key: file pixels per decoded pixel
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
                   ".heic", ".heif")
@@ -157,7 +158,7 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
                                      "first")
         image.load()
         draft_scale = width / image.width
-        image = ImageOps.exif_transpose(image)
+        image = upright(image)
         image.info[DRAFT_SCALE] = draft_scale
         return image
     except ImageError:
@@ -174,6 +175,20 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
                 raise ImageError(f"{name}: image is 0x0 pixels, it has no content") from None
             reason = "not an image file Pillow can read"
         raise ImageError(f"{name}: cannot read image ({reason})") from None
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation tag says, as a photo viewer shows it (phones
+    store photos sideways and tag them); the image itself when it has no such tag.
+
+    :func:`decode_image` (so :func:`open_image`) applies it to files and bytes, and
+    :func:`to_mnist`, :func:`digitrec.segmentation.segment` and the Recognizer to the PIL images
+    given to them, so an image opened with ``PIL.Image.open`` reads as its file does. The tag is
+    dropped from the turned image, so applying it twice turns it once.
+    """
+    if image.getexif().get(ORIENTATION_TAG) not in range(2, 9):
+        return image
+    return ImageOps.exif_transpose(image)
 
 
 @functools.cache
@@ -651,7 +666,8 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     """The whole pipeline: a Pillow image of one digit -> MNIST's format.
 
     Args:
-        image: any size, mode, polarity; transparency allowed.
+        image: any size, mode, polarity; transparency allowed; turned upright first if it has
+            an EXIF orientation tag (:func:`upright`).
         clean: erase ruled lines (:func:`remove_ruled_lines`) and keep only the digit's
             components (:func:`select_digit`).
         deskew_slant: normalise the slant (:func:`deskew`).
@@ -665,7 +681,7 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     """
     if image.width == 0 or image.height == 0:
         raise ImageError(f"image is {image.width}x{image.height} pixels, it has no content")
-    ink = extract_ink(to_grey(image))
+    ink = extract_ink(to_grey(upright(image)))
     if clean:
         ink = select_digit(remove_ruled_lines(ink))
     if deskew_slant:

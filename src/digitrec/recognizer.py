@@ -30,37 +30,61 @@ def to_batch(images) -> np.ndarray:
     """Any accepted input -> the model's input, (N, 28, 28, 1) float32 in [0, 1].
 
     Args:
-        images: one or a list of: file paths (str or Path) and PIL images, which go through
+        images: one or a list of: file paths (str or Path), encoded image files as bytes or
+            binary file objects (an upload), and PIL images, which go through
             :func:`digitrec.imaging.to_mnist`; or arrays already in MNIST's format (white ink on
             black, 28x28), shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), uint8 (or another
             integer type) in 0..255, bool (ink True), or float in [0, 1].
 
     Raises:
         ValueError: an array of another shape, integers outside 0..255, floats outside [0, 1]
-            or not finite, or values that are not numbers.
+            or not finite, or values that are not numbers; an input of another type.
         digitrec.imaging.ImageError: a file or image that cannot be read or holds no digit.
     """
     if isinstance(images, np.ndarray):
         return _array_batch(images)
-    if isinstance(images, (str, os.PathLike, Image.Image)):
+    if _is_image(images):
         images = [images]
     if not isinstance(images, (list, tuple)):
-        raise ValueError(f"cannot recognise a {type(images).__name__}; pass file paths, PIL "
-                         "images or 28x28 arrays, or a list of them")
+        raise ValueError(f"cannot recognise a {type(images).__name__}; pass {INPUTS}, or a list "
+                         "of them")
     digits = []
     for image in images:
         if isinstance(image, (str, os.PathLike)):
-            digits.append(imaging.load_digit(image))
-        elif isinstance(image, Image.Image):
-            digits.append(imaging.to_mnist(image))
+            digits.append(imaging.load_digit(image))  # errors name the file
         elif isinstance(image, np.ndarray):
             digits.append(_array_batch(image)[..., 0])
         else:
-            raise ValueError(f"cannot recognise a {type(image).__name__}; pass file paths, PIL "
-                             "images or 28x28 arrays")
+            digits.append(imaging.to_mnist(_open(image)))
     if not digits:
         return np.zeros((0, 28, 28, 1), dtype=np.float32)
     return np.concatenate([digit.reshape(-1, 28, 28) for digit in digits])[..., np.newaxis]
+
+
+INPUTS = "file paths, image bytes, binary files, PIL images or 28x28 arrays"
+
+
+def _is_image(image) -> bool:
+    """Whether ``image`` is one image other than an array (a path, bytes, a file, a PIL image)."""
+    return (isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image))
+            or hasattr(image, "read"))
+
+
+def _open(image) -> Image.Image:
+    """A path, encoded bytes, a binary file object or a PIL image -> an upright PIL image.
+
+    Raises:
+        ValueError: any other type. digitrec.imaging.ImageError: unreadable bytes or file.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return imaging.open_image(image)
+    if isinstance(image, Image.Image):
+        return imaging.upright(image)
+    if hasattr(image, "read"):
+        image = image.read()
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return imaging.decode_image(bytes(image))
+    raise ValueError(f"cannot recognise a {type(image).__name__}; pass {INPUTS}")
 
 
 def _array_batch(array: np.ndarray) -> np.ndarray:
@@ -231,10 +255,10 @@ class Recognizer:
             one bad file does not stop the others.
 
         Raises:
-            ValueError: an input that is neither a file path, a PIL image nor a 28x28 array, or
-                an array of the wrong shape or range (see :func:`to_batch`).
+            ValueError: an input of a type :func:`to_batch` does not take, or an array of the
+                wrong shape or range.
         """
-        if isinstance(images, (str, os.PathLike, Image.Image)):
+        if _is_image(images):
             images = [images]
         if isinstance(images, np.ndarray):
             return [self.answer(row) for row in self.predict_proba(images)]
@@ -266,8 +290,8 @@ class Recognizer:
         view alone).
 
         Args:
-            image: a file path or a PIL image of one line of digits; separators (dots, commas,
-                dashes) and underlines are dropped.
+            image: a file path, encoded image bytes, a binary file object or a PIL image of one
+                line of digits; separators (dots, commas, dashes) and underlines are dropped.
 
         Returns:
             ``{"text": str, "status": str, "digits": [{"digit": int, "confidence": float,
@@ -278,13 +302,11 @@ class Recognizer:
 
         Raises:
             digitrec.imaging.ImageError: an unreadable file, or a blank image (NoDigitError).
+            ValueError: an input of another type.
         """
         self._check_loaded()
-        if isinstance(image, (str, os.PathLike)):
-            path = image
-            image = imaging.open_image(path)
-        else:
-            path = None
+        path = image if isinstance(image, (str, os.PathLike)) else None
+        image = _open(image)
         try:
             segments = segmentation.segment(image, score=self.predict_proba)
         except imaging.ImageError as error:

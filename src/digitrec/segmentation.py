@@ -298,7 +298,9 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
     """Finds the digits of a written number, left to right.
 
     Args:
-        image: a Pillow image of a number written on one line (any size, colour, polarity).
+        image: a Pillow image of a number written on one line (any size, colour, polarity),
+            turned upright first if it has an EXIF orientation tag
+            (:func:`digitrec.imaging.upright`; the boxes are then in the turned image's pixels).
         score: maps (N, 28, 28) float32 digits to (N, 10) probabilities; used to decide how many
             digits a wide component holds. Without it, the width alone decides.
 
@@ -308,7 +310,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
     Raises:
         digitrec.imaging.NoDigitError: the image is blank.
     """
-    ink, text_height, (scale_x, scale_y) = _clean_ink(image)
+    ink, text_height, (scale_x, scale_y) = _clean_ink(imaging.upright(image))
     groups = _groups(ink, text_height)
     if score is not None:
         groups = _merge_short_strokes(ink, groups, text_height, score)
