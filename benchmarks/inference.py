@@ -57,7 +57,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from digitrec.training import to_model_input
+    from digitrec.model_format import to_model_input
 
     if (arguments.model / "model.keras").is_file():
         keras_model = keras.saving.load_model(arguments.model / "model.keras")

@@ -62,11 +62,11 @@ def one(name: str, out: Path) -> None:
     import keras
     import numpy as np
 
-    from digitrec import datasets, training
+    from digitrec import datasets, model_format, training
     from digitrec.recognizer import Recognizer
 
     _, (x_test, y_test) = datasets.load("mnist")
-    test_images = training.to_model_input(x_test)
+    test_images = model_format.to_model_input(x_test)
 
     class TestAccuracy(keras.callbacks.Callback):
         """Records, after each epoch, the wall seconds since ``started`` (its own test

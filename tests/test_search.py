@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import datasets, training
+from digitrec import datasets, onnx_models, training
 
 
 def test_folds_are_disjoint_complete_and_stratified(mnist):
@@ -87,7 +87,7 @@ def two_runs(tmp_path_factory, data_dir):
 def test_ensemble_averages_its_members_probabilities(two_runs, tmp_path, mnist):
     from digitrec.recognizer import Recognizer
 
-    run = training.ensemble(two_runs, tmp_path / "ensemble")
+    run = onnx_models.ensemble(two_runs, tmp_path / "ensemble")
     _, (x_test, y_test) = mnist
     members = [Recognizer.load(member).predict_proba(x_test[:500]) for member in two_runs]
     averaged = Recognizer.load(run).predict_proba(x_test[:500])
@@ -98,7 +98,7 @@ def test_ensemble_averages_its_members_probabilities(two_runs, tmp_path, mnist):
     accuracy = np.mean(Recognizer.load(run).predict(x_test) == y_test)
     assert metrics["test_accuracy"] == pytest.approx(accuracy)
     with pytest.raises(ValueError, match="at least two"):
-        training.combine_onnx([two_runs[0] / "model.onnx"], tmp_path / "one.onnx")
+        onnx_models.combine_onnx([two_runs[0] / "model.onnx"], tmp_path / "one.onnx")
 
 
 def test_ensemble_members_train_as_ray_tasks(ray_local, tmp_path, data_dir):

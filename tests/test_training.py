@@ -4,8 +4,9 @@ import re
 import numpy as np
 import pytest
 
-from digitrec import models, training
-from digitrec.recognizer import Recognizer, softmax
+from digitrec import models, onnx_models, training
+from digitrec.model_format import softmax, to_model_input
+from digitrec.recognizer import Recognizer
 
 QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, seed=7)
 
@@ -45,7 +46,7 @@ def test_onnx_model_gives_the_same_probabilities_as_keras(quick_run, mnist):
     import keras
 
     _, (x_test, _) = mnist
-    images = training.to_model_input(x_test[:500])
+    images = to_model_input(x_test[:500])
     keras_probabilities = softmax(keras.saving.load_model(quick_run / "model.keras")
                                   .predict(images, verbose=0))
     onnx_probabilities = Recognizer.load(quick_run).predict_proba(images)
@@ -96,7 +97,7 @@ def test_softmax_model_trains_on_fashion_mnist(tmp_path, data_dir):
 
 def test_augmentation_keeps_shape_and_range_and_changes_the_images(mnist):
     (x_train, _), _ = mnist
-    images = training.to_model_input(x_train[:64])
+    images = to_model_input(x_train[:64])
     augmented = np.asarray(training.augmentation(seed=1)(images, training=True))
     assert augmented.shape == images.shape
     assert np.abs(augmented - images).mean() > 0.02
@@ -199,7 +200,7 @@ def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, m
     import keras
 
     loss = fitted.model.evaluate(
-        training.to_model_input(x_train[1000:1300]),
+        to_model_input(x_train[1000:1300]),
         keras.utils.to_categorical(y_train[1000:1300], 10), verbose=0)[0]
     kept = fitted.history["epoch"].index(fitted.best_epoch)
     assert loss == pytest.approx(fitted.history["val_loss"][kept], rel=1e-4)
@@ -221,7 +222,7 @@ def test_quantized_copy_is_an_int8_model_as_accurate_as_the_float_one(quick_run,
                                                                        data_dir, mnist):
     import onnx
 
-    out = training.quantize(quick_run, tmp_path / "int8", str(data_dir))
+    out = onnx_models.quantize(quick_run, tmp_path / "int8", str(data_dir))
     graph = onnx.load(out / "model.onnx").graph
     assert any(node.op_type == "QuantizeLinear" for node in graph.node)
     metrics = json.loads((out / "metrics.json").read_text())
@@ -231,6 +232,6 @@ def test_quantized_copy_is_an_int8_model_as_accurate_as_the_float_one(quick_run,
     int8_answers = Recognizer.load(out).predict(x_test[:2000])
     assert np.mean(int8_answers == Recognizer.load(quick_run).predict(x_test[:2000])) > 0.97
     with pytest.raises(ValueError, match="exists"):
-        training.quantize(quick_run, out, str(data_dir))
+        onnx_models.quantize(quick_run, out, str(data_dir))
     with pytest.raises(ValueError, match="not a run folder"):
-        training.quantize(tmp_path, tmp_path / "other", str(data_dir))
+        onnx_models.quantize(tmp_path, tmp_path / "other", str(data_dir))

@@ -14,16 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import files, imaging, segmentation
+from digitrec import files, imaging, onnx_models, segmentation
+from digitrec.model_format import softmax
 
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Probabilities, (N, 10) float32 summing to 1, from (N, 10) logits (computed stably)."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exponentials = np.exp(shifted)
-    return (exponentials / exponentials.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def to_batch(images) -> np.ndarray:
@@ -157,8 +151,6 @@ class Recognizer:
 
     def fit(self, images=None, labels=None) -> Recognizer:
         """Loads the model into an ONNX Runtime session. Returns self. Arguments are ignored."""
-        import onnxruntime
-
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         path = Path(self.model) if self.model is not None else DEFAULT_MODEL
@@ -166,13 +158,7 @@ class Recognizer:
         if not onnx_path.is_file():
             raise ValueError(f"{path}: no model found; give a run folder made by `digitrec train` "
                              "(holding model.onnx) or an .onnx file")
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        try:
-            self.session_ = onnxruntime.InferenceSession(
-                str(onnx_path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # noqa: BLE001 - onnxruntime raises several private types
-            raise ValueError(f"{onnx_path}: not a valid ONNX model ({error})") from None
+        self.session_ = onnx_models.session(onnx_path)
         self.input_name_ = self.session_.get_inputs()[0].name
         self.metrics_ = files.read_record(onnx_path.parent, "metrics.json", required=False)
         self.model_path_ = onnx_path

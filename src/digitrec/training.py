@@ -34,8 +34,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from digitrec import __version__, datasets, files, models
-from digitrec.recognizer import softmax
+from digitrec import __version__, datasets, files, models, onnx_models
+from digitrec.model_format import softmax, to_model_input
 
 ONNX_TOLERANCE = 1e-5  # largest allowed |p_keras - p_onnx| over the check images
 EXTRA_REPEAT = 3  # default: each real-handwriting image is seen this many times per epoch
@@ -339,11 +339,6 @@ def outlier_images(count: int, seed: int = 0, data_dir: str | None = None,
         outliers.append(touching_pairs(digits, count // parts, seed))
     outliers.append(scribbles(count - sum(map(len, outliers)), seed))
     return np.concatenate(outliers)
-
-
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """(N, 28, 28) uint8 in 0..255 -> (N, 28, 28, 1) float32 in [0, 1], the models' input."""
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
 def export_onnx(model, path: Path, check_images: np.ndarray) -> float:
@@ -700,221 +695,6 @@ def summarize_folds(config: TrainConfig, results: list[dict], out=None) -> dict:
 
 
 
-def combine_onnx(paths, out: str | os.PathLike) -> None:
-    """Merges several models' ONNX graphs into one that averages their probabilities.
-
-    The merged graph takes the same (N, 28, 28, 1) float32 input and outputs, as "logits", the
-    log of the mean of the members' softmax probabilities (so that a softmax of it gives back
-    the mean probabilities, and the recognizer treats it as any model).
-
-    Args:
-        paths: the members' ``model.onnx`` files (two or more).
-        out: the ``.onnx`` file to write.
-
-    Raises:
-        ValueError: fewer than two members, or members with different inputs.
-    """
-    import onnx
-    import onnx.compose
-    from onnx import TensorProto, helper
-
-    if len(paths) < 2:
-        raise ValueError("an ensemble needs at least two models")
-    members = [onnx.load(str(path)) for path in paths]
-    input_value = members[0].graph.input[0]
-    nodes, initializers, probabilities = [], [], []
-    for index, member in enumerate(members):
-        member = onnx.compose.add_prefix(member, f"member{index}_")
-        graph = member.graph
-        if len(graph.input) != 1:
-            raise ValueError(f"{paths[index]}: expected one input, found {len(graph.input)}")
-        own_input = graph.input[0].name
-        for node in graph.node:
-            node.input[:] = [input_value.name if name == own_input else name
-                             for name in node.input]
-        nodes.extend(graph.node)
-        initializers.extend(graph.initializer)
-        probability = f"member{index}_probabilities"
-        nodes.append(helper.make_node("Softmax", [graph.output[0].name], [probability],
-                                      axis=-1))
-        probabilities.append(probability)
-    epsilon = helper.make_tensor("epsilon", TensorProto.FLOAT, [], [1e-12])
-    nodes += [helper.make_node("Mean", probabilities, ["mean_probabilities"]),
-              helper.make_node("Add", ["mean_probabilities", "epsilon"], ["positive"]),
-              helper.make_node("Log", ["positive"], ["logits"])]
-    output = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, models.NUM_CLASSES])
-    graph = helper.make_graph(nodes, "ensemble", [input_value], [output],
-                              initializers + [epsilon])
-    model = helper.make_model(graph, opset_imports=members[0].opset_import,
-                              producer_name="digitrec")
-    model.ir_version = members[0].ir_version
-    onnx.checker.check_model(model)
-    with files.replacing(out) as temporary:
-        onnx.save(model, str(temporary))
-
-
-def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
-    """Makes one run folder from several: their averaged model, evaluated on the test set.
-
-    The folder holds ``model.onnx`` (:func:`combine_onnx`), ``metrics.json`` (the ensemble's
-    and each member's test accuracy), ``config.json`` (the members) and, if the members have
-    one, ``rejection.json`` with the mean of their thresholds. It is loaded and used as any run.
-
-    Args:
-        runs: run folders trained on the same dataset.
-        out: the folder to create; it must not exist.
-
-    Raises:
-        ValueError: fewer than two runs, runs of different datasets, or ``out`` exists.
-        RuntimeError: the merged graph disagrees with the members' averaged probabilities.
-    """
-    runs = [Path(run) for run in runs]
-    if len(runs) < 2:
-        raise ValueError("an ensemble needs at least two run folders")
-    for run in runs:
-        if not (run / "model.onnx").is_file():
-            raise ValueError(f"{run}: not a run folder (no model.onnx); give folders made by "
-                             "`digitrec train`")
-    with files.creating_folder(out) as building:
-        _write_ensemble(runs, [str(run) for run in runs], building, data_dir)
-    return Path(out)
-
-
-def _write_ensemble(runs, names, building: Path, data_dir) -> None:
-    """Writes an ensemble's files into ``building`` (see :func:`ensemble`); ``names`` are how
-    config.json refers to the members."""
-    from digitrec.evaluation import classification_metrics
-    from digitrec.recognizer import Recognizer
-
-    configs = [files.read_record(run, "config.json") for run in runs]
-    member_metrics = [files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
-                      for run in runs]
-    dataset = configs[0].get("dataset", "mnist")
-    if any(config.get("dataset", "mnist") != dataset for config in configs):
-        raise ValueError("the runs were trained on different datasets")
-    _, (x_test, y_test) = datasets.load(dataset, data_dir)
-    combine_onnx([run / "model.onnx" for run in runs], building / "model.onnx")
-    members = [Recognizer.load(run) for run in runs]
-    member_probabilities = [member.predict_proba(x_test) for member in members]
-    probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
-    difference = float(np.abs(probabilities - np.mean(member_probabilities, axis=0)).max())
-    if difference > ONNX_TOLERANCE:
-        raise RuntimeError(f"the merged graph differs from the members' average by "
-                           f"{difference:.2e}")
-    result = classification_metrics(y_test, probabilities)
-    metrics = {
-        "model": "ensemble", "dataset": dataset, "test_accuracy": result["accuracy"],
-        "test_loss": result["loss"], "test_images": int(len(y_test)),
-        "parameters": int(sum(metrics["parameters"] for metrics in member_metrics)),
-        "training_seconds": round(sum(metrics["training_seconds"]
-                                      for metrics in member_metrics), 3),
-        "epochs": max(metrics["epochs"] for metrics in member_metrics),
-        "members": [{"run": name, "model": metrics["model"], "seed": metrics.get("seed"),
-                     "test_accuracy": metrics["test_accuracy"]}
-                    for name, metrics in zip(names, member_metrics)],
-        "onnx_max_probability_difference": difference,
-        "dataset_md5": datasets.checksum(dataset), "versions": {"digitrec": __version__},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    records = [("metrics.json", metrics),
-               ("config.json", {"model": "ensemble", "dataset": dataset,
-                                "members": list(names)})]
-    thresholds = [member.threshold_ for run, member in zip(runs, members)
-                  if (run / "rejection.json").is_file()]
-    if len(thresholds) == len(runs):
-        records.append(("rejection.json", {
-            "method": "mean of the members' calibrated thresholds",
-            "threshold": float(np.mean(thresholds))}))
-    for name, record in records:
-        (building / name).write_text(json.dumps(record, indent=2) + "\n")
-
-
-CALIBRATION_IMAGES = 1000  # training images whose activations set the int8 ranges
-
-
-def quantize(run, out: str | os.PathLike, data_dir: str | None = None) -> Path:
-    """Makes an int8 copy of a run folder's model, for throughput on a CPU.
-
-    ONNX Runtime's static quantization (``onnxruntime.quantization.quantize_static``): weights
-    int8 per output channel, activations uint8 with ranges from the minimum and maximum seen on
-    :data:`CALIBRATION_IMAGES` images drawn from the dataset's training set, in QDQ format. On
-    CPUs with VNNI instructions the convolutions run about twice as fast. The new folder holds
-    the int8 ``model.onnx``; ``metrics.json``, the source's with the int8 model's own test loss
-    and accuracy, ``"precision": "int8"``, the float model's under ``quantized_from`` and the
-    largest difference in probability from the float model on the test set; ``config.json``, the
-    source's recipe with ``precision`` and ``quantized_from`` added (so the pair of commands that
-    made it can be run again); and the source's ``history.json``, ``summary.txt`` and
-    ``rejection.json`` where it has them. It is loaded and used as any run.
-
-    Args:
-        run: a run folder holding ``model.onnx`` and ``config.json`` (a trained model or an
-            ensemble).
-        out: the folder to create; it must not exist.
-
-    Raises:
-        ValueError: ``run`` is not a run folder, or ``out`` exists.
-    """
-    from onnxruntime import quantization
-
-    from digitrec.evaluation import classification_metrics
-    from digitrec.recognizer import Recognizer
-
-    run = Path(run)
-    if not (run / "model.onnx").is_file() or not (run / "config.json").is_file():
-        raise ValueError(f"{run}: not a run folder (model.onnx and config.json are needed)")
-    source_config = files.read_record(run, "config.json")
-    (x_train, _), (x_test, y_test) = datasets.load(source_config.get("dataset", "mnist"),
-                                                   data_dir)
-    chosen = np.random.default_rng(0).choice(len(x_train), CALIBRATION_IMAGES, replace=False)
-    calibration = to_model_input(x_train[chosen])
-    float_model = Recognizer.load(run)
-
-    class Calibration(quantization.CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{float_model.input_name_: calibration[start:start + 100]}
-                                 for start in range(0, len(calibration), 100)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    with files.creating_folder(out) as building:
-        prepared = building / "prepared.onnx"
-        quantization.quant_pre_process(str(run / "model.onnx"), str(prepared),
-                                       skip_symbolic_shape=True)
-        quantization.quantize_static(
-            str(prepared), str(building / "model.onnx"), Calibration(),
-            quant_format=quantization.QuantFormat.QDQ, per_channel=True,
-            activation_type=quantization.QuantType.QUInt8,
-            weight_type=quantization.QuantType.QInt8)
-        prepared.unlink()
-        probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
-        float_probabilities = float_model.predict_proba(x_test)
-        result = classification_metrics(y_test, probabilities)
-        # Both losses as plain cross-entropy (a run's own test_loss includes label smoothing).
-        float_result = classification_metrics(y_test, float_probabilities)
-        source_metrics = files.read_record(run, "metrics.json")
-        metrics = {
-            **source_metrics,
-            "test_accuracy": result["accuracy"], "test_loss": result["loss"],
-            "test_images": int(len(y_test)), "precision": "int8",
-            "quantized_from": {"run": str(run), "test_accuracy": float_result["accuracy"],
-                               "test_loss": float_result["loss"]},
-            "max_probability_difference_to_float": float(
-                np.abs(probabilities - float_probabilities).max()),
-            "calibration_images": CALIBRATION_IMAGES,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        metrics.pop("onnx_max_probability_difference", None)  # the float export's check
-        config = {**source_config, "precision": "int8",
-                  "quantized_from": str(run)}
-        for name, record in (("metrics.json", metrics), ("config.json", config)):
-            (building / name).write_text(json.dumps(record, indent=2) + "\n")
-        for name in ("history.json", "summary.txt", "rejection.json"):
-            if (run / name).is_file():
-                (building / name).write_text((run / name).read_text())
-    return Path(out)
-
-
 def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
                    parallel: bool = False, address: str | None = None,
                    verbose: int = 2) -> Path:
@@ -944,5 +724,6 @@ def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
         else:
             for member, name in zip(configs, names):
                 train(member, building / name, verbose)
-        _write_ensemble([building / name for name in names], names, building, config.data_dir)
+        onnx_models.write_ensemble([building / name for name in names], names, building,
+                                   config.data_dir)
     return Path(out)
