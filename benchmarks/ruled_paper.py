@@ -12,14 +12,15 @@ a dark table (grey 90, 60 px of it showing round the sheet), and under shadows (
 a soft one across a corner, the paper darkened by up to 110 grey levels over 150 px; a
 hard-edged one over a third of the page; an L-shaped one along two edges). Prints the shipped
 model's accuracy through ``imaging.to_mnist`` as it is and with the step left out
-(:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``imaging.PAGE_SIZE`` raised so that
-no image is taken for a page; for the table, no table looked for; for the shadows, the paper's
-level estimated by block minima alone, without ``imaging._page_background``), and on blank
+(:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``PAGE_SIZE`` raised so that no
+image is taken for a page; for the table, no table looked for; for the shadows, the paper's
+level estimated by block minima alone, without ``imaging.ink._page_background``), and on blank
 paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
 read exactly by ``Recognizer.read``.
 """
 
 import argparse
+import contextlib
 from unittest import mock
 
 import cv2
@@ -103,6 +104,15 @@ def reading_accuracy(recognizer, digits, labels, **page) -> float:
     return correct / numbers
 
 
+def replaced(name: str, replacement, *stages: str) -> contextlib.ExitStack:
+    """``name`` replaced by ``replacement`` in each of the ``stages`` (modules of
+    ``digitrec.imaging``, each of which imports it or defines it), while in a ``with`` block."""
+    stack = contextlib.ExitStack()
+    for stage in stages:
+        stack.enter_context(mock.patch(f"digitrec.imaging.{stage}.{name}", replacement))
+    return stack
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, default=300, help="MNIST test digits (the first N)")
@@ -113,16 +123,16 @@ def main():
 
     # Each step, left out: the "left in" column.
     def without_lines():
-        return mock.patch.object(imaging, "remove_ruled_lines", lambda ink, **options: ink)
+        return replaced("remove_ruled_lines", lambda ink, **options: ink, "digit", "segmentation")
 
     def without_pages():  # no image is taken for a page: no box, table or line steps
-        return mock.patch.object(imaging, "PAGE_SIZE", 10_000)
+        return replaced("PAGE_SIZE", 10_000, "ink", "lines", "digit")
 
     def without_table():
-        return mock.patch.object(imaging, "_surround", lambda grey: None)
+        return replaced("_surround", lambda grey: None, "ink")
 
     def without_page_background():
-        return mock.patch.object(imaging, "_page_background", imaging._local_background)
+        return replaced("_page_background", imaging.ink._local_background, "ink")
 
     cases = [("blank", dict(line_level=None), without_lines)]
     cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitrec import imaging, segmentation
+from digitrec import imaging
+from digitrec.imaging import segmentation
 from digitrec.recognizer import DEFAULT_MODEL
 
 from conftest import HANDWRITING
@@ -146,8 +147,8 @@ def test_reading_numbers_with_separators(recognizer):
     pytest.param("images/train_a_car_001142.jpg", id="a 1's loose flag, 1.055"),
 ])
 def test_a_cheque_amount_that_needs_one_segmentation_step_reads_exactly(recognizer, filename):
-    """Each amount here was misread before one step of :mod:`digitrec.segmentation` (its id
-    names the step), and is read exactly now."""
+    """Each amount here was misread before one step of :mod:`digitrec.imaging.segmentation` (its
+    id names the step), and is read exactly now."""
     label = orand_rows()[filename]
     assert recognizer.read(HANDWRITING / "orand_car_a" / filename)["text"] == label
 

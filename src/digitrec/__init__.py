@@ -1,8 +1,8 @@
 """digitrec: recognise handwritten digits.
 
 Where a pixel goes, by module: ``imaging`` turns a person's image into MNIST's 28x28 format,
-``segmentation`` cuts a written number into digits, and ``recognizer`` runs the model on them
-with ONNX Runtime. Models are made by ``models`` (the architectures) and ``training`` (the
+``imaging.segmentation`` cuts a written number into digits, and ``recognizer`` runs the model
+on them with ONNX Runtime. Models are made by ``models`` (the architectures) and ``training`` (the
 recipes, ensembles, int8 copies) from ``datasets`` (the IDX files), into run folders whose
 records ``files`` reads and writes; ``evaluation``, ``plots`` and ``report`` judge and show
 them. ``tuning`` and ``scaling`` run searches and folds with Ray. ``cli`` and ``server`` (with

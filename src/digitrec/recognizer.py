@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import files, imaging, onnx_models, segmentation
+from digitrec import files, imaging, onnx_models
+from digitrec.imaging import segmentation
 from digitrec.model_format import softmax
 
 DEFAULT_MODEL = Path(__file__).parent / "default_model"

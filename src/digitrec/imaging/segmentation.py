@@ -28,7 +28,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from digitrec import imaging
+from digitrec.imaging.digit import center_in_28x28, crop_to_ink
+from digitrec.imaging.ink import STROKE_LEVEL, extract_ink, ink_components, to_grey
+from digitrec.imaging.lines import remove_ruled_lines
+from digitrec.imaging.reading import DRAFT_SCALE, upright
 
 # Sizes are relative to the typical digit's height (the median of the candidates'), and were
 # chosen on the first half of ORAND-CAR-A (the half the shipped model trains on):
@@ -60,7 +63,7 @@ class Segment:
 
 def _remove_lines(ink: np.ndarray, text_height: float) -> np.ndarray:
     """Removes horizontal strokes longer than 2.5 text heights and thinner than a quarter of one."""
-    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
+    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
     length = max(3, int(2.5 * text_height)) | 1  # odd: OpenCV's opening shifts with an even one
     lines = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     if not lines.any():
@@ -81,7 +84,7 @@ def _remove_hairlines(ink: np.ndarray, text_height: float) -> np.ndarray:
     longer than :data:`HAIRLINE_LENGTH` text heights are background, shorter ones (a thin
     pen's bar of a 7) are kept, as are the anti-aliased edges of everything kept.
     """
-    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
+    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
     thick = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((HAIRLINE, 1), np.uint8))
     thin = strokes - thick
     count, labels, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
@@ -106,7 +109,7 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     """The candidate digits, left to right: components, broken parts merged, separators
     dropped. Each is ``(mask, short)``, ``short`` when it is under 3/4 of the typical digit's
     height (it could still be a separator, which recognition can tell)."""
-    count, labels, stats, mass = imaging.ink_components(ink)
+    count, labels, stats, mass = ink_components(ink)
     height, width = ink.shape
     # The printed frame of a form or cheque: thin lines over most of the height, at (or within
     # 3% of) the left or right edge.
@@ -240,7 +243,7 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
     """Columns where the upper contour dips deepest, or the lower one rises highest, between
     two stretches of ink: where two touching digits meet, when their column ink has no clear
     minimum there (they touch over a long stroke)."""
-    strokes = piece > imaging.STROKE_LEVEL
+    strokes = piece > STROKE_LEVEL
     height, width = strokes.shape
     inked = strokes.any(axis=0)
     top = np.where(inked, strokes.argmax(axis=0), height).astype(float)
@@ -260,7 +263,7 @@ def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
 def _holes(ink: np.ndarray, reference: float) -> list[tuple[int, int, int, int]]:
     """Bounding boxes (x, y, w, h) of the ink's holes (loops) at least a twentieth of
     ``reference`` across, left to right."""
-    strokes = (ink > imaging.STROKE_LEVEL).astype(np.uint8)
+    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
     contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
@@ -286,10 +289,10 @@ def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
 def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
     """Steps 1 and 2: the image's ink without lines and hairlines, the text height in the ink's
     pixels, and the file's pixels per ink pixel (x, y)."""
-    grey = imaging.to_grey(image)
-    draft_scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes in the file's pixels
+    grey = to_grey(image)
+    draft_scale = image.info.get(DRAFT_SCALE, 1.0)  # boxes in the file's pixels
     scale = (draft_scale * image.width / grey.shape[1], draft_scale * image.height / grey.shape[0])
-    ink = imaging.remove_ruled_lines(imaging.extract_ink(grey), vertical=False)
+    ink = remove_ruled_lines(extract_ink(grey), vertical=False)
     text_height = _text_height(ink)
     return _remove_hairlines(_remove_lines(ink, text_height), text_height), text_height, scale
 
@@ -310,7 +313,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
     Raises:
         digitrec.imaging.NoDigitError: the image is blank.
     """
-    ink, text_height, (scale_x, scale_y) = _clean_ink(imaging.upright(image))
+    ink, text_height, (scale_x, scale_y) = _clean_ink(upright(image))
     groups = _groups(ink, text_height)
     if score is not None:
         groups = _merge_short_strokes(ink, groups, text_height, score)
@@ -326,7 +329,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
             if len(part_rows) == 0:
                 continue
             y0, y1 = part_rows.min(), part_rows.max() + 1
-            digit = imaging.center_in_28x28(part[y0:y1])
+            digit = center_in_28x28(part[y0:y1])
             if short and score is not None and score(digit[np.newaxis]).max() < SEPARATOR_DOUBT:
                 continue  # a short mark the recognizer finds unlike any digit: a separator
             box = (int(round((left + start) * scale_x)), int(round((top + y0) * scale_y)),
@@ -354,8 +357,8 @@ def _merge_short_strokes(ink: np.ndarray, groups: list[tuple[np.ndarray, bool]],
         return columns[0], columns[-1] + 1
 
     def reading(mask):
-        value = float(np.log(score(imaging.center_in_28x28(
-            imaging.crop_to_ink(ink * mask))[np.newaxis])[0].max() + 1e-6))
+        value = float(np.log(score(center_in_28x28(
+            crop_to_ink(ink * mask))[np.newaxis])[0].max() + 1e-6))
         return value - SEGMENT_COST
 
     def joins(mask, other):
@@ -406,7 +409,7 @@ def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int,
         count = max(1, round(width / (0.62 * reference)))
         edges = np.linspace(0, width, count + 1).round().astype(int)
         return list(zip(edges[:-1], edges[1:]))
-    digits = np.stack([imaging.center_in_28x28(imaging.crop_to_ink(piece[:, cuts[i]:cuts[j]]))
+    digits = np.stack([center_in_28x28(crop_to_ink(piece[:, cuts[i]:cuts[j]]))
                        for i, j in runs])
     probabilities = score(digits)
     value, mark = {}, set()

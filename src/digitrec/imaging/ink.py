@@ -1,0 +1,232 @@
+"""Grey levels -> ink: the second stage of the pipeline.
+
+:func:`to_grey` makes grey levels of any image (transparency composited onto a contrasting
+background, large images reduced to :data:`~digitrec.imaging.reading.WORKING_SIZE`);
+:func:`extract_ink` finds the paper (its polarity, a table round a photographed sheet, the
+uneven light over it) and measures the ink over it, scaled to [0, 1] from Otsu's threshold, or
+says there is no digit (too little contrast, or no more than the paper's noise). Pixels over
+:data:`STROKE_LEVEL` are strokes, and :func:`ink_components` their connected components, which
+the later stages sort into lines, digits and separators.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from digitrec.imaging.errors import NoDigitError
+from digitrec.imaging.reading import WORKING_SIZE
+
+MIN_CONTRAST = 8.0  # grey levels (of 255) between ink and paper below which there is no digit
+MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviation, at least
+# (measured here: real digits in ../shared/handwriting/user_digits reach 6.8 and more, blank
+# paper with camera noise or a lighting gradient 3 to 4.5)
+STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
+PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, with ruled lines
+# or a form's boxes on it; smaller ones are crops and bitmaps, taken as they are
+
+
+def to_grey(image: Image.Image) -> np.ndarray:
+    """Grey levels of an image, its transparency composited onto a contrasting background.
+
+    Transparent parts become white where the visible (opaque) pixels are dark, and black where
+    they are light, so strokes drawn on a transparent canvas survive in either colour.
+
+    Args:
+        image: any Pillow image.
+
+    Returns:
+        (H, W) float32 in [0, 255], at most :data:`WORKING_SIZE` pixels on its longest side.
+    """
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        peak = float(values.max()) if values.size else 0.0
+        image = Image.fromarray(values * (255.0 / peak if peak > 255 else 1.0)).convert("L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    # Reduced first, compositing after: with premultiplied alpha ("RGBa") the colours of
+    # transparent pixels cannot bleed into the strokes when averaging.
+    image = image.convert("RGBA").convert("RGBa") if has_alpha else image.convert("L")
+    if max(image.size) > WORKING_SIZE:
+        scale = WORKING_SIZE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    if has_alpha:
+        premultiplied = np.asarray(image, dtype=np.float32)
+        alpha = premultiplied[..., 3] / 255.0
+        luma = premultiplied[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        visible = alpha > 0.5
+        ink_is_dark = (not visible.any()
+                       or float(np.median(luma[visible] / alpha[visible])) < 128)
+        background = 255.0 if ink_is_dark else 0.0
+        return luma + background * (1.0 - alpha)
+    return np.asarray(image, dtype=np.float32)
+
+
+def _local_background(ink: np.ndarray) -> np.ndarray:
+    """Estimates the level of the paper under the ink (white-on-black image) at each pixel.
+
+    Minima over blocks of an eighth of the shorter side, eroded once more so that a block full of
+    thick stroke does not count as paper, then interpolated back to full size.
+    """
+    height, width = ink.shape
+    block = max(4, min(height, width) // 8)
+    rows, columns = -(-height // block), -(-width // block)
+    padded = np.pad(ink, ((0, rows * block - height), (0, columns * block - width)), mode="edge")
+    minima = padded.reshape(rows, block, columns, block).min(axis=(1, 3)).astype(np.float32)
+    minima = cv2.erode(minima, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    background = Image.fromarray(minima.astype(np.float32), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR)
+    return np.asarray(background, dtype=np.float32)
+
+
+def _surround(grey: np.ndarray) -> np.ndarray | None:
+    """Where a photo shows the table round a light sheet of paper: a mask, or None.
+
+    The table: the regions on the dark side of Otsu's threshold that touch the image's edge and
+    are too thick to be strokes (they survive an opening a tenth of the image across). It is a
+    table round a sheet when it covers 45% of the image's edge or more (two sides), the centre
+    is mostly light, and the rest of the image (the sheet, with the writing on it) holds a
+    quarter of it and is a convex polygon of 4 to 6 corners (a quadrilateral in perspective, cut
+    by the image's corners): a digit drawn light on a dark canvas, however bold, is not (a bold
+    0 is an ellipse, a 7 is not convex), and its edge is a step (a tenth of the contrast or more
+    per pixel), not the ramp of light falling off across a page. The mask covers the table and,
+    past it, the band where the local background blurs table into paper. Images smaller than
+    :data:`PAGE_SIZE` are never taken for a page.
+    """
+    height, width = grey.shape
+    if min(height, width) < PAGE_SIZE:
+        return None
+    dark = grey < _otsu_threshold(grey)
+    centre = dark[height // 4:3 * height // 4, width // 4:3 * width // 4]
+    if centre.mean() > 0.5:
+        return None
+    size = max(5, min(height, width) // 10) | 1
+    thick = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+    _, labels = cv2.connectedComponents(thick, connectivity=8)
+    rim = max(1, min(height, width) // 50)
+    edge = np.concatenate([labels[:rim].ravel(), labels[-rim:].ravel(),
+                           labels[:, :rim].ravel(), labels[:, -rim:].ravel()])
+    if np.mean(edge > 0) < 0.45:
+        return None
+    table = np.isin(labels, np.unique(edge[edge > 0]))
+    contours, _ = cv2.findContours((~table).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(sheet)
+    corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
+    if (area < 0.25 * height * width or not 4 <= len(corners) <= 6
+            or area < 0.9 * cv2.contourArea(cv2.convexHull(sheet))):
+        return None
+    # A sheet's edge is a step; light falling off across a page is a ramp. Sobel's 3x3 kernels
+    # sum to 8 times the change per pixel.
+    boundary = cv2.dilate(table.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~table
+    change = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 8
+    step = float(np.median(grey[~table]) - np.median(grey[table]))
+    if not boundary.any() or float(change[boundary].mean()) < 0.1 * step:
+        return None
+    band = max(4, min(height, width) // 8) | 1  # _local_background blurs over about a block
+    return cv2.dilate(table.astype(np.uint8), np.ones((band, band), np.uint8)).astype(bool)
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    """Otsu's threshold (N. Otsu, IEEE Trans. SMC 9(1), 1979) of values in [0, 255], between
+    grey levels: pixels above it are ink."""
+    levels = np.clip(values, 0, 255).astype(np.uint8)
+    threshold, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(threshold) + 0.5
+
+
+def _page_background(grey: np.ndarray) -> np.ndarray:
+    """Estimates the level of the paper under the ink of a page (white-on-black image) at each
+    pixel: a grey-level opening (erosion, then dilation) with a square a quarter of the shorter
+    side across, over the image padded by repeating its edge; ``grey`` minus it is the white
+    top-hat transform (R. C. Gonzalez and R. E. Woods, "Digital Image Processing", 4th ed.,
+    section 9.6: correcting uneven illumination).
+
+    An opening keeps every level that rises or falls steadily across the square, so the soft or
+    hard edge of a shadow and light falling off across the sheet stay paper, while strokes
+    narrower than the square are taken out. (:func:`_local_background`'s block minima lie below
+    a shadow's slope by up to three blocks' worth of it, enough to make a shadow ink.)
+    """
+    size = (min(grey.shape) // 4) | 1
+    half = size // 2
+    padded = cv2.copyMakeBorder(grey, half, half, half, half, cv2.BORDER_REPLICATE)
+    opened = cv2.morphologyEx(padded, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
+    return opened[half:-half, half:-half]
+
+
+def extract_ink(grey: np.ndarray) -> np.ndarray:
+    """Ink intensity of a grey image, white on black, with paper and uneven light removed.
+
+    The paper is the majority of pixels (its polarity decides the ink's), unless the photo shows
+    a light sheet on a darker table (:func:`_surround`): then the ink is dark and the table is
+    masked out. The paper's level is estimated by :func:`_local_background`; on a page (at
+    least :data:`PAGE_SIZE` pixels both ways) the ink is then measured again over
+    :func:`_page_background`, which keeps a shadow across the sheet paper, and the no-digit
+    rules must pass for both estimates.
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255], either polarity.
+
+    Returns:
+        (H, W) float32 in [0, 1]: 0 is paper, 1 the stroke's core, anti-aliased edges between.
+
+    Raises:
+        NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper, or a
+            contrast under :data:`MIN_SIGNAL_TO_NOISE` times the paper's noise.
+    """
+    surround = _surround(grey)
+    if surround is not None or float(np.median(grey)) > 127.5:
+        # A light sheet photographed on a darker table, or a majority of light paper: dark ink.
+        grey = 255.0 - grey
+    ink = _normalised_ink(grey - _local_background(grey), surround)
+    if min(grey.shape) >= PAGE_SIZE:
+        ink = _normalised_ink(grey - _page_background(grey), surround)
+    return ink
+
+
+def _normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
+    """Ink over the paper (``difference``, grey levels, white on black) scaled to [0, 1] by the
+    strokes' level (Otsu's threshold splits strokes from paper), after the no-digit rules of
+    :func:`extract_ink`; ``surround``: where a table is masked out, or None."""
+    ink = np.clip(difference, 0, None)
+    if surround is not None:
+        ink[surround] = 0
+    threshold = _otsu_threshold(ink)
+    strokes = ink > threshold
+    if not strokes.any():
+        raise NoDigitError("no digit found (the image is blank)")
+    ink_level = float(np.percentile(ink[strokes], 90))
+    paper = ink[~strokes] if (~strokes).any() else np.zeros(1, dtype=np.float32)
+    paper_level, noise = float(np.median(paper)), float(paper.std())
+    contrast = ink_level - paper_level
+    if contrast < MIN_CONTRAST:
+        raise NoDigitError(f"no digit found (ink and paper differ by {contrast:.0f} grey levels, "
+                           f"less than {MIN_CONTRAST:.0f})")
+    if contrast < MIN_SIGNAL_TO_NOISE * noise:
+        raise NoDigitError(f"no digit found (the marks are no stronger than the paper's noise: "
+                           f"signal-to-noise {contrast / noise:.1f}, less than "
+                           f"{MIN_SIGNAL_TO_NOISE:.0f})")
+    floor = max(paper_level, 0.5 * threshold)
+    return np.clip((ink - floor) / max(ink_level - floor, 1e-6), 0.0, 1.0)
+
+
+def ink_components(ink: np.ndarray, threshold: float = STROKE_LEVEL):
+    """Connected components (8-connected) of the pixels above ``threshold``.
+
+    Args:
+        ink: (H, W) float32 in [0, 1], white ink on black.
+        threshold: the ink level, in [0, 1), above which a pixel is part of a stroke.
+
+    Returns:
+        ``(count, labels, stats, mass)``: the number of labels (background 0 included), an (H, W)
+        int32 label image, OpenCV's (count, 5) stats (x, y, width, height, area in pixels), and
+        the (count,) float64 sum of ink under each label.
+    """
+    strokes = (ink > threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count)
+    return count, labels, stats, mass
