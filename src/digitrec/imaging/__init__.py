@@ -30,8 +30,9 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit` and :func:`save_digit`;
-- :mod:`~digitrec.imaging.segmentation`: a written number cut into its digits, each placed as
-  step 9 does (``segmentation.segment``).
+- :mod:`~digitrec.imaging.cuts` and :mod:`~digitrec.imaging.segmentation`: a written number cut
+  into its digits (``segmentation.segment``), touching ones split where the recognizer reads
+  the pieces best (``cuts``), each placed as step 9 does.
 
 The public names of the first five are importable from here, as ``imaging.to_mnist`` and so on.
 """

@@ -16,7 +16,8 @@ cheque amounts this was measured on):
 5. touching digits split: candidate cuts at the minima of the columns' ink, and the path of
    cuts whose pieces the recognizer reads most confidently, found by dynamic programming
    (segmentation by recognition); loops side by side ("000" in one stroke) and the valleys of
-   the upper and lower contours (digits touching over a long stroke) add candidates;
+   the upper and lower contours (digits touching over a long stroke) add candidates
+   (:mod:`digitrec.imaging.cuts`);
 6. each digit placed in 28x28 as MNIST's were (:func:`digitrec.imaging.center_in_28x28`).
 """
 
@@ -28,6 +29,16 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from digitrec.imaging.cuts import (
+    EXTENT_SHARE,
+    MIN_DIGIT_HEIGHT,
+    SEGMENT_COST,
+    SPLIT_ASPECT,
+    best_split,
+    hole_boxes,
+    ink_extent,
+    typical_ink,
+)
 from digitrec.imaging.digit import center_in_28x28, crop_to_ink
 from digitrec.imaging.ink import STROKE_LEVEL, extract_ink, ink_components, to_grey
 from digitrec.imaging.lines import remove_ruled_lines
@@ -35,14 +46,8 @@ from digitrec.imaging.reading import DRAFT_SCALE, upright
 
 # Sizes are relative to the typical digit's height (the median of the candidates'), and were
 # chosen on the first half of ORAND-CAR-A (the half the shipped model trains on):
-MIN_DIGIT_HEIGHT = 0.45  # shorter than this times the typical digit: a separator or speck
-SPLIT_ASPECT = 0.75  # components wider than this times their height may be touching digits
-SEGMENT_COST = 0.75  # log-probability a reading pays for each digit it splits off
-MIN_WIDTH, MAX_WIDTH = 0.12, 1.5  # the narrowest and widest digit, relative to the height
 FRAME_SLANT = 0.15  # a frame line is upright: at most this wide for its height (a 1 leans)
 TRAILING_MARK = 0.6  # a last mark lower than this times the other digits may be an "=" or "-"
-EXTENT_SHARE = 0.3  # rows (columns) with less ink than this times a typical one are texture
-MARK_COST = 0.5  # what a split pays for dropping a run too low for a digit (a joined dot)
 SEPARATOR_DOUBT = 0.15  # a short mark read with less confidence than this is not a digit
 HAIRLINE = 3  # pixels: thinner horizontal lines...
 HAIRLINE_LENGTH = 0.5  # ...longer than this times the text height are printed background
@@ -110,41 +115,9 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     dropped. Each is ``(mask, short)``, ``short`` when it is under 3/4 of the typical digit's
     height (it could still be a separator, which recognition can tell)."""
     count, labels, stats, mass = ink_components(ink)
-    height, width = ink.shape
-    # The printed frame of a form or cheque: thin lines over most of the height, at (or within
-    # 3% of) the left or right edge.
-    frame = set()
-    for label in range(1, count):
-        x, y, w, h, area = (int(value) for value in stats[label, :5])
-        near_edge = x <= 0.03 * width or x + w >= 0.97 * width
-        if near_edge and h >= 0.75 * height and area / h <= 0.12 * h and w <= FRAME_SLANT * h:
-            frame.add(label)
-    # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
-    # of the largest component.
-    largest = mass[1:].max() if count > 1 else 0.0
-    kept = [label for label in range(1, count)
-            if label not in frame and mass[label] >= 0.03 * largest]
-    boxes = [[int(value) for value in stats[label, :4]] for label in kept]
-    members = [[label] for label in kept]
-    # Merge components that overlap horizontally by at least half of the narrower one.
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                (x1, y1, w1, h1), (x2, y2, w2, h2) = boxes[i], boxes[j]
-                overlap = min(x1 + w1, x2 + w2) - max(x1, x2)
-                if overlap >= 0.5 * min(w1, w2):
-                    x, y = min(x1, x2), min(y1, y2)
-                    boxes[i] = [x, y, max(x1 + w1, x2 + w2) - x, max(y1 + h1, y2 + h2) - y]
-                    members[i] += members.pop(j)
-                    boxes.pop(j)
-                    merged = True
-                    break
-            if merged:
-                break
+    members = _merge_overlapping(stats, _kept_components(stats, mass, count, ink.shape))
     masks = [np.isin(labels, group) for group in members]
-    extents = [_ink_extent(ink * mask) for mask in masks]  # (left, top, width, height)
+    extents = [ink_extent(ink * mask) for mask in masks]  # (left, top, width, height)
     # Digits are the majority of what is written: the typical height is the median of the
     # groups that are not specks (a quarter of the tallest or more). Amounts often end in
     # smaller digits ("40.000"), so the tallest is no reference.
@@ -152,7 +125,7 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     heights = [extent[3] for extent in extents if extent[3] >= 0.25 * tallest]
     reference = float(np.median(heights)) if heights else float(text_height)
     band_bottom = max((top + h for _, top, _, h in extents if h >= 0.8 * reference),
-                      default=height)
+                      default=ink.shape[0])
     group_mass = [sum(mass[label] for label in group) for group in members]
     typical_mass = float(np.median(group_mass)) if group_mass else 0.0
     groups = []
@@ -176,6 +149,51 @@ def _groups(ink: np.ndarray, text_height: float) -> list[tuple[np.ndarray, bool]
     return groups
 
 
+def _kept_components(stats: np.ndarray, mass: np.ndarray, count: int,
+                     shape: tuple[int, int]) -> list[int]:
+    """The labels of the components (:func:`digitrec.imaging.ink_components`) that may be
+    digits or their parts: not the printed frame of a form or cheque, nor specks."""
+    height, width = shape
+    # The printed frame of a form or cheque: thin lines over most of the height, at (or within
+    # 3% of) the left or right edge.
+    frame = set()
+    for label in range(1, count):
+        x, y, w, h, area = (int(value) for value in stats[label, :5])
+        near_edge = x <= 0.03 * width or x + w >= 0.97 * width
+        if near_edge and h >= 0.75 * height and area / h <= 0.12 * h and w <= FRAME_SLANT * h:
+            frame.add(label)
+    # Specks (paper texture, noise) are dropped before anything is merged: under 3% of the ink
+    # of the largest component.
+    largest = mass[1:].max() if count > 1 else 0.0
+    return [label for label in range(1, count)
+            if label not in frame and mass[label] >= 0.03 * largest]
+
+
+def _merge_overlapping(stats: np.ndarray, kept: list[int]) -> list[list[int]]:
+    """The labels ``kept`` in groups, one a candidate digit: components that overlap
+    horizontally by at least half of the narrower one (the parts of a broken digit, one above
+    the other) are merged."""
+    boxes = [[int(value) for value in stats[label, :4]] for label in kept]
+    members = [[label] for label in kept]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                (x1, y1, w1, h1), (x2, y2, w2, h2) = boxes[i], boxes[j]
+                overlap = min(x1 + w1, x2 + w2) - max(x1, x2)
+                if overlap >= 0.5 * min(w1, w2):
+                    x, y = min(x1, x2), min(y1, y2)
+                    boxes[i] = [x, y, max(x1 + w1, x2 + w2) - x, max(y1 + h1, y2 + h2) - y]
+                    members[i] += members.pop(j)
+                    boxes.pop(j)
+                    merged = True
+                    break
+            if merged:
+                break
+    return members
+
+
 def _is_bar(stats_row: np.ndarray) -> bool:
     """A flat horizontal stroke: at least 1.8 times as wide as high, and about one stroke
     thick (its height under 1.5 times its pixels per column; a flat "o" has two strokes)."""
@@ -188,102 +206,9 @@ def _row_coverage(ink: np.ndarray) -> float:
     """The fraction of the rows between the first and last inked row that hold ink: about 1 for
     a digit, well under for marks stacked with a gap, such as "=" and ":"."""
     profile = ink.sum(axis=1)
-    inked = profile >= EXTENT_SHARE * _typical(profile)
+    inked = profile >= EXTENT_SHARE * typical_ink(profile)
     rows = np.nonzero(inked)[0]
     return float(inked[rows[0]:rows[-1] + 1].mean()) if len(rows) else 0.0
-
-
-def _typical(profile: np.ndarray) -> float:
-    """The median of a row or column ink profile's non-zero values: about one stroke's worth
-    (a long bar's rows, however heavy, are few)."""
-    values = profile[profile > 0]
-    return float(np.median(values)) if len(values) else 0.0
-
-
-def _ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, width, height) of the columns and rows holding at least EXTENT_SHARE of the
-    typical inked one's ink (:func:`_typical`): the strokes themselves, not faint texture caught
-    in the bounding box, and the whole height of a 7 whose bar outweighs its stem."""
-    extent = []
-    for axis in (0, 1):
-        profile = ink.sum(axis=axis)
-        inked = (np.nonzero(profile >= EXTENT_SHARE * _typical(profile))[0]
-                 if profile.max() > 0 else [])
-        extent.append((int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0))
-    (left, width), (top, height) = extent
-    return left, top, width, height
-
-
-def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
-    """Columns where a cut may fall: 0, the local minima of the (smoothed) column ink, the
-    columns between loops side by side (:func:`_loop_gaps`) and at the contours' valleys
-    (:func:`_contour_valleys`), the width.
-
-    Minima closer than a tenth of the height keep the one with less ink.
-    """
-    width = piece.shape[1]
-    profile = np.convolve(piece.sum(axis=0), np.ones(3) / 3, mode="same")
-    minima = [column for column in range(2, width - 1)
-              if profile[column] <= profile[column - 1] and profile[column] <= profile[column + 1]]
-    kept: list[int] = []
-    for column in minima:
-        if kept and column - kept[-1] < 0.1 * reference:
-            if profile[column] < profile[kept[-1]]:
-                kept[-1] = column
-        else:
-            kept.append(column)
-    extra = _loop_gaps(piece, reference) + _contour_valleys(piece, reference)
-    for column in sorted(extra):
-        if all(abs(column - other) >= 0.1 * reference for other in kept):
-            kept.append(column)
-    return [0, *sorted(kept), width]
-
-
-def _contour_valleys(piece: np.ndarray, reference: float) -> list[int]:
-    """Columns where the upper contour dips deepest, or the lower one rises highest, between
-    two stretches of ink: where two touching digits meet, when their column ink has no clear
-    minimum there (they touch over a long stroke)."""
-    strokes = piece > STROKE_LEVEL
-    height, width = strokes.shape
-    inked = strokes.any(axis=0)
-    top = np.where(inked, strokes.argmax(axis=0), height).astype(float)
-    bottom = np.where(inked, strokes[::-1].argmax(axis=0), height).astype(float)
-    reach = int(0.2 * reference)  # columns either side a valley must be deepest over
-    valleys = []
-    for depth in (top, bottom):
-        smooth = np.convolve(depth, np.ones(3) / 3, mode="same")
-        for column in range(2, width - 2):
-            window = smooth[max(0, column - reach):column + reach + 1]
-            if (smooth[column] == window.max() and smooth[column] >= 0.3 * height
-                    and window.min() <= smooth[column] - 0.2 * height):
-                valleys.append(column)
-    return valleys
-
-
-def _holes(ink: np.ndarray, reference: float) -> list[tuple[int, int, int, int]]:
-    """Bounding boxes (x, y, w, h) of the ink's holes (loops) at least a twentieth of
-    ``reference`` across, left to right."""
-    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
-    contours, hierarchy = cv2.findContours(strokes, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    return sorted(cv2.boundingRect(contour) for contour, link in zip(contours, hierarchy[0])
-                  if link[3] >= 0 and cv2.contourArea(contour) >= (0.05 * reference) ** 2)
-
-
-def _loop_gaps(piece: np.ndarray, reference: float) -> list[int]:
-    """The columns midway between loops that lie side by side, such as the zeros of "000"
-    written in one stroke: joined digits whose column ink has no clear minimum between them.
-
-    Loops are the holes of the ink (contours inside contours) at least a twentieth of the
-    height across; two loops are side by side when their columns do not overlap.
-    """
-    holes = _holes(piece, reference)
-    gaps = []
-    for (x1, _, w1, _), (x2, _, _, _) in zip(holes, holes[1:]):
-        if x2 >= x1 + w1:
-            gaps.append((x1 + w1 + x2) // 2)
-    return gaps
 
 
 def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
@@ -323,7 +248,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
         top, bottom = rows.min(), rows.max() + 1
         left, right = columns.min(), columns.max() + 1
         piece = (ink * mask)[top:bottom, left:right]
-        for start, stop in _best_split(piece, text_height, score):
+        for start, stop in best_split(piece, text_height, score):
             part = piece[:, start:stop]
             part_rows = np.nonzero(part.sum(axis=1) > 0)[0]
             if len(part_rows) == 0:
@@ -341,7 +266,7 @@ def segment(image, score: Callable[[np.ndarray], np.ndarray] | None = None) -> l
         # or "-" written after it.
         *others, last = segments
         typical = float(np.median([segment.box[3] for segment in others]))
-        if (last.box[3] < TRAILING_MARK * typical and not _holes(last.image, 28)
+        if (last.box[3] < TRAILING_MARK * typical and not hole_boxes(last.image, 28)
                 and (score is None or score(last.image[np.newaxis])[0].argmax() != 0)):
             segments = others
     return segments
@@ -383,60 +308,3 @@ def _merge_short_strokes(ink: np.ndarray, groups: list[tuple[np.ndarray, bool]],
         # Only the merged group and its neighbours have changed: look again from the left one.
         index = max(first - 1, 0)
     return groups
-
-
-def _best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int, int]]:
-    """Column ranges of the digits in one component, left to right.
-
-    Narrow components are one digit. Wider ones are cut at candidate columns
-    (:func:`_cut_candidates`); every run between two candidates that is a plausible digit width
-    is read by ``score``, and dynamic programming finds the path of runs that maximises the sum
-    of their log-probabilities, less :data:`SEGMENT_COST` per digit and a penalty for runs too
-    narrow for anything but a 1. A run whose ink is lower than :data:`MIN_DIGIT_HEIGHT` times
-    the height (a dot or dash joined to a digit) is not read: the path may drop it for
-    :data:`MARK_COST`. Without ``score``, the width alone decides (digits about 0.62 times as
-    wide as high).
-    """
-    height, width = piece.shape
-    reference = max(height, 0.8 * text_height)
-    if width <= SPLIT_ASPECT * reference:
-        return [(0, width)]
-    cuts = _cut_candidates(piece, reference)
-    runs = [(i, j) for i in range(len(cuts)) for j in range(i + 1, len(cuts))
-            if MIN_WIDTH * reference <= cuts[j] - cuts[i] <= MAX_WIDTH * reference
-            and piece[:, cuts[i]:cuts[j]].max() > 0]
-    if score is None or not runs:
-        count = max(1, round(width / (0.62 * reference)))
-        edges = np.linspace(0, width, count + 1).round().astype(int)
-        return list(zip(edges[:-1], edges[1:]))
-    digits = np.stack([center_in_28x28(crop_to_ink(piece[:, cuts[i]:cuts[j]]))
-                       for i, j in runs])
-    probabilities = score(digits)
-    value, mark = {}, set()
-    for (i, j), row in zip(runs, probabilities):
-        if _ink_extent(piece[:, cuts[i]:cuts[j]])[3] < MIN_DIGIT_HEIGHT * reference:
-            value[i, j] = -MARK_COST  # a dot or a dash joined to a digit: dropped
-            mark.add((i, j))
-            continue
-        aspect = (cuts[j] - cuts[i]) / reference
-        value[i, j] = (float(np.log(row.max() + 1e-6)) - SEGMENT_COST
-                       - (1.0 if aspect < 0.3 and row.argmax() != 1 else 0.0)
-                       - max(0.0, aspect - 1.0) * 5)
-    best = {0: (0.0, None)}  # candidate index -> (best total value, previous index)
-    for j in range(1, len(cuts)):
-        options = [(best[i][0] + value[i, j], i) for i in range(j)
-                   if (i, j) in value and i in best]
-        if options:
-            best[j] = max(options)
-    end = len(cuts) - 1
-    if end not in best:
-        count = max(1, round(width / (0.62 * reference)))
-        edges = np.linspace(0, width, count + 1).round().astype(int)
-        return list(zip(edges[:-1], edges[1:]))
-    ranges = []
-    while end:
-        previous = best[end][1]
-        if (previous, end) not in mark:
-            ranges.append((cuts[previous], cuts[end]))
-        end = previous
-    return ranges[::-1]
