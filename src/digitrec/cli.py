@@ -457,6 +457,10 @@ def read(
                 reading = recognizer.read(path)
             except imaging.ImageError as image_error:
                 error = image_error
+            else:
+                # A blank image is reported as an unreadable one is (as it always was here).
+                if reading["status"] == "no_digit" and "reason" in reading:
+                    error = reading["reason"]
         if error is not None:
             failed = True
             _report_error(path, error, as_json)

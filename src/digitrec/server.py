@@ -192,8 +192,6 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
         image = _decode(source, name)
         try:
             return recognizer.read(image)
-        except imaging.NoDigitError as error:
-            return {"text": "", "status": "no_digit", "digits": [], "reason": str(error)}
         except imaging.ImageError as error:
             raise RequestError(422, str(error)) from None
 
