@@ -356,7 +356,19 @@ def evaluate(
     console.print(matrix)
 
 
-def _report_error(path: Path, error: Exception, as_json: bool) -> None:
+def _answer_line(path: Path, answer: dict) -> str:
+    """A digit's answer as ``digitrec predict`` prints it."""
+    probabilities = answer["probabilities"]
+    line = (f"{path}: {answer['digit']} ({probabilities[answer['digit']]:.1%}), runner-up "
+            f"{answer['runner_up']} ({probabilities[answer['runner_up']]:.1%})")
+    if answer["status"] == "unsure":
+        line += f" - unsure: {answer['reason']}"
+    if "model_input" in answer:
+        line += f", model input {answer['model_input']}"
+    return line
+
+
+def _report_error(path: Path, error: Exception | str, as_json: bool) -> None:
     message = str(error)
     if as_json:
         typer.echo(json.dumps({"path": str(path), "status": "error", "error": message}))
@@ -382,7 +394,7 @@ def predict(
     digit) or "no_digit" (no ink). The exit status is 1 if any image could not be read or held
     no digit.
     """
-    from digitrec import imaging
+    from digitrec import answers, imaging
     from digitrec.recognizer import Recognizer
 
     try:
@@ -393,38 +405,23 @@ def predict(
         fail(str(error))
     failed = False
     for path, error in imaging.image_files(images):
-        if error is None:
-            try:
-                digit_image = imaging.load_digit(path)
-            except imaging.ImageError as image_error:
-                error = image_error
-        if isinstance(error, imaging.NoDigitError):
-            failed = True
-            if as_json:
-                typer.echo(json.dumps({"path": str(path), "digit": None, "confidence": None,
-                                       "status": "no_digit", "reason": str(error)}))
-            else:
-                typer.echo(str(error), err=True)
-            continue
         if error is not None:
-            failed = True
-            _report_error(path, error, as_json)
+            answer = answers.error(str(error))
+        else:
+            answer = recognizer.recognize(path, explain=explain is not None)[0]
+        failed |= answer["status"] in ("no_digit", "error")
+        if answer["status"] == "error":
+            _report_error(path, answer["error"], as_json)
             continue
-        answer = recognizer.answer(recognizer.predict_proba(digit_image)[0])
-        if explain is not None:
+        if "model_input" in answer:
             answer["model_input"] = str(imaging.save_digit(
-                digit_image, explain / f"{path.stem}.28x28.png"))
+                answer["model_input"], explain / f"{path.stem}.28x28.png"))
         if as_json:
             typer.echo(json.dumps({"path": str(path), **answer}))
-            continue
-        probabilities = answer["probabilities"]
-        line = (f"{path}: {answer['digit']} ({probabilities[answer['digit']]:.1%}), runner-up "
-                f"{answer['runner_up']} ({probabilities[answer['runner_up']]:.1%})")
-        if answer["status"] == "unsure":
-            line += f" - unsure: {answer['reason']}"
-        if explain is not None:
-            line += f", model input {answer['model_input']}"
-        typer.echo(line)
+        elif answer["status"] == "no_digit":
+            typer.echo(answer["reason"], err=True)
+        else:
+            typer.echo(_answer_line(path, answer))
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)

@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
 from digitrec import __version__, imaging
+from digitrec.model_format import IMAGE_SIZE, to_model_input
 from digitrec.recognizer import Recognizer
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -130,18 +131,12 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
 
     def recognize(name: str, source, explain: bool) -> dict:
         """One image's answer, or an error for it (raised for single requests)."""
-        if isinstance(source, np.ndarray):
-            digit = source
-        else:
-            image = _decode(source, name)
-            try:
-                digit = imaging.to_mnist(image)
-            except imaging.NoDigitError as error:
-                return {"digit": None, "confidence": None, "status": "no_digit",
-                        "reason": str(error)}
-        answer = recognizer.answer(recognizer.predict_proba(digit)[0])
-        if explain:
-            answer["model_input"] = _png_base64(digit)
+        image = source if isinstance(source, np.ndarray) else _decode(source, name)
+        answer = recognizer.recognize(image, explain=explain)[0]
+        if answer["status"] == "error":
+            raise RequestError(422, answer["error"])
+        if "model_input" in answer:
+            answer["model_input"] = _png_base64(answer["model_input"])
         return answer
 
     @app.get("/health")
@@ -216,16 +211,16 @@ def _decode(data: bytes, name: str) -> Image.Image:
 
 
 def _pixels(array) -> np.ndarray:
-    """A JSON 28x28 array of numbers in 0..255 -> (28, 28) float32 in [0, 1]."""
+    """A JSON 28x28 array of numbers in 0..255 -> the model's input, (1, 28, 28, 1) float32."""
     try:
         pixels = np.asarray(array, dtype=np.float64)  # JSON's range: 1e300 checked, not overflowed
     except (ValueError, TypeError):
         raise RequestError(422, "pixels must be a 28x28 array of numbers") from None
-    if pixels.shape != (28, 28):
+    if pixels.shape != (IMAGE_SIZE, IMAGE_SIZE):
         raise RequestError(422, f"pixels must be 28x28, got shape {pixels.shape}")
     if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
         raise RequestError(422, "pixels must be numbers in 0..255 (white ink on black)")
-    return (pixels / 255.0).astype(np.float32)
+    return to_model_input(pixels[np.newaxis])
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, model=None) -> None:
