@@ -305,12 +305,12 @@ def test_quantize_command_makes_a_model_predict_can_use(tiny_runs, tmp_path):
 
 
 def test_the_shipped_int8_models_config_gives_its_float_training_recipe():
-    from digitrec import cli
+    from digitrec.cli import train as train_commands
     from digitrec.recognizer import DEFAULT_MODEL
 
     recorded = json.loads((DEFAULT_MODEL / "config.json").read_text())
     assert recorded["precision"] == "int8"
-    config = cli._train_config(DEFAULT_MODEL / "config.json")
+    config = train_commands._train_config(DEFAULT_MODEL / "config.json")
     assert config.model == "robust" and config.epochs == recorded["epochs"]
     assert list(config.extra_data) == recorded["extra_data"]
 

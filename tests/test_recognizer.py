@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitrec import imaging
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
 from conftest import HANDWRITING, REPOSITORY
@@ -139,3 +140,32 @@ def test_recognize_answers_every_image_of_a_list_with_a_bad_file_among_them(reco
     assert [answer["status"] for answer in answers] == ["error", "ok", "error"]
     assert answers[1]["digit"] == 3
     assert "damaged.png" in answers[0]["error"] and "missing.png" in answers[2]["error"]
+
+
+def test_recognize_with_explain_gives_the_image_the_model_saw(recognizer, mnist):
+    _, (x_test, y_test) = mnist
+    drawing = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    # An (N, 28, 28) array in a list is N images, as predict_proba takes it.
+    answers = recognizer.recognize([drawing, x_test[:2]], explain=True)
+    assert [answer["digit"] for answer in answers] == [3, *y_test[:2]]
+    seen = answers[0]["model_input"]
+    assert seen.shape == (28, 28) and seen.dtype == np.float32
+    assert np.array_equal(seen, imaging.load_digit(drawing))
+    assert np.allclose(answers[2]["model_input"], x_test[1] / 255, atol=1e-6)
+    plain = recognizer.recognize(drawing)[0]
+    assert "model_input" not in plain
+    assert plain == {key: value for key, value in answers[0].items() if key != "model_input"}
+
+
+def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_ones(recognizer,
+                                                                                   tmp_path):
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (640, 480), (250, 250, 245)).save(blank)
+    reading = recognizer.read(blank)
+    assert reading == {"text": "", "status": "no_digit", "digits": [],
+                       "reason": f"{blank}: no digit found (the image is blank)"}
+    assert recognizer.read(Image.open(blank))["reason"] == "no digit found (the image is blank)"
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(b"not a png")
+    with pytest.raises(imaging.ImageError, match="damaged.png: cannot read image"):
+        recognizer.read(damaged)

@@ -124,6 +124,17 @@ def test_bad_requests_get_a_clear_4xx(client, request_arguments, status):
     assert isinstance(response.json()["detail"], str) and response.json()["detail"]
 
 
+def test_a_streamed_body_over_the_limit_is_413_before_it_is_parsed(client):
+    # No Content-Length: the limit is kept as the body arrives, for images and forms alike.
+    def chunks():
+        yield from [b"x" * 1_000_000] * 3
+    for content_type in ("image/png", "multipart/form-data; boundary=x"):
+        response = client.post("/v1/predict", content=chunks(),
+                               headers={"Content-Type": content_type})
+        assert response.status_code == 413, content_type
+        assert "larger than the 2,000,000 byte limit" in response.json()["detail"]
+
+
 def test_read_refuses_pixels_and_garbage(client):
     assert client.post("/v1/read", json={"pixels": [[0] * 28] * 28}).status_code == 422
     assert client.post("/v1/read", content=b"junk",

@@ -282,8 +282,12 @@ def explain(image_path: str | os.PathLike, run=None) -> Figure:
 
     recognizer = Recognizer.load(run)
     original = imaging.open_image(image_path)
-    digit = imaging.to_mnist(original)
-    answer = recognizer.answer(recognizer.predict_proba(digit)[0])
+    answer = recognizer.recognize(original, explain=True)[0]
+    if answer["status"] == "no_digit":
+        raise imaging.NoDigitError(answer["reason"])
+    if answer["status"] == "error":
+        raise imaging.ImageError(answer["error"])
+    digit = answer["model_input"]
     figure = Figure(figsize=(11, 3.4))
     given, seen, bars = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.6]})
     for axis in (given, seen):

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import files, imaging, onnx_models
+from digitrec import answers, files, imaging, onnx_models
+from digitrec.answers import Answer, DigitAnswer, DigitInNumber, NumberAnswer
 from digitrec.imaging import segmentation
-from digitrec.model_format import softmax
+from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_input
 
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 
@@ -52,8 +53,9 @@ def to_batch(images) -> np.ndarray:
         else:
             digits.append(imaging.to_mnist(_open(image)))
     if not digits:
-        return np.zeros((0, 28, 28, 1), dtype=np.float32)
-    return np.concatenate([digit.reshape(-1, 28, 28) for digit in digits])[..., np.newaxis]
+        return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
+    return np.concatenate([digit.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+                           for digit in digits])[..., np.newaxis]
 
 
 INPUTS = "file paths, image bytes, binary files, PIL images or 28x28 arrays"
@@ -83,19 +85,21 @@ def _open(image) -> Image.Image:
 
 
 def _array_batch(array: np.ndarray) -> np.ndarray:
+    """An array in MNIST's format (see :func:`to_batch`) -> the model's input, checked."""
     if array.ndim == 2:
         array = array[np.newaxis]
     if array.ndim == 4 and array.shape[-1] == 1:
         array = array[..., 0]
-    if array.ndim != 3 or array.shape[1:] != (28, 28):
+    if array.ndim != 3 or array.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"arrays must be shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), got "
                          f"{array.shape}; pass other images as PIL images or file paths")
-    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)[..., np.newaxis]  # ink True: 1
+    if np.issubdtype(array.dtype, np.integer):
         if array.size and (int(array.min()) < 0 or int(array.max()) > 255):
             raise ValueError(f"integer arrays must hold grey levels in 0..255, got "
                              f"{int(array.min())}..{int(array.max())}")
-        scale = 1.0 if array.dtype == np.bool_ else 1 / 255.0
-        return (array.astype(np.float32) * np.float32(scale))[..., np.newaxis]
+        return to_model_input(array)
     if not np.issubdtype(array.dtype, np.floating):
         raise ValueError(f"arrays must hold numbers (uint8 in 0..255 or floats in [0, 1]), got "
                          f"dtype {array.dtype}")
@@ -163,7 +167,7 @@ class Recognizer:
         self.input_name_ = self.session_.get_inputs()[0].name
         self.metrics_ = files.read_record(onnx_path.parent, "metrics.json", required=False)
         self.model_path_ = onnx_path
-        self.classes_ = np.arange(10)
+        self.classes_ = np.arange(NUM_CLASSES)
         if self.confidence_threshold is not None:
             if not 0 <= self.confidence_threshold <= 1:
                 raise ValueError("confidence_threshold must be in [0, 1], got "
@@ -188,9 +192,12 @@ class Recognizer:
     def logits(self, images) -> np.ndarray:
         """The model's logits, (N, 10) float32, for the images (see :func:`to_batch`)."""
         self._check_loaded()
-        batch = to_batch(images)
+        return self._run(to_batch(images))
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """The model's logits, (N, 10) float32, for a batch already in its input format."""
         if len(batch) == 0:
-            return np.zeros((0, 10), dtype=np.float32)
+            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
         return np.concatenate([
             self.session_.run(None, {self.input_name_: batch[start:start + self.batch_size]})[0]
             for start in range(0, len(batch), self.batch_size)
@@ -207,13 +214,13 @@ class Recognizer:
         """
         return softmax(self.logits(images))
 
-    def answer(self, probabilities: np.ndarray) -> dict:
+    def answer(self, probabilities: np.ndarray) -> DigitAnswer:
         """The answer for one image, from its (10,) probabilities.
 
         Returns:
-            ``{"digit", "confidence", "runner_up", "probabilities", "status", "reason"}``:
-            ``status`` is ``"ok"``, or ``"unsure"`` when the confidence is below
-            :attr:`threshold_` (``reason`` then says so; it is ``None`` for "ok").
+            A :class:`digitrec.answers.DigitAnswer`: ``status`` is ``"ok"``, or ``"unsure"``
+            when the confidence is below :attr:`threshold_` (``reason`` then says so; it is
+            ``None`` for "ok").
         """
         ranked = np.argsort(probabilities)[::-1]
         digit, runner_up = int(ranked[0]), int(ranked[1])
@@ -227,47 +234,58 @@ class Recognizer:
                 "probabilities": [round(float(value), 6) for value in probabilities],
                 "status": status, "reason": reason}
 
-    def recognize(self, images) -> list[dict]:
-        """Answers with a status for each image: a digit, "unsure", or "no digit".
+    def recognize(self, images, explain: bool = False) -> list[Answer]:
+        """Answers with a status for each image: a digit, "unsure", "no digit" or "error".
+
+        This is digitrec's one path from an image to an answer: the command line, the server
+        and the pictures all come here.
 
         Args:
             images: as for :meth:`predict_proba`.
+            explain: also give each digit's answer the image the model saw, as
+                ``"model_input"``: (28, 28) float32 in [0, 1], white ink on black.
 
         Returns:
-            One :meth:`answer` dict per image, in order; for an image with no ink (a blank page)
-            the dict is ``{"digit": None, "confidence": None, "status": "no_digit", "reason":
-            ...}``, and for a file that cannot be read (missing, damaged, not an image)
-            ``{"digit": None, "confidence": None, "status": "error", "error": ...}``, the message
-            naming the file (as ``digitrec predict --json`` and the server's batch answer it):
-            one bad file does not stop the others.
+            One :class:`digitrec.answers.Answer` per image, in order (an (N, 28, 28) array is N
+            images): a :class:`~digitrec.answers.DigitAnswer` (see :meth:`answer`); for an image
+            with no ink (a blank page) a :class:`~digitrec.answers.NoDigitAnswer`; for a file
+            that cannot be read (missing, damaged, not an image) an
+            :class:`~digitrec.answers.ErrorAnswer`, the message naming the file (as ``digitrec
+            predict --json`` and the server's batch answer it): one bad file does not stop the
+            others.
 
         Raises:
             ValueError: an input of a type :func:`to_batch` does not take, or an array of the
                 wrong shape or range.
         """
-        if _is_image(images):
+        self._check_loaded()
+        if _is_image(images) or isinstance(images, np.ndarray):
             images = [images]
-        if isinstance(images, np.ndarray):
-            return [self.answer(row) for row in self.predict_proba(images)]
         # Each image through the pipeline, then the model once on all those with a digit.
-        answers, digits = [], []
+        results: list[Answer | None] = []
+        batches = []
         for image in images:
             try:
-                digits.append(to_batch([image]))
-                answers.append(None)
+                batch = to_batch([image])
             except imaging.NoDigitError as error:
-                answers.append({"digit": None, "confidence": None, "status": "no_digit",
-                                "reason": str(error)})
+                results.append(answers.no_digit(str(error)))
             except imaging.ImageError as error:
-                answers.append({"digit": None, "confidence": None, "status": "error",
-                                "error": str(error)})
-        if digits:
-            rows = iter(self.predict_proba(np.concatenate(digits)))
-            answers = [self.answer(next(rows)) if answer is None else answer
-                       for answer in answers]
-        return answers
+                results.append(answers.error(str(error)))
+            else:
+                batches.append(batch)
+                results.extend([None] * len(batch))
+        if batches:
+            batch = np.concatenate(batches)
+            rows = iter(zip(softmax(self._run(batch)), batch[..., 0]))
+            for index, result in enumerate(results):
+                if result is None:
+                    probabilities, model_input = next(rows)
+                    results[index] = self.answer(probabilities)
+                    if explain:
+                        results[index]["model_input"] = model_input.copy()
+        return results
 
-    def read(self, image) -> dict:
+    def read(self, image) -> NumberAnswer:
         """Reads a number written as a string of digits (a date, an amount, a meter reading).
 
         The digits are found by :func:`digitrec.segmentation.segment`. Each is then read in two
@@ -281,14 +299,14 @@ class Recognizer:
                 line of digits; separators (dots, commas, dashes) and underlines are dropped.
 
         Returns:
-            ``{"text": str, "status": str, "digits": [{"digit": int, "confidence": float,
-            "box": [x, y, w, h], "status": str}]}``, digits left to right, boxes in the image's
-            pixels. A digit's status is "ok" or "unsure" (see :meth:`answer`); the whole
-            reading's is "unsure" if any digit's is, and "no_digit" with an empty ``text`` when
-            no digit-sized ink is found.
+            A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status`` and ``digits``, left
+            to right, with their boxes in the image's pixels. A digit's status is "ok" or
+            "unsure" (see :meth:`answer`); the whole reading's is "unsure" if any digit's is,
+            and "no_digit" with an empty ``text`` when no digit is found: with a ``reason`` when
+            the image is blank, without one when it has ink but none of it digit-sized.
 
         Raises:
-            digitrec.imaging.ImageError: an unreadable file, or a blank image (NoDigitError).
+            digitrec.imaging.ImageError: a file or image that cannot be read.
             ValueError: an input of another type.
         """
         self._check_loaded()
@@ -297,12 +315,15 @@ class Recognizer:
         try:
             segments = segmentation.segment(image, score=self.predict_proba)
         except imaging.ImageError as error:
-            raise type(error)(f"{path}: {error}" if path else str(error)) from None
+            message = f"{path}: {error}" if path else str(error)
+            if isinstance(error, imaging.NoDigitError):
+                return answers.no_number(message)
+            raise type(error)(message) from None
         if not segments:
-            return {"text": "", "status": "no_digit", "digits": []}
+            return answers.no_number()
         probabilities = self.predict_proba(np.stack([segment.image for segment in segments]))
         probabilities = self._second_view(image, segments, probabilities)
-        digits = []
+        digits: list[DigitInNumber] = []
         for segment, row in zip(segments, probabilities):
             answer = self.answer(row)
             digits.append({"digit": answer["digit"], "confidence": answer["confidence"],

@@ -3,7 +3,9 @@
     digitrec serve [--host 127.0.0.1] [--port 8000] [--model RUN]
 
 The model is loaded once, into the same :class:`digitrec.recognizer.Recognizer` the command line
-uses. Every bad request gets a JSON error with a 4xx status, ``{"detail": "..."}``:
+uses, kept on ``app.state.recognizer``; the routes are this module's functions, registered on
+the app by :func:`create_app`. Every bad request gets a JSON error with a 4xx status,
+``{"detail": "..."}``:
 
 - 413: the body is larger than ``max_upload_bytes``, an image would decode to more than
   :data:`digitrec.imaging.MAX_PIXELS` pixels, or a batch holds too many images;
@@ -21,19 +23,24 @@ import os
 from importlib import resources
 
 import numpy as np
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
 from digitrec import __version__, imaging
+from digitrec.answers import Answer, NumberAnswer
+from digitrec.model_format import IMAGE_SIZE, to_model_input
 from digitrec.recognizer import Recognizer
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 64
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp", "image/gif", "image/tiff", "image/webp",
                "image/avif", "image/heic", "image/heif")
+PAGE = resources.files("digitrec") / "web"
+
+router = APIRouter()
 
 
 class RequestError(Exception):
@@ -43,12 +50,6 @@ class RequestError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _png_base64(digit: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
@@ -66,145 +67,165 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
     recognizer = Recognizer.load(model)
     app = FastAPI(title="digitrec", version=__version__,
                   description="Recognise handwritten digits and numbers in images.")
-
-    @app.exception_handler(RequestError)
-    async def request_error(request: Request, error: RequestError):
-        return JSONResponse({"detail": error.message}, status_code=error.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError):
-        return JSONResponse({"detail": "invalid request: " + "; ".join(
-            f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())},
-            status_code=422)
-
-    async def body_of(request: Request) -> bytes:
-        """The request body, refused with 413 as soon as it exceeds the limit."""
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_upload_bytes:
-            raise RequestError(413, f"the request is {int(declared):,} bytes; the limit is "
-                                    f"{max_upload_bytes:,}")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_upload_bytes:
-                raise RequestError(413, f"the request is larger than the {max_upload_bytes:,} "
-                                        "byte limit")
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        request._body = body  # Starlette's form parser reads a consumed body from here
-        return body
-
-    async def images_of(request: Request, field: str, many: bool) -> list[tuple[str, object]]:
-        """(name, image or array) for each image in the request, which may be a multipart form
-        (``field``), a raw image body, or JSON ``{"pixels": 28x28}`` / ``{"images": [...]}``."""
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "multipart/form-data":
-            await body_of(request)  # enforces the size limit before parsing
-            try:
-                form = await request.form(max_files=max_batch + 1)
-            except Exception as error:  # noqa: BLE001 - malformed multipart bodies
-                raise RequestError(422, f"malformed multipart form: {error}") from None
-            uploads = [value for key, value in form.multi_items()
-                       if key == field and hasattr(value, "read")]
-            if not uploads:
-                raise RequestError(422, f"the form has no file field {field!r}")
-            return [(upload.filename or field, await upload.read()) for upload in uploads]
-        if content_type in IMAGE_TYPES:
-            return [("body", await body_of(request))]
-        if content_type == "application/json":
-            try:
-                document = json.loads(await body_of(request))
-            except (ValueError, UnicodeDecodeError):
-                raise RequestError(422, "the body is not valid JSON") from None
-            key = "images" if many else "pixels"
-            if not isinstance(document, dict) or key not in document:
-                raise RequestError(422, f"the JSON body needs a field {key!r}: "
-                                        + ("a list of 28x28 arrays" if many else "a 28x28 array"))
-            arrays = document[key] if many else [document[key]]
-            if not isinstance(arrays, list):
-                raise RequestError(422, f"{key!r} must be a list")
-            return [(f"{key}[{index}]", _pixels(array)) for index, array in enumerate(arrays)]
-        raise RequestError(415, f"unsupported content type {content_type or '(none)'!r}; send "
-                                "an image (image/png, image/jpeg, ...), a multipart form with "
-                                f"a file field {field!r}, or JSON")
-
-    def recognize(name: str, source, explain: bool) -> dict:
-        """One image's answer, or an error for it (raised for single requests)."""
-        if isinstance(source, np.ndarray):
-            digit = source
-        else:
-            image = _decode(source, name)
-            try:
-                digit = imaging.to_mnist(image)
-            except imaging.NoDigitError as error:
-                return {"digit": None, "confidence": None, "status": "no_digit",
-                        "reason": str(error)}
-        answer = recognizer.answer(recognizer.predict_proba(digit)[0])
-        if explain:
-            answer["model_input"] = _png_base64(digit)
-        return answer
-
-    @app.get("/health")
-    def health() -> dict:
-        """Whether the server is up, and which model it serves."""
-        return {"status": "ok", "model": recognizer.metrics_.get("model", "unknown"),
-                "version": __version__}
-
-    @app.get("/v1/model")
-    def model_info() -> dict:
-        """The model served: its name, metrics, rejection threshold and digitrec's version."""
-        return {"model": recognizer.metrics_.get("model", "unknown"), "version": __version__,
-                "confidence_threshold": recognizer.threshold_, "metrics": recognizer.metrics_}
-
-    @app.post("/v1/predict")
-    async def predict(request: Request, explain: bool = False) -> dict:
-        """The digit in one image: a multipart ``file``, a raw image body, or JSON
-        ``{"pixels": 28x28 array, 0..255, white ink on black}``. Returns ``digit``,
-        ``confidence``, ``runner_up``, ``probabilities``, ``status`` ("ok", "unsure",
-        "no_digit") and ``reason``; with ``?explain=true`` also ``model_input``, the 28x28 image
-        the model saw as a base64 PNG."""
-        (name, source), = await images_of(request, "file", many=False)
-        return recognize(name, source, explain)
-
-    @app.post("/v1/predict/batch")
-    async def predict_batch(request: Request, explain: bool = False) -> dict:
-        """The digit in each of several images: multipart ``files`` or JSON ``{"images": [...]}``.
-        Returns ``{"results": [...]}`` in order; an image that cannot be decoded gets
-        ``{"name", "status": "error", "error"}`` in its place, the others are still answered."""
-        images = await images_of(request, "files", many=True)
-        if len(images) > max_batch:
-            raise RequestError(413, f"{len(images)} images; a batch may hold {max_batch}")
-        results = []
-        for name, source in images:
-            try:
-                results.append({"name": name, **recognize(name, source, explain)})
-            except RequestError as error:
-                results.append({"name": name, "status": "error", "error": error.message})
-        return {"results": results}
-
-    @app.post("/v1/read")
-    async def read(request: Request) -> dict:
-        """The number written in an image (multipart ``file`` or raw image body): ``text``,
-        ``status`` and ``digits`` with each digit's ``box`` [x, y, w, h] in the image's pixels."""
-        (name, source), = await images_of(request, "file", many=False)
-        if isinstance(source, np.ndarray):
-            raise RequestError(422, "/v1/read needs an image of a number, not a 28x28 array")
-        image = _decode(source, name)
-        try:
-            return recognizer.read(image)
-        except imaging.NoDigitError as error:
-            return {"text": "", "status": "no_digit", "digits": [], "reason": str(error)}
-        except imaging.ImageError as error:
-            raise RequestError(422, str(error)) from None
-
-    page = resources.files("digitrec") / "web"
-
-    @app.get("/", include_in_schema=False)
-    def index():
-        return FileResponse(str(page / "index.html"))
-
-    app.mount("/static", StaticFiles(directory=str(page)), name="static")
+    app.state.recognizer = recognizer
+    app.state.max_upload_bytes = max_upload_bytes
+    app.state.max_batch = max_batch
+    app.add_exception_handler(RequestError, _request_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(PAGE)), name="static")
     return app
+
+
+async def _request_error(request: Request, error: RequestError) -> JSONResponse:
+    return JSONResponse({"detail": error.message}, status_code=error.status)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": "invalid request: " + "; ".join(
+        f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())},
+        status_code=422)
+
+
+@router.get("/health")
+def health(request: Request) -> dict:
+    """Whether the server is up, and which model it serves."""
+    recognizer = request.app.state.recognizer
+    return {"status": "ok", "model": recognizer.metrics_.get("model", "unknown"),
+            "version": __version__}
+
+
+@router.get("/v1/model")
+def model_info(request: Request) -> dict:
+    """The model served: its name, metrics, rejection threshold and digitrec's version."""
+    recognizer = request.app.state.recognizer
+    return {"model": recognizer.metrics_.get("model", "unknown"), "version": __version__,
+            "confidence_threshold": recognizer.threshold_, "metrics": recognizer.metrics_}
+
+
+@router.post("/v1/predict")
+async def predict(request: Request, explain: bool = False) -> dict:
+    """The digit in one image: a multipart ``file``, a raw image body, or JSON
+    ``{"pixels": 28x28 array, 0..255, white ink on black}``. Returns ``digit``,
+    ``confidence``, ``runner_up``, ``probabilities``, ``status`` ("ok", "unsure",
+    "no_digit") and ``reason``; with ``?explain=true`` also ``model_input``, the 28x28 image
+    the model saw as a base64 PNG."""
+    (name, source), = await _images(request, "file", many=False)
+    return _answer(request.app.state.recognizer, name, source, explain)
+
+
+@router.post("/v1/predict/batch")
+async def predict_batch(request: Request, explain: bool = False) -> dict:
+    """The digit in each of several images: multipart ``files`` or JSON ``{"images": [...]}``.
+    Returns ``{"results": [...]}`` in order; an image that cannot be decoded gets
+    ``{"name", "status": "error", "error"}`` in its place, the others are still answered."""
+    images = await _images(request, "files", many=True)
+    max_batch = request.app.state.max_batch
+    if len(images) > max_batch:
+        raise RequestError(413, f"{len(images)} images; a batch may hold {max_batch}")
+    results = []
+    for name, source in images:
+        try:
+            results.append({"name": name, **_answer(request.app.state.recognizer, name, source,
+                                                    explain)})
+        except RequestError as error:
+            results.append({"name": name, "status": "error", "error": error.message})
+    return {"results": results}
+
+
+@router.post("/v1/read")
+async def read(request: Request) -> dict:
+    """The number written in an image (multipart ``file`` or raw image body): ``text``,
+    ``status`` and ``digits`` with each digit's ``box`` [x, y, w, h] in the image's pixels."""
+    (name, source), = await _images(request, "file", many=False)
+    if isinstance(source, np.ndarray):
+        raise RequestError(422, "/v1/read needs an image of a number, not a 28x28 array")
+    image = _decode(source, name)
+    try:
+        reading: NumberAnswer = request.app.state.recognizer.read(image)
+    except imaging.ImageError as error:
+        raise RequestError(422, str(error)) from None
+    return reading
+
+
+@router.get("/", include_in_schema=False)
+def index():
+    return FileResponse(str(PAGE / "index.html"))
+
+
+def _answer(recognizer: Recognizer, name: str, source, explain: bool) -> Answer:
+    """One image's answer, its ``model_input`` as a base64 PNG; a RequestError for an image that
+    cannot be read."""
+    image = source if isinstance(source, np.ndarray) else _decode(source, name)
+    answer = recognizer.recognize(image, explain=explain)[0]
+    if answer["status"] == "error":
+        raise RequestError(422, answer["error"])
+    if "model_input" in answer:
+        answer["model_input"] = _png_base64(answer["model_input"])
+    return answer
+
+
+async def _images(request: Request, field: str, many: bool) -> list[tuple[str, object]]:
+    """(name, encoded image or array) for each image in the request, which may be a multipart
+    form (``field``), a raw image body, or JSON ``{"pixels": 28x28}`` / ``{"images": [...]}``."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _uploads(request, await _body(request), field)
+    if content_type in IMAGE_TYPES:
+        return [("body", await _body(request))]
+    if content_type == "application/json":
+        try:
+            document = json.loads(await _body(request))
+        except (ValueError, UnicodeDecodeError):
+            raise RequestError(422, "the body is not valid JSON") from None
+        key = "images" if many else "pixels"
+        if not isinstance(document, dict) or key not in document:
+            raise RequestError(422, f"the JSON body needs a field {key!r}: "
+                                    + ("a list of 28x28 arrays" if many else "a 28x28 array"))
+        arrays = document[key] if many else [document[key]]
+        if not isinstance(arrays, list):
+            raise RequestError(422, f"{key!r} must be a list")
+        return [(f"{key}[{index}]", _pixels(array)) for index, array in enumerate(arrays)]
+    raise RequestError(415, f"unsupported content type {content_type or '(none)'!r}; send "
+                            "an image (image/png, image/jpeg, ...), a multipart form with "
+                            f"a file field {field!r}, or JSON")
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, read once; refused with 413 as soon as it exceeds the limit."""
+    limit = request.app.state.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"the request is {int(declared):,} bytes; the limit is "
+                                f"{limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"the request is larger than the {limit:,} byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _uploads(request: Request, body: bytes, field: str) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of each file in the multipart ``body`` (already read, within the size
+    limit) under ``field``. Starlette's form parser reads it from a request made over the body."""
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, receive).form(
+            max_files=request.app.state.max_batch + 1)
+    except Exception as error:  # noqa: BLE001 - malformed multipart bodies
+        raise RequestError(422, f"malformed multipart form: {error}") from None
+    try:
+        uploads = [value for key, value in form.multi_items()
+                   if key == field and hasattr(value, "read")]
+        if not uploads:
+            raise RequestError(422, f"the form has no file field {field!r}")
+        return [(upload.filename or field, await upload.read()) for upload in uploads]
+    finally:
+        await form.close()
 
 
 def _decode(data: bytes, name: str) -> Image.Image:
@@ -218,16 +239,23 @@ def _decode(data: bytes, name: str) -> Image.Image:
 
 
 def _pixels(array) -> np.ndarray:
-    """A JSON 28x28 array of numbers in 0..255 -> (28, 28) float32 in [0, 1]."""
+    """A JSON 28x28 array of numbers in 0..255 -> the model's input, (1, 28, 28, 1) float32."""
     try:
         pixels = np.asarray(array, dtype=np.float64)  # JSON's range: 1e300 checked, not overflowed
     except (ValueError, TypeError):
         raise RequestError(422, "pixels must be a 28x28 array of numbers") from None
-    if pixels.shape != (28, 28):
+    if pixels.shape != (IMAGE_SIZE, IMAGE_SIZE):
         raise RequestError(422, f"pixels must be 28x28, got shape {pixels.shape}")
     if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
         raise RequestError(422, "pixels must be numbers in 0..255 (white ink on black)")
-    return (pixels / 255.0).astype(np.float32)
+    return to_model_input(pixels[np.newaxis])
+
+
+def _png_base64(digit: np.ndarray) -> str:
+    """A (28, 28) float image in [0, 1] as a base64 8-bit grey PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(digit * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, model=None) -> None:

@@ -1,0 +1,135 @@
+"""The answers digitrec gives, as typed dicts: what :class:`digitrec.recognizer.Recognizer`
+returns, what ``digitrec predict --json`` and ``digitrec read --json`` print (with a ``path``
+added), and what the server's /v1 endpoints send (with a ``name`` added in a batch).
+
+One image of one digit gets a :class:`DigitAnswer` ("ok" or "unsure"), a :class:`NoDigitAnswer`
+(no ink: a blank page) or an :class:`ErrorAnswer` (the file cannot be read); one image of a
+written number gets a :class:`NumberAnswer` of :class:`DigitInNumber` items. The answers for
+"no digit" and "error" are made here, by :func:`no_digit` and :func:`error`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+import numpy as np
+
+
+class DigitAnswer(TypedDict):
+    """The digit read in one image.
+
+    Fields:
+        digit: int in 0..9, the most probable digit.
+        confidence: float in [0, 1], the probability of ``digit`` (unrounded).
+        runner_up: int in 0..9, the second most probable digit.
+        probabilities: 10 floats in [0, 1], summing to 1 (to rounding), the probability of each
+            digit 0..9, rounded to 6 decimal places.
+        status: "ok", or "unsure" when ``confidence`` is below the recognizer's threshold
+            (:attr:`digitrec.recognizer.Recognizer.threshold_`, in [0, 1]).
+        reason: ``None`` for "ok"; for "unsure", a sentence saying why.
+        model_input: only when asked for (``recognize(..., explain=True)``): the image the
+            model saw, a (28, 28) float32 array in [0, 1], white ink (1) on black (0), in
+            MNIST's format. Not JSON: ``digitrec predict --explain`` saves it as a PNG and puts
+            its path here, the server puts it here as a base64 PNG.
+    """
+
+    digit: int
+    confidence: float
+    runner_up: int
+    probabilities: list[float]
+    status: Literal["ok", "unsure"]
+    reason: str | None
+    model_input: NotRequired[np.ndarray]
+
+
+class NoDigitAnswer(TypedDict):
+    """An image that was read but holds no ink that could be a digit (a blank page).
+
+    Fields:
+        digit: always ``None``.
+        confidence: always ``None``.
+        status: always "no_digit".
+        reason: why, as a sentence; it starts with the file's path when a path was given.
+    """
+
+    digit: None
+    confidence: None
+    status: Literal["no_digit"]
+    reason: str
+
+
+class ErrorAnswer(TypedDict):
+    """An image that cannot be read: a missing, empty, damaged or too large file.
+
+    Fields:
+        digit: always ``None``.
+        confidence: always ``None``.
+        status: always "error".
+        error: what is wrong, as a sentence; it starts with the file's path when a path was
+            given.
+    """
+
+    digit: None
+    confidence: None
+    status: Literal["error"]
+    error: str
+
+
+Answer = DigitAnswer | NoDigitAnswer | ErrorAnswer
+"""What :meth:`digitrec.recognizer.Recognizer.recognize` answers for each image; tell the kinds
+apart by ``status``."""
+
+
+class DigitInNumber(TypedDict):
+    """One digit of a written number.
+
+    Fields:
+        digit: int in 0..9.
+        confidence: float in [0, 1], the probability of ``digit``.
+        box: [x, y, w, h], ints: the digit's box in pixels of the image as given (of the file, for
+            a JPEG decoded at a reduced scale), x and y of its top left corner from the image's
+            top left, w and h its width and height.
+        status: "ok", or "unsure" when ``confidence`` is below the recognizer's threshold.
+    """
+
+    digit: int
+    confidence: float
+    box: list[int]
+    status: Literal["ok", "unsure"]
+
+
+class NumberAnswer(TypedDict):
+    """A number read in one image, as a string of digits (a date, an amount, a meter reading).
+
+    Fields:
+        text: the digits read, left to right (no separators); "" when none was found.
+        status: "ok"; "unsure" when any digit is; "no_digit" when no digit was found.
+        digits: one :class:`DigitInNumber` per character of ``text``, left to right; [] for
+            "no_digit".
+        reason: only for "no_digit" when the image holds no ink at all (a blank page): why, as
+            a sentence starting with the file's path when a path was given. Absent when there
+            is ink but none of it is digit-sized.
+    """
+
+    text: str
+    status: Literal["ok", "unsure", "no_digit"]
+    digits: list[DigitInNumber]
+    reason: NotRequired[str]
+
+
+def no_digit(reason: str) -> NoDigitAnswer:
+    """The answer for an image of one digit that holds none."""
+    return {"digit": None, "confidence": None, "status": "no_digit", "reason": reason}
+
+
+def error(message: str) -> ErrorAnswer:
+    """The answer for an image that cannot be read."""
+    return {"digit": None, "confidence": None, "status": "error", "error": message}
+
+
+def no_number(reason: str | None = None) -> NumberAnswer:
+    """The answer for an image of a number that holds no digit; ``reason`` for a blank one."""
+    answer: NumberAnswer = {"text": "", "status": "no_digit", "digits": []}
+    if reason is not None:
+        answer["reason"] = reason
+    return answer

@@ -1,0 +1,42 @@
+"""The ``digitrec`` command line: a thin face over datasets, training, evaluation and recognition.
+
+The commands live in modules by job: :mod:`~digitrec.cli.recognise` (predict, read, serve),
+:mod:`~digitrec.cli.train` (models, train, ensemble, quantize, cv, evaluate, tutorial, tune) and
+:mod:`~digitrec.cli.inspect` (show, plot, report, compare, plot-image), with what they share in
+:mod:`~digitrec.cli.common` and their Rich tables in :mod:`~digitrec.cli.tables`. This module
+makes the Typer ``app`` (the ``digitrec`` entry point) and registers them, in the order the help
+lists them.
+
+Heavy libraries are imported inside the commands that need them, so that ``digitrec predict``
+starts in a fraction of a second and never loads Keras or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from digitrec.cli import inspect, recognise, train
+
+app = typer.Typer(
+    help="Recognise handwritten digits: train MNIST models, evaluate them, read your own images.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    rich_markup_mode="markdown")
+
+app.command("models")(train.models)
+app.command("train")(train.train)
+app.command("ensemble")(train.ensemble_command)
+app.command("quantize")(train.quantize)
+app.command("cv")(train.cv)
+app.command("evaluate")(train.evaluate)
+app.command("predict")(recognise.predict)
+app.command("read")(recognise.read)
+app.command("show")(inspect.show)
+app.command("plot")(inspect.plot)
+app.command("report")(inspect.report)
+app.command("compare")(inspect.compare)
+app.command("tutorial")(train.tutorial)
+app.command("tune")(train.tune)
+app.command("plot-image")(inspect.plot_image)
+app.command("serve")(recognise.serve)
+
+__all__ = ["app"]
