@@ -1,6 +1,7 @@
 """Real handwriting: accuracy of three image pipelines, reading numbers, rejection, speed.
 
     DIGITREC_DATA=../shared/data python benchmarks/handwriting.py [--model RUN]
+        [--reference-kernels]
 
 Prints one markdown table, measured with one model (default: the shipped one) on
 ``../shared/handwriting``:
@@ -23,6 +24,10 @@ Prints one markdown table, measured with one model (default: the shipped one) on
   user's file would be;
 - speed: milliseconds per image, in process, for ``predict`` (one user_digits file at a time,
   decoding and preprocessing included) and ``read`` (one ORAND file at a time).
+
+``--reference-kernels`` runs the model on ONNX Runtime's reference kernels (graph optimisation
+off) instead of this CPU's fastest: for an int8 model, the figures of a CPU whose integer
+products are exact (VNNI), whatever this CPU is. The two tables must agree (docs/speed.md).
 """
 
 import argparse
@@ -33,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import datasets, imaging
+from digitrec import datasets, imaging, onnx_models
 from digitrec.recognizer import Recognizer
 
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -63,10 +68,11 @@ def pipeline_accuracies(recognizer, paths, labels, invert: bool) -> dict:
 
 
 def labelled_paths(folder: Path, part: str):
-    """Rows of labels.csv (all, or the holdout half as load_folder splits it), paths, labels."""
+    """Rows of labels.csv (all, or the holdout half as load_folder splits it), paths, labels
+    (labels as numbers: single digits, or the digits of a string)."""
+    chosen = set(datasets.folder_files(folder, part))
     with open(folder / "labels.csv") as file:
-        rows = list(csv.DictReader(file))
-    rows = {"all": rows, "holdout": rows[len(rows) // 2:]}[part]
+        rows = [row for row in csv.DictReader(file) if row["filename"] in chosen]
     return (rows, [folder / row["filename"] for row in rows],
             np.array([int(row["label"]) for row in rows]))
 
@@ -85,12 +91,7 @@ def naive_read(recognizer, path: Path) -> str:
 
 def orand(recognizer) -> dict:
     folder = HANDWRITING / "orand_car_a"
-    with open(folder / "labels.csv") as file:
-        rows = list(csv.DictReader(file))
-    with open(folder / "digit_boxes.csv") as file:
-        files = list(dict.fromkeys(row["filename"] for row in csv.DictReader(file)))
-    holdout = set(files[len(files) // 2:])  # the half load_folder(part="holdout") gives
-    rows = [row for row in rows if row["filename"] in holdout]
+    rows, _, _ = labelled_paths(folder, "holdout")
     exact = naive = 0
     started = time.perf_counter()
     for row in rows:
@@ -114,10 +115,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="run folder (default: the shipped model)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--reference-kernels", action="store_true",
+                        help="run the model on ONNX Runtime's reference kernels")
     arguments = parser.parse_args()
     recognizer = Recognizer.load(arguments.model)
+    kernels = "this CPU's fastest kernels"
+    if arguments.reference_kernels:
+        recognizer.session_ = onnx_models.session(recognizer.model_path_, optimized=False)
+        kernels = "ONNX Runtime's reference kernels"
     print(f"model: {recognizer.model_path_.parent} "
-          f"(confidence threshold {recognizer.threshold_:.3f})\n")
+          f"(confidence threshold {recognizer.threshold_:.3f}), {kernels}, "
+          f"{onnx_models.cpu_name()}\n")
 
     rows = []
     user_rows, user_paths, user_labels = labelled_paths(HANDWRITING / "user_digits", "all")

@@ -62,7 +62,9 @@ def one(name: str, out: Path) -> None:
     import keras
     import numpy as np
 
-    from digitrec import datasets, model_format, training
+    from digitrec import datasets, model_format
+    from digitrec.training.config import TrainConfig
+    from digitrec.training.train import train
     from digitrec.recognizer import Recognizer
 
     _, (x_test, y_test) = datasets.load("mnist")
@@ -85,7 +87,7 @@ def one(name: str, out: Path) -> None:
             self.evaluating += time.perf_counter() - now
 
     timing = TestAccuracy()
-    run = training.train(training.TrainConfig(model=name), out, verbose=0, callbacks=[timing])
+    run = train(TrainConfig(model=name), out, verbose=0, callbacks=[timing])
     history = json.loads((run / "history.json").read_text())
     metrics = json.loads((run / "metrics.json").read_text())
 

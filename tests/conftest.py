@@ -55,3 +55,18 @@ def mnist_digit(mnist) -> np.ndarray:
     """A real MNIST test digit (a 7), (28, 28) uint8, white on black."""
     (_, _), (x_test, y_test) = mnist
     return x_test[0]
+
+
+@pytest.fixture(scope="session", params=["fast kernels", "reference kernels"])
+def any_cpu_recognizer(request):
+    """The shipped model with this CPU's fastest ONNX Runtime kernels, then with ONNX Runtime's
+    reference kernels (graph optimisation off). A test that asserts one image's exact answer
+    with it holds on every CPU: the answer is a fact of the model, not of one CPU's kernels
+    (an int8 model whose products saturate without VNNI reads differently on such CPUs)."""
+    from digitrec import onnx_models
+    from digitrec.recognizer import Recognizer
+
+    recognizer = Recognizer.load()
+    if request.param == "reference kernels":
+        recognizer.session_ = onnx_models.session(recognizer.model_path_, optimized=False)
+    return recognizer

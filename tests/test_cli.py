@@ -317,7 +317,7 @@ def test_the_shipped_int8_models_config_gives_its_float_training_recipe():
 
 @pytest.mark.parametrize("blocked, arguments, extra", [
     ("fastapi", ["serve"], "serve"),
-    ("keras", ["models"], "train"),
+    ("keras", ["train", "--model", "softmax", "--epochs", "1"], "train"),
     ("matplotlib", ["show", "0"], "plots"),
 ])
 def test_a_missing_extra_is_named_with_its_install_command(blocked, arguments, extra):
@@ -329,3 +329,63 @@ def test_a_missing_extra_is_named_with_its_install_command(blocked, arguments, e
     assert result.returncode == 2
     assert f"pip install 'digitrec[{extra}]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def without_keras(*arguments):
+    """The command line in a process where Keras and TensorFlow cannot be imported, as with the
+    base install (`pip install digitrec`, no train extra)."""
+    blocker = ("import sys; sys.modules.update(keras=None, tensorflow=None, tf2onnx=None); "
+               "sys.argv[0] = 'digitrec'; from digitrec.cli import app; app()")
+    return subprocess.run([sys.executable, "-c", blocker, *map(str, arguments)],
+                          capture_output=True, text=True, cwd=REPOSITORY, timeout=300)
+
+
+def test_models_ensemble_and_quantize_need_no_keras(tiny_runs, tmp_path):
+    listed = without_keras("models")
+    assert listed.returncode == 0, listed.stderr
+    assert "robust" in listed.stdout and "242,602" in listed.stdout
+    averaged = without_keras("ensemble", *tiny_runs, "--out", tmp_path / "both")
+    assert averaged.returncode == 0, averaged.stderr
+    quantized = without_keras("quantize", tiny_runs[0], "--out", tmp_path / "int8")
+    assert quantized.returncode == 0, quantized.stderr
+    for run in (tmp_path / "both", tmp_path / "int8"):
+        answer = without_keras("predict", "--json", "--model", run,
+                               "examples/canvas-drawing-3.png")
+        assert answer.returncode == 0, answer.stderr
+
+
+def test_mlp_options_are_trained_and_recorded(tmp_path):
+    run = tmp_path / "mlp"
+    result = digitrec("train", "--model", "mlp", "--hidden-units", "256", "--dropout", "0.3",
+                      "--l2", "0.01", "--epochs", "0.5", "--train-limit", "1000", "--out", run)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert (config["hidden_units"], config["dropout"], config["l2"]) == (256, 0.3, 0.01)
+    assert json.loads((run / "metrics.json").read_text())["parameters"] == (
+        784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10)
+    refused = digitrec("train", "--model", "robust", "--hidden-units", "64", "--out",
+                       tmp_path / "never")
+    assert refused.returncode == 2 and "does not take hidden_units" in refused.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_runs_config_trains_the_same_run_again(tmp_path):
+    """`digitrec train --config RUN/config.json` reproduces RUN: the same weights (same seed,
+    same machine), every setting of the recipe recorded."""
+    import onnx
+    from onnx import numpy_helper
+
+    first = tmp_path / "first"
+    assert digitrec("train", "--model", "mlp-dropout", "--epochs", "0.5", "--train-limit",
+                    "1000", "--seed", "3", "--out", first).returncode == 0
+    again = digitrec("train", "--config", first / "config.json", "--out", tmp_path / "again")
+    assert again.returncode == 0, again.stderr
+
+    def weights(run):
+        return [numpy_helper.to_array(tensor).tobytes()
+                for tensor in onnx.load(str(run / "model.onnx")).graph.initializer]
+
+    assert weights(first) == weights(tmp_path / "again")
+    config = json.loads((first / "config.json").read_text())
+    assert config["architecture"] == "mlp" and config["dropout"] == 0.3
+    assert {"label_smoothing", "schedule", "ema", "outlier_exposure"} <= set(config)

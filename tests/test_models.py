@@ -5,7 +5,10 @@ import sys
 
 import pytest
 
-from digitrec import models
+from digitrec.training import architectures
+from digitrec.training.config import TrainConfig
+from digitrec.training.config import architecture_defaults
+from digitrec.training.recipes import RECIPES
 
 # Parameter counts: the tutorials' own figures where they give one (softmax 7,850; cnn 93,322),
 # worked out by hand for the rest (Dense: inputs*units + units; Conv2D: 9*channels*filters
@@ -39,10 +42,11 @@ def summary_total(model) -> int:
     return int(re.search(r"Total params: ([\d,]+)", text).group(1).replace(",", ""))
 
 
-@pytest.mark.parametrize("name", list(models.RECIPES))
+@pytest.mark.parametrize("name", list(RECIPES))
 def test_parameter_count_matches_model_summary(name):
-    model = models.build(name)
-    assert summary_total(model) == EXPECTED_PARAMETERS[name]
+    recipe = RECIPES[name]
+    model = architectures.build(recipe.architecture, **architecture_defaults(name))
+    assert summary_total(model) == EXPECTED_PARAMETERS[name] == recipe.parameters
     assert model.output_shape == (None, 10)
 
 
@@ -58,13 +62,37 @@ def test_models_command_lists_every_model_with_its_count():
         assert re.search(rf"{re.escape(name)}\s+│\s+{count:,}\s", result.stdout), name
 
 
-def test_unknown_model_and_unknown_option_are_value_errors():
+def test_unknown_architecture_and_unknown_option_are_value_errors():
     with pytest.raises(ValueError, match="cnn-small"):
-        models.build("resnet")
+        architectures.build("resnet")
     with pytest.raises(ValueError, match="does not take filters"):
-        models.build("mlp", filters=8)
+        architectures.build("mlp", filters=8)
 
 
 def test_cnn_architecture_options_change_its_size():
-    assert models.build("cnn", filters=16, dense_units=32).count_params() == (
+    assert architectures.build("cnn", filters=16, dense_units=32).count_params() == (
         9 * 16 + 16 + 9 * 16 * 32 + 32 + 9 * 32 * 32 + 32 + 3 * 3 * 32 * 32 + 32 + 32 * 10 + 10)
+
+
+def test_mlp_options_hidden_units_dropout_and_l2():
+    model = architectures.build("mlp", hidden_units=256, dropout=0.3, l2=0.01)
+    assert model.count_params() == 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10
+    assert sum(layer.__class__.__name__ == "Dropout" for layer in model.layers) == 2
+    assert len(model.losses) == 3  # one L2 penalty per kernel
+    plain = architectures.build("mlp")
+    assert not plain.losses and all(layer.__class__.__name__ != "Dropout"
+                                    for layer in plain.layers)
+
+
+def test_recipes_share_an_architecture_and_configs_resolve_every_setting():
+    config = TrainConfig(model="mlp-dropout").resolved()
+    assert config.architecture == "mlp" and config.dropout == 0.3
+    assert (config.hidden_units, config.l2, config.optimizer) == (128, 0.0, "adam")
+    robust = TrainConfig(model="robust").resolved()
+    assert (robust.label_smoothing, robust.schedule, robust.outlier_exposure) == (
+        0.1, "cosine", True)
+    assert robust.hidden_units is None and robust.dropout is None
+    with pytest.raises(ValueError, match="does not take hidden_units"):
+        TrainConfig(model="cnn", hidden_units=64).resolved()
+    with pytest.raises(ValueError, match="does not take dropout, l2"):
+        TrainConfig(model="robust", dropout=0.1, l2=0.01).resolved()

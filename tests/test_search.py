@@ -1,11 +1,15 @@
 """Cross-validation, hyperparameter search and Ray: small but real runs on MNIST."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from digitrec import datasets, onnx_models, training
+from digitrec import datasets, onnx_models
+from digitrec.training import cross_validation
+from digitrec.training.config import TrainConfig
+from digitrec.training.train import train
 
 
 def test_folds_are_disjoint_complete_and_stratified(mnist):
@@ -22,9 +26,9 @@ def test_folds_are_disjoint_complete_and_stratified(mnist):
 
 
 def test_cross_validation_writes_each_fold(tmp_path, data_dir):
-    config = training.TrainConfig(model="softmax", epochs=1, train_limit=1200,
+    config = TrainConfig(model="softmax", epochs=1, train_limit=1200,
                                   data_dir=str(data_dir))
-    summary = training.cross_validate(config, folds=3, out=tmp_path / "cv", verbose=0)
+    summary = cross_validation.cross_validate(config, folds=3, out=tmp_path / "cv", verbose=0)
     assert [fold["fold"] for fold in summary["folds"]] == [1, 2, 3]
     assert all(abs(fold["validation_images"] - 400) <= 10 for fold in summary["folds"])
     accuracies = [fold["validation_accuracy"] for fold in summary["folds"]]
@@ -51,7 +55,7 @@ def ray_local():
 def test_folds_run_in_parallel_on_ray(ray_local, tmp_path, data_dir):
     from digitrec import scaling
 
-    config = training.TrainConfig(model="softmax", epochs=1, train_limit=1200,
+    config = TrainConfig(model="softmax", epochs=1, train_limit=1200,
                                   data_dir=str(data_dir))
     summary = scaling.cross_validate(config, folds=2, out=tmp_path / "cv")
     assert len(summary["folds"]) == 2 and 0.3 < summary["mean"] <= 1.0  # chance is 0.1
@@ -66,10 +70,10 @@ def test_tune_two_tiny_trials_on_ray_then_resume(ray_local, tmp_path, data_dir):
     rows = tuning.tune(**arguments)
     assert len(rows) == 2 and all(row["status"] == "done" for row in rows)
     assert rows[0]["val_accuracy"] >= rows[1]["val_accuracy"]
-    assert set(tuning.SPACE) <= set(rows[0])
+    assert set(tuning.space("cnn")) <= set(rows[0])
     best = json.loads((tmp_path / "tune" / "best.json").read_text())
     assert best["filters"] == rows[0]["filters"] and best["model"] == "cnn"
-    training.TrainConfig(**{**best, "extra_data": tuple(best["extra_data"])}).resolved()
+    TrainConfig(**{**best, "extra_data": tuple(best["extra_data"])}).resolved()
     # Running it again resumes the stored search: the same trials, not new ones.
     again = tuning.tune(**arguments)
     assert [(row["learning_rate"], row["val_accuracy"]) for row in again] == \
@@ -79,7 +83,7 @@ def test_tune_two_tiny_trials_on_ray_then_resume(ray_local, tmp_path, data_dir):
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, data_dir):
     folder = tmp_path_factory.mktemp("members")
-    return [training.train(training.TrainConfig(model="softmax", epochs=1, train_limit=2000,
+    return [train(TrainConfig(model="softmax", epochs=1, train_limit=2000,
                                                 seed=seed, data_dir=str(data_dir)),
                            folder / f"seed-{seed}", verbose=0) for seed in (0, 1)]
 
@@ -102,9 +106,10 @@ def test_ensemble_averages_its_members_probabilities(two_runs, tmp_path, mnist):
 
 
 def test_ensemble_members_train_as_ray_tasks(ray_local, tmp_path, data_dir):
-    config = training.TrainConfig(model="softmax", epochs=1, train_limit=1000,
-                                  data_dir=str(data_dir))
-    run = training.train_ensemble(config, 2, tmp_path / "ensemble", parallel=True)
+    from digitrec import scaling
+
+    config = TrainConfig(model="softmax", epochs=1, train_limit=1000, data_dir=str(data_dir))
+    run = Path(scaling.train_ensemble(config, 2, tmp_path / "ensemble"))
     assert (run / "members" / "seed-0" / "model.onnx").is_file()
     assert (run / "members" / "seed-1" / "metrics.json").is_file()
     metrics = json.loads((run / "metrics.json").read_text())
@@ -117,7 +122,7 @@ def test_paths_given_to_ray_workers_are_absolute(tmp_path, monkeypatch):
     from digitrec import scaling
 
     monkeypatch.chdir(tmp_path)
-    config = training.TrainConfig(data_dir="../data", extra_data=("../handwriting/usps",))
+    config = TrainConfig(data_dir="../data", extra_data=("../handwriting/usps",))
     moved = scaling.for_workers(config)
     assert moved.data_dir == str(tmp_path.parent / "data")
     assert moved.extra_data == (str(tmp_path.parent / "handwriting" / "usps"),)

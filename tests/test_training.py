@@ -4,7 +4,10 @@ import re
 import numpy as np
 import pytest
 
-from digitrec import models, onnx_models, training
+from digitrec import onnx_models
+from digitrec.training import augmentation, fitting, outliers
+from digitrec.training.config import TrainConfig
+from digitrec.training.train import train
 from digitrec.model_format import softmax, to_model_input
 from digitrec.recognizer import Recognizer
 
@@ -15,7 +18,7 @@ QUICK = dict(model="cnn", epochs=2, train_limit=2000, validation_split=0.05, see
 def quick_run(tmp_path_factory, data_dir):
     """A short real training run: the cnn, 2 epochs on 2,000 MNIST training images."""
     out = tmp_path_factory.mktemp("runs") / "quick"
-    return training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)), out, verbose=0)
+    return train(TrainConfig(**QUICK, data_dir=str(data_dir)), out, verbose=0)
 
 
 def test_run_folder_holds_everything(quick_run):
@@ -54,7 +57,7 @@ def test_onnx_model_gives_the_same_probabilities_as_keras(quick_run, mnist):
 
 
 def test_the_same_seed_gives_the_same_result(quick_run, tmp_path, data_dir):
-    again = training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)),
+    again = train(TrainConfig(**QUICK, data_dir=str(data_dir)),
                            tmp_path / "again", verbose=0)
     first = json.loads((quick_run / "history.json").read_text())
     second = json.loads((again / "history.json").read_text())
@@ -67,7 +70,7 @@ def test_the_same_seed_gives_the_same_result(quick_run, tmp_path, data_dir):
 def test_existing_run_folder_is_never_overwritten(quick_run, data_dir):
     before = (quick_run / "model.onnx").read_bytes()
     with pytest.raises(ValueError, match="exists"):
-        training.train(training.TrainConfig(**QUICK, data_dir=str(data_dir)), quick_run)
+        train(TrainConfig(**QUICK, data_dir=str(data_dir)), quick_run)
     assert (quick_run / "model.onnx").read_bytes() == before
 
 
@@ -83,11 +86,11 @@ def test_existing_run_folder_is_never_overwritten(quick_run, data_dir):
 ])
 def test_bad_configuration_is_a_value_error(change, message):
     with pytest.raises(ValueError, match=message):
-        training.TrainConfig(**{**QUICK, **change}).resolved()
+        TrainConfig(**{**QUICK, **change}).resolved()
 
 
 def test_softmax_model_trains_on_fashion_mnist(tmp_path, data_dir):
-    run = training.train(training.TrainConfig(model="softmax", dataset="fashion-mnist", epochs=2,
+    run = train(TrainConfig(model="softmax", dataset="fashion-mnist", epochs=2,
                                               train_limit=3000, data_dir=str(data_dir)),
                          tmp_path / "fashion", verbose=0)
     metrics = json.loads((run / "metrics.json").read_text())
@@ -98,25 +101,25 @@ def test_softmax_model_trains_on_fashion_mnist(tmp_path, data_dir):
 def test_augmentation_keeps_shape_and_range_and_changes_the_images(mnist):
     (x_train, _), _ = mnist
     images = to_model_input(x_train[:64])
-    augmented = np.asarray(training.augmentation(seed=1)(images, training=True))
+    augmented = np.asarray(augmentation.augmentation(seed=1)(images, training=True))
     assert augmented.shape == images.shape
     assert np.abs(augmented - images).mean() > 0.02
-    unchanged = np.asarray(training.augmentation(seed=1)(images, training=False))
+    unchanged = np.asarray(augmentation.augmentation(seed=1)(images, training=False))
     assert np.array_equal(unchanged, images)  # inference leaves images alone
 
 
 def test_outliers_are_non_digits_in_mnist_format(data_dir):
-    outliers = training.outlier_images(40, seed=0, data_dir=str(data_dir))
-    assert outliers.shape == (40, 28, 28) and outliers.dtype == np.uint8
-    assert outliers.max() == 255
-    scribbles = training.scribbles(20, seed=0)
-    assert np.array_equal(scribbles, training.scribbles(20, seed=0))  # seeded
+    images = outliers.outlier_images(40, seed=0, data_dir=str(data_dir))
+    assert images.shape == (40, 28, 28) and images.dtype == np.uint8
+    assert images.max() == 255
+    scribbles = outliers.scribbles(20, seed=0)
+    assert np.array_equal(scribbles, outliers.scribbles(20, seed=0))  # seeded
 
 
 def test_robust_recipe_trains_with_extra_data_and_calibrates_rejection(tmp_path, data_dir):
     from conftest import HANDWRITING
 
-    run = training.train(training.TrainConfig(
+    run = train(TrainConfig(
         model="robust", epochs=1, train_limit=1500, data_dir=str(data_dir),
         extra_data=(str(HANDWRITING / "optdigits"),), extra_repeat=2), tmp_path / "robust",
         verbose=0)
@@ -132,7 +135,7 @@ def test_robust_recipe_trains_with_extra_data_and_calibrates_rejection(tmp_path,
 
 
 def test_tensorboard_logs_are_written_into_the_run(tmp_path, data_dir):
-    run = training.train(training.TrainConfig(model="softmax", epochs=1, train_limit=500,
+    run = train(TrainConfig(model="softmax", epochs=1, train_limit=500,
                                               data_dir=str(data_dir)),
                          tmp_path / "run", verbose=0, tensorboard=True)
     events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
@@ -144,9 +147,9 @@ def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(dat
     (x_train, y_train), _ = mnist
     # Adam, whose last (half) epoch validates best on these few images, so the weights kept are
     # the last ones (SGD's peak rate of 0.8 leaves 2,000 images' batch statistics behind).
-    config = training.TrainConfig(model="fast", epochs=1.5, batch_size=100, optimizer="adam",
+    config = TrainConfig(model="fast", epochs=1.5, batch_size=100, optimizer="adam",
                                   learning_rate=0.015, data_dir=str(data_dir)).resolved()
-    fitted = training.fit(config, x_train[:2000], y_train[:2000], x_train[2000:2500],
+    fitted = fitting.fit(config, x_train[:2000], y_train[:2000], x_train[2000:2500],
                           y_train[2000:2500], verbose=2)
     optimizer = fitted.model.optimizer
     assert int(optimizer.iterations) == 30  # 1.5 x 20 steps of 100 images
@@ -167,7 +170,7 @@ def test_fractional_epochs_stop_part_way_with_the_one_cycle_schedule_at_zero(dat
 ])
 def test_steps_per_execution_divide_every_epoch_and_the_whole_run(steps_per_epoch, total_steps,
                                                                   expected):
-    chosen = training.steps_per_execution(steps_per_epoch, total_steps)
+    chosen = fitting.steps_per_execution(steps_per_epoch, total_steps)
     assert chosen == expected
     assert steps_per_epoch % chosen == 0 and total_steps % chosen == 0
 
@@ -175,13 +178,13 @@ def test_steps_per_execution_divide_every_epoch_and_the_whole_run(steps_per_epoc
 def test_steps_run_together_give_the_same_weights_as_one_at_a_time(monkeypatch, data_dir, mnist):
     """The cnn (dropout) on 1,600 real digits, 1.5 epochs: 16 steps per call against 1."""
     (x_train, y_train), _ = mnist
-    config = training.TrainConfig(model="cnn", epochs=1.5, batch_size=50,
+    config = TrainConfig(model="cnn", epochs=1.5, batch_size=50,
                                   data_dir=str(data_dir)).resolved()
     weights = []
-    assert training.steps_per_execution(32, 48) == 16
-    for most in (1, training.MAX_STEPS_PER_EXECUTION):
-        monkeypatch.setattr(training, "MAX_STEPS_PER_EXECUTION", most)
-        fitted = training.fit(config, x_train[:1600], y_train[:1600], x_train[1600:1800],
+    assert fitting.steps_per_execution(32, 48) == 16
+    for most in (1, fitting.MAX_STEPS_PER_EXECUTION):
+        monkeypatch.setattr(fitting, "MAX_STEPS_PER_EXECUTION", most)
+        fitted = fitting.fit(config, x_train[:1600], y_train[:1600], x_train[1600:1800],
                               y_train[1600:1800], verbose=0)
         assert int(fitted.model.optimizer.iterations) == 48  # 1.5 x 32
         weights.append(fitted.model.get_weights())
@@ -190,9 +193,9 @@ def test_steps_run_together_give_the_same_weights_as_one_at_a_time(monkeypatch, 
 
 def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, mnist):
     (x_train, y_train), _ = mnist
-    config = training.TrainConfig(model="best", epochs=2, data_dir=str(data_dir)).resolved()
-    assert models.RECIPES["best"].ema and config.augment_strength == 0.6
-    fitted = training.fit(config, x_train[:1000], y_train[:1000], x_train[1000:1300],
+    config = TrainConfig(model="best", epochs=2, data_dir=str(data_dir)).resolved()
+    assert config.ema and config.augment_strength == 0.6
+    fitted = fitting.fit(config, x_train[:1000], y_train[:1000], x_train[1000:1300],
                           y_train[1000:1300], verbose=0)
     assert fitted.model.optimizer.use_ema
     # The weights returned are the ones whose validation loss the history recorded for the
@@ -208,7 +211,7 @@ def test_ema_recipe_validates_selects_and_keeps_the_averaged_weights(data_dir, m
 
 def test_fast_recipe_reaches_99_percent_in_its_epoch_and_a_quarter(tmp_path, data_dir):
     """The fast recipe as shipped, on all of MNIST (about 10 s on a 2-core CPU)."""
-    run = training.train(training.TrainConfig(model="fast", data_dir=str(data_dir)),
+    run = train(TrainConfig(model="fast", data_dir=str(data_dir)),
                          tmp_path / "fast", verbose=0)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs"] == 1.25 and metrics["parameters"] == 207_706
@@ -226,12 +229,28 @@ def test_quantized_copy_is_an_int8_model_as_accurate_as_the_float_one(quick_run,
     graph = onnx.load(out / "model.onnx").graph
     assert any(node.op_type == "QuantizeLinear" for node in graph.node)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["precision"] == "int8"
+    assert metrics["precision"] == "int8" and metrics["weight_bits"] == 7
     assert abs(metrics["test_accuracy"] - metrics["quantized_from"]["test_accuracy"]) < 0.01
     _, (x_test, y_test) = mnist
     int8_answers = Recognizer.load(out).predict(x_test[:2000])
     assert np.mean(int8_answers == Recognizer.load(quick_run).predict(x_test[:2000])) > 0.97
+    # 7-bit weights: the same answers on every CPU, which this CPU's kernels confirm.
+    agreement = metrics["kernel_agreement"]
+    assert agreement["saturating_weights"] == []
+    assert agreement["max_probability_difference"] <= onnx_models.KERNEL_TOLERANCE
+    assert onnx_models.saturating_weights(quick_run / "model.onnx") == []  # float
+    config = json.loads((out / "config.json").read_text())
+    assert config["weight_bits"] == 7 and config["quantized_from"] == str(quick_run)
     with pytest.raises(ValueError, match="exists"):
         onnx_models.quantize(quick_run, out, str(data_dir))
     with pytest.raises(ValueError, match="not a run folder"):
         onnx_models.quantize(tmp_path, tmp_path / "other", str(data_dir))
+
+
+def test_full_range_weights_are_flagged_as_saturating(quick_run, tmp_path, data_dir):
+    out = onnx_models.quantize(quick_run, tmp_path / "int8-full", str(data_dir),
+                               full_range_weights=True)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["weight_bits"] == 8
+    assert metrics["kernel_agreement"]["saturating_weights"]
+    assert onnx_models.saturating_weights(out / "model.onnx")

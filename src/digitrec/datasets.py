@@ -166,12 +166,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 def _download(info: DatasetInfo, filename: str, destination: Path) -> None:
     """Fetches one file from the first mirror that answers, checks its MD5, renames it in place."""
-    from digitrec import files
+    from digitrec import run_folder
 
     errors = []
     for mirror in info.mirrors:
         try:
-            with files.replacing(destination) as temporary:
+            with run_folder.replacing(destination) as temporary:
                 with open(temporary, "wb") as file, \
                         urllib.request.urlopen(mirror + filename, timeout=30) as response:
                     for chunk in iter(lambda: response.read(1 << 20), b""):
@@ -306,9 +306,10 @@ def load_folder(folder: str | os.PathLike, part: str = "all"):
 
     Args:
         folder: the folder.
-        part: ``"fit"`` (the first half of its files, in the CSV's order), ``"holdout"`` (the
-            second half) or ``"all"``. Training uses ``"fit"`` and measurements ``"holdout"``,
-            so that no image is both trained and measured on.
+        part: ``"fit"`` (the first half of its files, see :func:`folder_files`),
+            ``"holdout"`` (the second half) or ``"all"``. Training uses ``"fit"`` and
+            measurements ``"holdout"``, so that no image is both trained and measured on: a
+            string's digit boxes are in the half its whole string is measured in.
 
     Returns:
         ``(images, labels)``: (N, 28, 28) uint8 in 0..255, white ink on black; (N,) uint8.
@@ -321,8 +322,7 @@ def load_folder(folder: str | os.PathLike, part: str = "all"):
     from digitrec import imaging
 
     folder = Path(folder)
-    if part not in ("fit", "holdout", "all"):
-        raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
+    chosen = set(folder_files(folder, part))
     boxes_file, labels_file = folder / "digit_boxes.csv", folder / "labels.csv"
     if boxes_file.is_file():
         with open(boxes_file) as file:
@@ -335,9 +335,6 @@ def load_folder(folder: str | os.PathLike, part: str = "all"):
                     if len(row["label"]) == 1]
     else:
         raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
-    files = list(dict.fromkeys(filename for filename, _, _ in rows))
-    half = len(files) // 2
-    chosen = set({"fit": files[:half], "holdout": files[half:], "all": files}[part])
     images, labels, opened = [], [], {}
     for filename, label, box in rows:
         if filename not in chosen:
@@ -383,3 +380,32 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> list[np.n
         for fold, chunk in enumerate(np.array_split(members, folds)):
             parts[fold].append(chunk)
     return [np.sort(np.concatenate(part)) for part in parts]
+
+
+
+def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
+    """The image files of a folder of real handwriting in ``part`` (see :func:`load_folder`),
+    relative to the folder: in ``digit_boxes.csv``'s order where there is one (a folder of digit
+    strings lists its strings' digits there, and the strings in ``labels.csv`` in another
+    order), then those listed only in ``labels.csv``. Training takes its digits, and the
+    benchmarks their strings, from these halves, so that no string is both trained and
+    measured on (ORAND-CAR-A's labels.csv lists them in another order: its first half holds 166
+    of the held-out amounts).
+
+    Raises:
+        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
+    """
+    import csv
+
+    if part not in ("fit", "holdout", "all"):
+        raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
+    files = []
+    for name in ("digit_boxes.csv", "labels.csv"):
+        if (Path(folder) / name).is_file():
+            with open(Path(folder) / name) as file:
+                files += [row["filename"] for row in csv.DictReader(file)]
+    if not files:
+        raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
+    files = list(dict.fromkeys(files))
+    half = len(files) // 2
+    return {"fit": files[:half], "holdout": files[half:], "all": files}[part]

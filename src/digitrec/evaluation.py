@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from digitrec import datasets, files
+from digitrec import datasets, run_folder
 from digitrec.recognizer import Recognizer
 
 
@@ -90,7 +90,8 @@ def test_predictions(run: str | os.PathLike | None = None,
     recognizer = Recognizer.load(run)
     folder = recognizer.model_path_.parent
     if dataset is None:
-        dataset = files.read_record(folder, "config.json", required=False).get("dataset", "mnist")
+        config = run_folder.read_record(folder, run_folder.CONFIG, required=False)
+        dataset = config.get("dataset", "mnist")
     _, (x_test, y_test) = datasets.load(dataset, data_dir)
     return TestPredictions(folder, dataset, x_test, y_test, recognizer.predict_proba(x_test))
 

@@ -11,14 +11,13 @@ ONNX Runtime and the ``onnx`` package, both in the base install.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from digitrec import __version__, datasets, files
+from digitrec import __version__, datasets, run_folder
 from digitrec.model_format import NUM_CLASSES, softmax, to_model_input
 
 ONNX_TOLERANCE = 1e-5  # largest allowed |p_merged - p_mean of members| over the test images
@@ -163,7 +162,7 @@ def combine_onnx(paths, out: str | os.PathLike) -> None:
                               producer_name="digitrec")
     model.ir_version = members[0].ir_version
     onnx.checker.check_model(model)
-    with files.replacing(out) as temporary:
+    with run_folder.replacing(out) as temporary:
         onnx.save(model, str(temporary))
 
 
@@ -186,10 +185,10 @@ def ensemble(runs, out: str | os.PathLike, data_dir: str | None = None) -> Path:
     if len(runs) < 2:
         raise ValueError("an ensemble needs at least two run folders")
     for run in runs:
-        if not (run / "model.onnx").is_file():
+        if not (run / run_folder.MODEL).is_file():
             raise ValueError(f"{run}: not a run folder (no model.onnx); give folders made by "
                              "`digitrec train`")
-    with files.creating_folder(out) as building:
+    with run_folder.creating_folder(out) as building:
         write_ensemble(runs, [str(run) for run in runs], building, data_dir)
     return Path(out)
 
@@ -200,17 +199,17 @@ def write_ensemble(runs, names, building: Path, data_dir) -> None:
     from digitrec.evaluation import classification_metrics
     from digitrec.recognizer import Recognizer
 
-    configs = [files.read_record(run, "config.json") for run in runs]
-    member_metrics = [files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
-                      for run in runs]
+    configs = [run_folder.read_record(run, run_folder.CONFIG) for run in runs]
+    member_metrics = [run_folder.read_record(run, run_folder.METRICS,
+                                             keys=run_folder.METRICS_FIELDS) for run in runs]
     dataset = configs[0].get("dataset", "mnist")
     if any(config.get("dataset", "mnist") != dataset for config in configs):
         raise ValueError("the runs were trained on different datasets")
     _, (x_test, y_test) = datasets.load(dataset, data_dir)
-    combine_onnx([run / "model.onnx" for run in runs], building / "model.onnx")
+    combine_onnx([run / run_folder.MODEL for run in runs], building / run_folder.MODEL)
     members = [Recognizer.load(run) for run in runs]
     member_probabilities = [member.predict_proba(x_test) for member in members]
-    probabilities = Recognizer.load(building / "model.onnx").predict_proba(x_test)
+    probabilities = Recognizer.load(building / run_folder.MODEL).predict_proba(x_test)
     difference = float(np.abs(probabilities - np.mean(member_probabilities, axis=0)).max())
     if difference > ONNX_TOLERANCE:
         raise RuntimeError(f"the merged graph differs from the members' average by "
@@ -230,17 +229,15 @@ def write_ensemble(runs, names, building: Path, data_dir) -> None:
         "dataset_md5": datasets.checksum(dataset), "versions": {"digitrec": __version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    records = [("metrics.json", metrics),
-               ("config.json", {"model": "ensemble", "dataset": dataset,
-                                "members": list(names)})]
+    run_folder.write_record(building, run_folder.METRICS, metrics)
+    run_folder.write_record(building, run_folder.CONFIG,
+                            {"model": "ensemble", "dataset": dataset, "members": list(names)})
     thresholds = [member.threshold_ for run, member in zip(runs, members)
-                  if (run / "rejection.json").is_file()]
+                  if (run / run_folder.REJECTION).is_file()]
     if len(thresholds) == len(runs):
-        records.append(("rejection.json", {
+        run_folder.write_record(building, run_folder.REJECTION, {
             "method": "mean of the members' calibrated thresholds",
-            "threshold": float(np.mean(thresholds))}))
-    for name, record in records:
-        (building / name).write_text(json.dumps(record, indent=2) + "\n")
+            "threshold": float(np.mean(thresholds))})
 
 
 def quantize(run, out: str | os.PathLike, data_dir: str | None = None,
@@ -277,49 +274,56 @@ def quantize(run, out: str | os.PathLike, data_dir: str | None = None,
     Raises:
         ValueError: ``run`` is not a run folder, or ``out`` exists.
     """
-    from digitrec.evaluation import classification_metrics
-
     run = Path(run)
-    if not (run / "model.onnx").is_file() or not (run / "config.json").is_file():
+    if not (run / run_folder.MODEL).is_file() or not (run / run_folder.CONFIG).is_file():
         raise ValueError(f"{run}: not a run folder (model.onnx and config.json are needed)")
-    source_config = files.read_record(run, "config.json")
-    source_metrics = files.read_record(run, "metrics.json")
+    source_config = run_folder.read_record(run, run_folder.CONFIG)
+    source_metrics = run_folder.read_record(run, run_folder.METRICS)
     (x_train, _), (x_test, y_test) = datasets.load(source_config.get("dataset", "mnist"),
                                                    data_dir)
     chosen = np.random.default_rng(0).choice(len(x_train), CALIBRATION_IMAGES, replace=False)
     weight_bits = 8 if full_range_weights else 7
-    with files.creating_folder(out) as building:
-        _quantize_graph(run / "model.onnx", building / "model.onnx", x_train[chosen],
+    with run_folder.creating_folder(out) as building:
+        _quantize_graph(run / run_folder.MODEL, building / run_folder.MODEL, x_train[chosen],
                         full_range_weights)
-        int8_probabilities = probabilities(session(building / "model.onnx"), x_test)
-        float_probabilities = probabilities(session(run / "model.onnx"), x_test)
-        result = classification_metrics(y_test, int8_probabilities)
-        # Both losses as plain cross-entropy (a run's own test_loss includes label smoothing).
-        float_result = classification_metrics(y_test, float_probabilities)
-        metrics = {
-            **source_metrics,
-            "test_accuracy": result["accuracy"], "test_loss": result["loss"],
-            "test_images": int(len(y_test)), "precision": "int8", "weight_bits": weight_bits,
-            "quantized_from": {"run": str(run), "test_accuracy": float_result["accuracy"],
-                               "test_loss": float_result["loss"]},
-            "max_probability_difference_to_float": float(
-                np.abs(int8_probabilities - float_probabilities).max()),
-            "kernel_agreement": {
-                "max_probability_difference": kernel_agreement(building / "model.onnx", x_test),
-                "tolerance": KERNEL_TOLERANCE, "images": int(len(x_test)), "cpu": cpu_name(),
-                "saturating_weights": saturating_weights(building / "model.onnx")},
-            "calibration_images": CALIBRATION_IMAGES,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
+        metrics = {**source_metrics, **_int8_metrics(run, building, x_test, y_test),
+                   "weight_bits": weight_bits}
         metrics.pop("onnx_max_probability_difference", None)  # the float export's check
         config = {**source_config, "precision": "int8", "weight_bits": weight_bits,
                   "quantized_from": str(run)}
-        for name, record in (("metrics.json", metrics), ("config.json", config)):
-            (building / name).write_text(json.dumps(record, indent=2) + "\n")
-        for name in ("history.json", "summary.txt", "rejection.json"):
+        run_folder.write_record(building, run_folder.METRICS, metrics)
+        run_folder.write_record(building, run_folder.CONFIG, config)
+        for name in (run_folder.HISTORY, run_folder.SUMMARY, run_folder.REJECTION):
             if (run / name).is_file():
                 (building / name).write_text((run / name).read_text())
     return Path(out)
+
+
+def _int8_metrics(run: Path, building: Path, x_test: np.ndarray, y_test: np.ndarray) -> dict:
+    """The int8 copy's figures on the test set, the float model's under ``quantized_from``, and
+    :func:`kernel_agreement` on this machine's CPU (see :func:`quantize`)."""
+    from digitrec.evaluation import classification_metrics
+
+    int8_model = building / run_folder.MODEL
+    int8_probabilities = probabilities(session(int8_model), x_test)
+    float_probabilities = probabilities(session(run / run_folder.MODEL), x_test)
+    result = classification_metrics(y_test, int8_probabilities)
+    # Both losses as plain cross-entropy (a run's own test_loss includes label smoothing).
+    float_result = classification_metrics(y_test, float_probabilities)
+    return {
+        "test_accuracy": result["accuracy"], "test_loss": result["loss"],
+        "test_images": int(len(y_test)), "precision": "int8",
+        "quantized_from": {"run": str(run), "test_accuracy": float_result["accuracy"],
+                           "test_loss": float_result["loss"]},
+        "max_probability_difference_to_float": float(
+            np.abs(int8_probabilities - float_probabilities).max()),
+        "kernel_agreement": {
+            "max_probability_difference": kernel_agreement(int8_model, x_test),
+            "tolerance": KERNEL_TOLERANCE, "images": int(len(x_test)), "cpu": cpu_name(),
+            "saturating_weights": saturating_weights(int8_model)},
+        "calibration_images": CALIBRATION_IMAGES,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _quantize_graph(source: Path, target: Path, calibration_images: np.ndarray,

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from digitrec import datasets, files
+from digitrec import datasets, run_folder
 from digitrec.recognizer import Recognizer
 
 MISTAKE_COLOUR = "#c00000"
@@ -31,7 +31,7 @@ def save(figure: Figure, path: str | os.PathLike, formats=("png", "svg")) -> lis
     written = []
     for fmt in formats:
         target = Path(path).with_suffix(f".{fmt}")
-        with files.replacing(target) as temporary:
+        with run_folder.replacing(target) as temporary:
             figure.savefig(temporary, format=fmt, dpi=100, bbox_inches="tight")
         written.append(target)
     return written
@@ -99,25 +99,6 @@ def samples_per_class(dataset: str = "mnist", per_class: int = 8, seed: int = 0,
     return figure
 
 
-def ensemble_members(run: str | os.PathLike) -> list[Path]:
-    """The run folders of an ensemble's members that are still on disk ([] for other folders).
-
-    An ensemble's ``config.json`` names its members as ``digitrec train --ensemble`` wrote them
-    (inside the ensemble's folder: ``members/seed-K``) or as they were given to ``digitrec
-    ensemble`` (relative to the folder it ran in); each is looked for there, then beside the
-    ensemble's folder.
-    """
-    run = Path(run)
-    members = []
-    for name in files.read_record(run, "config.json", required=False).get("members", []):
-        candidates = [run / name, Path(name), run.parent / Path(name).name]
-        found = next((folder for folder in candidates if (folder / "metrics.json").is_file()),
-                     None)
-        if found is not None:
-            members.append(found)
-    return members
-
-
 def history(run: str | os.PathLike) -> Figure:
     """Loss and accuracy per epoch, training against validation, best validation epoch marked.
 
@@ -128,10 +109,10 @@ def history(run: str | os.PathLike) -> Figure:
         ValueError: the run folder has no history.json (nor, for an ensemble, any member that
             has one).
     """
-    record = files.read_record(run, "history.json", required=False)
+    record = run_folder.read_record(run, run_folder.HISTORY, required=False)
     if not record:
-        members = [member for member in ensemble_members(run)
-                   if (member / "history.json").is_file()]
+        members = [member for member in run_folder.ensemble_members(run)
+                   if (member / run_folder.HISTORY).is_file()]
         if members:
             return compare(members, f"{Path(run).name}: its members' validation accuracy")
         raise ValueError(f"{run}: no history.json; give a run folder made by `digitrec train` "
@@ -174,9 +155,10 @@ def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
     for run in runs:
-        record = files.read_record(run, "history.json", required=False)
+        record = run_folder.read_record(run, run_folder.HISTORY, required=False)
         if not record:
-            if files.read_record(run, "config.json", required=False).get("model") == "ensemble":
+            config = run_folder.read_record(run, run_folder.CONFIG, required=False)
+            if config.get("model") == "ensemble":
                 continue
             raise ValueError(f"{run}: no history.json; give run folders made by `digitrec train`")
         if "val_accuracy" in record:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import answers, files, imaging, onnx_models
+from digitrec import answers, imaging, onnx_models, run_folder
 from digitrec.answers import Answer, DigitAnswer, DigitInNumber, NumberAnswer
 from digitrec.imaging import segmentation
 from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_input
@@ -159,13 +159,13 @@ class Recognizer:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         path = Path(self.model) if self.model is not None else DEFAULT_MODEL
-        onnx_path = path / "model.onnx" if path.is_dir() else path
+        onnx_path = path / run_folder.MODEL if path.is_dir() else path
         if not onnx_path.is_file():
             raise ValueError(f"{path}: no model found; give a run folder made by `digitrec train` "
                              "(holding model.onnx) or an .onnx file")
         self.session_ = onnx_models.session(onnx_path)
         self.input_name_ = self.session_.get_inputs()[0].name
-        self.metrics_ = files.read_record(onnx_path.parent, "metrics.json", required=False)
+        self.metrics_ = run_folder.read_record(onnx_path.parent, run_folder.METRICS, required=False)
         self.model_path_ = onnx_path
         self.classes_ = np.arange(NUM_CLASSES)
         if self.confidence_threshold is not None:
@@ -174,7 +174,8 @@ class Recognizer:
                                  f"{self.confidence_threshold}")
             self.threshold_ = float(self.confidence_threshold)
         else:
-            rejection = files.read_record(onnx_path.parent, "rejection.json", required=False)
+            rejection = run_folder.read_record(onnx_path.parent, run_folder.REJECTION,
+                                               required=False)
             try:
                 threshold = float(rejection.get("threshold", 0.0))
             except (TypeError, ValueError):

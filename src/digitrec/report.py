@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec import __version__, datasets, evaluation, files, imaging, plots
+from digitrec import __version__, datasets, evaluation, imaging, plots, run_folder
 from digitrec.recognizer import Recognizer
 
 STYLE = """
@@ -92,8 +92,8 @@ def compare(runs) -> list[dict]:
     """
     rows = []
     for run in map(Path, runs):
-        metrics = files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
-        history = files.read_record(run, "history.json", required=False)
+        metrics = run_folder.read_record(run, run_folder.METRICS, keys=run_folder.METRICS_FIELDS)
+        history = run_folder.read_record(run, run_folder.HISTORY, required=False)
         rows.append({"run": str(run), "model": metrics["model"],
                      "parameters": metrics["parameters"], "epochs": metrics["epochs"],
                      "training_seconds": metrics["training_seconds"],
@@ -120,12 +120,12 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
         ValueError: not a run folder; digitrec.datasets.DatasetError: data missing.
     """
     run = Path(run)
-    if not (run / "model.onnx").is_file() or not (run / "config.json").is_file():
+    if not (run / run_folder.MODEL).is_file() or not (run / run_folder.CONFIG).is_file():
         raise ValueError(f"{run}: not a run folder (no model.onnx and config.json); give a "
                          "folder made by `digitrec train`")
     out = Path(out) if out is not None else run / "report.html"
-    config = files.read_record(run, "config.json")
-    metrics = files.read_record(run, "metrics.json", keys=files.METRICS_FIELDS)
+    config = run_folder.read_record(run, run_folder.CONFIG)
+    metrics = run_folder.read_record(run, run_folder.METRICS, keys=run_folder.METRICS_FIELDS)
     predictions = evaluation.test_predictions(run, data_dir)
     result = evaluation.evaluate(predictions=predictions)
     names = result["class_names"]
@@ -135,26 +135,7 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
              f'{metrics["parameters"]:,} parameters, {metrics["training_seconds"]:.0f} s of '
              f"training. Report by digitrec {__version__}.</p>"]
 
-    parts.append('<section id="configuration"><h2>Configuration</h2>'
-                 + _table(("setting", "value"), sorted(config.items())) + "</section>")
-    summary = (run / "summary.txt").read_text() if (run / "summary.txt").is_file() else \
-        f"{metrics['parameters']:,} parameters (no summary.txt in this run)"
-    parts.append(f'<section id="model"><h2>Model</h2><pre>{html.escape(summary)}</pre>'
-                 "</section>")
-    try:
-        curves = _figure_html(plots.history(run), "loss and accuracy per epoch")
-    except ValueError as error:  # an ensemble whose members are gone: the rest still stands
-        curves = f"<p>No training curves: {html.escape(str(error))}</p>"
-    parts.append(f'<section id="curves"><h2>Training curves</h2>{curves}</section>')
-    members = metrics.get("members", [])
-    if members:
-        parts.append('<section id="members"><h2>Members</h2>'
-                     "<p>The model is the mean of these models' probabilities.</p>"
-                     + _table(("run", "model", "seed", "test accuracy"),
-                              [(member["run"], member["model"],
-                                "-" if member.get("seed") is None else member["seed"],
-                                f"{member['test_accuracy']:.2%}") for member in members])
-                     + "</section>")
+    parts += _run_sections(run, config, metrics)
     per_class = [(names[row["class"]], f"{row['precision']:.2%}", f"{row['recall']:.2%}",
                   f"{row['f1']:.2%}", row["support"]) for row in result["per_class"]]
     parts.append('<section id="test-metrics"><h2>Test metrics</h2>'
@@ -180,6 +161,33 @@ def report(run: str | os.PathLike, out: str | os.PathLike | None = None, data_di
     document = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>digitrec report: {html.escape(run.name)}</title>"
                 f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>\n")
-    with files.replacing(out) as temporary:
+    with run_folder.replacing(out) as temporary:
         temporary.write_text(document, encoding="utf-8")
     return out
+
+
+def _run_sections(run: Path, config: dict, metrics: dict) -> list[str]:
+    """The report's sections on how the run was made: configuration, model, training curves
+    and, for an ensemble, its members."""
+    parts = []
+    parts.append('<section id="configuration"><h2>Configuration</h2>'
+                 + _table(("setting", "value"), sorted(config.items())) + "</section>")
+    summary = (run / run_folder.SUMMARY).read_text() if (run / run_folder.SUMMARY).is_file() else \
+        f"{metrics['parameters']:,} parameters (no summary.txt in this run)"
+    parts.append(f'<section id="model"><h2>Model</h2><pre>{html.escape(summary)}</pre>'
+                 "</section>")
+    try:
+        curves = _figure_html(plots.history(run), "loss and accuracy per epoch")
+    except ValueError as error:  # an ensemble whose members are gone: the rest still stands
+        curves = f"<p>No training curves: {html.escape(str(error))}</p>"
+    parts.append(f'<section id="curves"><h2>Training curves</h2>{curves}</section>')
+    members = metrics.get("members", [])
+    if members:
+        parts.append('<section id="members"><h2>Members</h2>'
+                     "<p>The model is the mean of these models' probabilities.</p>"
+                     + _table(("run", "model", "seed", "test accuracy"),
+                              [(member["run"], member["model"],
+                                "-" if member.get("seed") is None else member["seed"],
+                                f"{member['test_accuracy']:.2%}") for member in members])
+                     + "</section>")
+    return parts

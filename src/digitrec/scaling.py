@@ -19,7 +19,9 @@ import os
 
 import ray
 
-from digitrec import datasets, training
+from digitrec import datasets, onnx_models, run_folder
+from digitrec.training import cross_validation
+from digitrec.training.config import TrainConfig
 
 
 def connect(address: str | None = None, workers: int | None = None) -> None:
@@ -47,7 +49,7 @@ def absolute(path: str | None) -> str | None:
     return os.path.abspath(os.path.expanduser(path)) if path is not None else None
 
 
-def for_workers(config: training.TrainConfig) -> training.TrainConfig:
+def for_workers(config: TrainConfig) -> TrainConfig:
     """The configuration with its paths (data, extra data) made absolute, for Ray's workers."""
     import dataclasses
 
@@ -61,12 +63,13 @@ def _run_fold(config, x_train, y_train, parts, fold):
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per task
-    return training.run_fold(config, x_train, y_train, parts, fold, verbose=0)
+    return cross_validation.run_fold(config, x_train, y_train, parts, fold, verbose=0)
 
 
-def cross_validate(config: training.TrainConfig, folds: int = 4, out=None,
+def cross_validate(config: TrainConfig, folds: int = 4, out=None,
                    address: str | None = None, workers: int | None = None) -> dict:
-    """:func:`digitrec.training.cross_validate`, each fold a Ray task (one CPU each).
+    """:func:`digitrec.training.cross_validation.cross_validate`, each fold a Ray task (one
+    CPU each).
 
     Returns:
         The same summary; files are written by this process.
@@ -80,7 +83,7 @@ def cross_validate(config: training.TrainConfig, folds: int = 4, out=None,
     images, labels = ray.put(x_train), ray.put(y_train)
     results = ray.get([_run_fold.remote(config, images, labels, parts, fold)
                        for fold in range(folds)])
-    return training.summarize_folds(config, results, out)
+    return cross_validation.summarize_folds(config, results, out)
 
 
 @ray.remote(num_cpus=1)
@@ -93,9 +96,11 @@ def _train_member(config) -> bytes:
 
     import tensorflow as tf
 
+    from digitrec.training.train import train
+
     tf.config.threading.set_intra_op_parallelism_threads(1)  # one core per task
     with tempfile.TemporaryDirectory() as folder:
-        run = training.train(config, os.path.join(folder, "run"), verbose=0)
+        run = train(config, os.path.join(folder, "run"), verbose=0)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as archive:
             archive.add(run, arcname=".")
@@ -114,3 +119,19 @@ def train_members(configs, outs, address: str | None = None, workers: int | None
         with tarfile.open(fileobj=io.BytesIO(archive)) as members:
             members.extractall(out, filter="data")
 
+
+def train_ensemble(config: TrainConfig, members: int, out: str | os.PathLike,
+                   address: str | None = None, workers: int | None = None) -> str | os.PathLike:
+    """:func:`digitrec.training.train.train_ensemble`, each member a Ray task (one CPU each).
+
+    Raises:
+        ValueError: fewer than two members, a bad configuration, or ``out`` exists.
+    """
+    from digitrec.training.train import ensemble_members
+
+    configs, names = ensemble_members(config, members)
+    with run_folder.creating_folder(out) as building:
+        train_members(configs, [building / name for name in names], address, workers)
+        onnx_models.write_ensemble([building / name for name in names], names, building,
+                                   config.data_dir)
+    return out

@@ -2,13 +2,14 @@
 
     digitrec tune --trials 20 --epochs 5 [--address ray://HOST:PORT] --out runs/tune
 
-The search space covers the ``cnn``'s filters, dense units and dropout, the learning rate, batch
-size, optimizer and augmentation strength (:data:`SPACE`). Each trial trains on the training
-split and reports its validation accuracy after every epoch; ASHA (L. Li et al., "A System for
-Massively Parallel Hyperparameter Tuning", MLSys 2020) stops the trials that fall behind. The
-experiment is stored in ``OUT``; running the same command again resumes it, keeping finished
-trials. The result: a table and a plot of the trials, and ``OUT/best.json``, a configuration for
-``digitrec train --config OUT/best.json``.
+The search space covers the architecture's options (the ``cnn``'s filters, dense units, dropout
+and L2 penalty; the ``mlp``'s hidden units, dropout and L2 penalty), the learning rate, batch
+size, optimizer and augmentation strength (:data:`SPACE`, :func:`space`). Each trial trains on
+the training split and reports its validation accuracy after every epoch; ASHA (L. Li et al.,
+"A System for Massively Parallel Hyperparameter Tuning", MLSys 2020) stops the trials that fall
+behind. The experiment is stored in ``OUT``; running the same command again resumes it, keeping
+finished trials. The result: a table and a plot of the trials, and ``OUT/best.json``, a
+configuration for ``digitrec train --config OUT/best.json``.
 
 Trials run on Ray: locally on every core by default, on a cluster with ``address`` or
 ``$RAY_ADDRESS`` (see :mod:`digitrec.scaling`).
@@ -16,17 +17,19 @@ Trials run on Ray: locally on every core by default, on a cluster with ``address
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from digitrec import datasets, files, training
+from digitrec import datasets, run_folder
+from digitrec.training.config import TrainConfig, architecture_defaults
 
 # name: ("choice", options) or ("loguniform" / "uniform", low, high)
 SPACE = {
     "filters": ("choice", [16, 32, 48]),
     "dense_units": ("choice", [32, 64, 128]),
+    "hidden_units": ("choice", [64, 128, 256, 512]),
     "dropout": ("uniform", 0.0, 0.5),
+    "l2": ("choice", [0.0, 1e-5, 1e-4, 1e-3, 1e-2]),
     "learning_rate": ("loguniform", 1e-4, 1e-2),
     "batch_size": ("choice", [64, 128, 256]),
     "optimizer": ("choice", ["adam", "rmsprop", "sgd"]),
@@ -34,17 +37,33 @@ SPACE = {
 }
 
 
-def _param_space():
+def space(model: str) -> dict:
+    """The part of :data:`SPACE` that ``model`` takes: its architecture's options (the ``cnn``'s
+    filters, dense units, dropout and L2 penalty; the ``mlp``'s hidden units, dropout and L2
+    penalty; none for the fixed networks) and the training settings.
+
+    Raises:
+        ValueError: an unknown model.
+    """
+    options = architecture_defaults(model)
+    return {name: value for name, value in SPACE.items()
+            if name in options or name not in _ARCHITECTURE_SEARCHED}
+
+
+_ARCHITECTURE_SEARCHED = ("filters", "dense_units", "hidden_units", "dropout", "l2")
+
+
+def _param_space(model: str):
     from ray import tune
 
     kinds = {"choice": tune.choice, "uniform": tune.uniform, "loguniform": tune.loguniform}
-    return {name: kinds[kind](*arguments) for name, (kind, *arguments) in SPACE.items()}
+    return {name: kinds[kind](*arguments) for name, (kind, *arguments) in space(model).items()}
 
 
-def trial_config(base: dict, parameters: dict) -> training.TrainConfig:
+def trial_config(base: dict, parameters: dict) -> TrainConfig:
     """The training configuration of one trial: ``base`` fields with the sampled ``parameters``."""
     strength = parameters["augment_strength"]
-    return training.TrainConfig(**{
+    return TrainConfig(**{
         **base, **{key: value for key, value in parameters.items() if key != "augment_strength"},
         "augment": strength > 0, "augment_strength": strength if strength > 0 else 1.0})
 
@@ -67,7 +86,9 @@ def _trial(parameters: dict, base: dict) -> None:
     report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: tune.report(
         {"val_accuracy": float(logs["val_accuracy"]), "val_loss": float(logs["val_loss"]),
          "epoch": epoch + 1}))
-    training.fit(config, x_train, y_train, x_validation, y_validation, verbose=0,
+    from digitrec.training.fitting import fit
+
+    fit(config, x_train, y_train, x_validation, y_validation, verbose=0,
                  callbacks=[report])
 
 
@@ -81,7 +102,8 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         trials: how many configurations to try.
         epochs: the most epochs a trial trains (ASHA stops many sooner).
         out: the folder holding the experiment; an existing one is resumed.
-        model: a model taking the architecture options (``cnn``).
+        model: a recipe's name; the architecture options it takes are searched too
+            (:func:`space`).
         train_limit: train each trial on only the first N training images.
         address, workers: where to run (see :func:`digitrec.scaling.connect`).
 
@@ -90,17 +112,15 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         "error"}`` (``error``: the last line of a failed trial's error, else None).
 
     Raises:
-        ValueError: a model that does not take the searched options, or bad numbers.
+        ValueError: an unknown model, or bad numbers.
     """
     from ray import tune as ray_tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    from digitrec import models, scaling
+    from digitrec import scaling
 
-    if {"filters", "dense_units", "dropout"} - models.options(model):
-        raise ValueError(f"model {model!r} does not take the searched options filters, "
-                         "dense_units and dropout; use cnn")
+    searched = space(model)
     if trials < 1 or epochs < 1:
         raise ValueError("trials and epochs must be at least 1")
     out = Path(out).resolve()
@@ -115,14 +135,28 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
     else:
         tuner = ray_tune.Tuner(
             ray_tune.with_resources(trainable, {"cpu": 1}),
-            param_space=_param_space(),
+            param_space=_param_space(model),
             tune_config=ray_tune.TuneConfig(
                 metric="val_accuracy", mode="max", num_samples=trials,
                 search_alg=OptunaSearch(seed=seed),
                 scheduler=ASHAScheduler(max_t=epochs, grace_period=1, time_attr="epoch")),
             run_config=ray_tune.RunConfig(name="experiment", storage_path=str(out),
                                           verbose=0))
-    grid = tuner.fit()
+    rows = _trial_rows(tuner.fit(), searched)
+    rows.sort(key=lambda row: -(row["val_accuracy"] or 0))
+    run_folder.write_record(out, "trials.json", rows)
+    finished = [row for row in rows if row["val_accuracy"] is not None]
+    if finished:
+        config = trial_config({**base, "data_dir": None},
+                              {name: finished[0][name] for name in searched})
+        record = config.record()
+        record.pop("train_limit")
+        run_folder.write_record(out, "best.json", record)
+    return rows
+
+
+def _trial_rows(grid, searched: dict) -> list[dict]:
+    """One row per trial of a finished Ray Tune grid (see :func:`tune`'s Returns)."""
     rows = []
     for index, result in enumerate(grid):
         metrics = result.metrics or {}
@@ -130,21 +164,9 @@ def tune(trials: int = 20, epochs: int = 5, out: str | os.PathLike = "runs/tune"
         best = float(frame["val_accuracy"].max()) if frame is not None and len(frame) else None
         rows.append({"trial": index + 1, "status": "error" if result.error else "done",
                      "val_accuracy": best, "epochs": int(metrics.get("epoch", 0)),
-                     **{name: result.config.get(name) for name in SPACE},
+                     **{name: result.config.get(name) for name in searched},
                      "error": str(result.error).strip().splitlines()[-1][:300]
                      if result.error else None})
-    rows.sort(key=lambda row: -(row["val_accuracy"] or 0))
-    with files.replacing(out / "trials.json") as temporary:
-        temporary.write_text(json.dumps(rows, indent=2) + "\n")
-    finished = [row for row in rows if row["val_accuracy"] is not None]
-    if finished:
-        config = trial_config({**base, "data_dir": None},
-                              {name: finished[0][name] for name in SPACE})
-        record = {key: value for key, value in config.__dict__.items()
-                  if key not in ("data_dir", "train_limit")}
-        record["extra_data"] = list(record["extra_data"])
-        with files.replacing(out / "best.json") as temporary:
-            temporary.write_text(json.dumps(record, indent=2) + "\n")
     return rows
 
 

@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 
+from digitrec import run_folder
 from digitrec.cli.common import DATA_DIR_HELP, fail, need_plots, save_and_report
 from digitrec.cli.tables import print_comparison
 
@@ -58,7 +59,7 @@ def plot(
     try:
         curves = plots.history(folder)
     except ValueError as error:
-        if not (folder / "metrics.json").is_file():
+        if not (folder / run_folder.METRICS).is_file():
             fail(str(error))
         curves = None  # an ensemble whose members are gone: the other figures still stand
         typer.echo(f"no training curves: {error}", err=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def print_models(recipes: dict, build) -> None:
-    """The models that can be trained (``digitrec.models.RECIPES``), with their parameter
-    counts (from ``build(name)``, a Keras model) and recipes, then each recipe's source."""
+def print_models(recipes: dict) -> None:
+    """The models that can be trained (``digitrec.training.recipes.RECIPES``), with their
+    parameter counts and recipes, then each recipe's source (and network, where it is
+    another recipe's)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -20,13 +21,14 @@ def print_models(recipes: dict, build) -> None:
     for column in ("params", "optimizer", "lr", "batch", "epochs", "tutorial acc."):
         table.add_column(column, justify="right")
     for name, recipe in recipes.items():
-        table.add_row(name, f"{build(name).count_params():,}", recipe.optimizer,
+        table.add_row(name, f"{recipe.parameters:,}", recipe.optimizer,
                       f"{recipe.learning_rate:g}", str(recipe.batch_size), f"{recipe.epochs:g}",
                       f"{recipe.tutorial_accuracy:.2%}")
     console = Console()
     console.print(table)
     for name, recipe in recipes.items():
-        console.print(f"{name}: {recipe.source}", highlight=False)
+        network = "" if recipe.architecture == name else f" ({recipe.architecture} network)"
+        console.print(f"{name}{network}: {recipe.source}", highlight=False)
 
 
 def print_evaluation(result: dict) -> None:

@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from digitrec import files
+from digitrec import run_folder
 from digitrec.cli.common import (DATA_DIR_HELP, fail, missing_extra, need_plots, quiet_tensorflow,
                                  save_and_report, text_or_none, training_errors)
 from digitrec.cli.tables import print_comparison, print_evaluation, print_models, print_trials
@@ -24,18 +24,15 @@ from digitrec.cli.tables import print_comparison, print_evaluation, print_models
 
 def models() -> None:
     """List the models that can be trained, with their parameter counts and recipes."""
-    quiet_tensorflow()
-    try:
-        from digitrec import models as registry
-    except ImportError as error:
-        missing_extra("listing models", "train", error)
-    print_models(registry.RECIPES, registry.build)
+    from digitrec.training.recipes import RECIPES
+
+    print_models(RECIPES)
 
 
 def _train_config(config_file, **options):
     """A TrainConfig from a JSON file (as written to run folders, or by `digitrec tune`), with
     the options given on the command line (those not None) taking precedence."""
-    from digitrec import training
+    from digitrec.training.config import TrainConfig
 
     fields = {}
     if config_file is not None:
@@ -45,7 +42,7 @@ def _train_config(config_file, **options):
             fail(f"{config_file}: cannot read the configuration ({error})")
         if not isinstance(fields, dict):
             fail(f"{config_file}: not a configuration (a JSON object of settings is expected)")
-        known = {field.name for field in dataclasses.fields(training.TrainConfig)}
+        known = {field.name for field in dataclasses.fields(TrainConfig)}
         # A quantized run's config records its source; training from it trains the float
         # model (run `digitrec quantize` on the result to make the int8 copy again).
         for recorded in ("precision", "weight_bits", "quantized_from"):
@@ -58,12 +55,16 @@ def _train_config(config_file, **options):
         fields["extra_data"] = tuple(str(folder) for folder in fields["extra_data"])
     if "data_dir" in fields:
         fields["data_dir"] = str(fields["data_dir"])
-    return training.TrainConfig(**fields)
+    return TrainConfig(**fields)
 
 
 def train(
     model: Optional[str] = typer.Option(None, help="Model name (see `digitrec models`; "
                                                    "default cnn)."),
+    architecture: Optional[str] = typer.Option(None, help="Train another network with the "
+                                                          "model's recipe (softmax, mlp, cnn, "
+                                                          "cnn-small, cnn-deep, robust, fast, "
+                                                          "best; default: the recipe's)."),
     dataset: Optional[str] = typer.Option(None, help="mnist (default) or fashion-mnist."),
     epochs: Optional[float] = typer.Option(None, help="Epochs, may be fractional (default: "
                                            "the model's recipe)."),
@@ -83,6 +84,15 @@ def train(
     augment: Optional[bool] = typer.Option(None, "--augment/--no-augment",
                                            help="Train on augmented images (default: the "
                                                 "recipe's choice)."),
+    hidden_units: Optional[int] = typer.Option(None, help="Units in each hidden layer (mlp, "
+                                                          "mlp-dropout; default 128)."),
+    dropout: Optional[float] = typer.Option(None, help="Dropout rate in [0, 1) (mlp: after "
+                                                       "each hidden layer, default 0, 0.3 for "
+                                                       "mlp-dropout; cnn: before its dense "
+                                                       "layer, default 0.25)."),
+    l2: Optional[float] = typer.Option(None, help="L2 weight penalty on every kernel (softmax, "
+                                                  "mlp, cnn; default 0; the tutorials try "
+                                                  "0.01)."),
     extra_data: Optional[List[Path]] = typer.Option(None, help="A folder of real handwriting "
                                                                "(labels.csv or digit_boxes.csv) "
                                                                "whose first half is added to "
@@ -109,9 +119,10 @@ def train(
 
     with training_errors(ValueError, TypeError, datasets.DatasetError, RuntimeError):
         train_config = _train_config(
-            config, model=model, dataset=dataset, epochs=epochs, batch_size=batch_size,
-            optimizer=optimizer, learning_rate=learning_rate, validation_split=validation_split,
-            seed=seed, train_limit=train_limit, augment=augment,
+            config, model=model, architecture=architecture, dataset=dataset, epochs=epochs,
+            batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
+            validation_split=validation_split, seed=seed, train_limit=train_limit,
+            augment=augment, hidden_units=hidden_units, dropout=dropout, l2=l2,
             extra_data=extra_data or None, extra_repeat=extra_repeat, data_dir=data_dir)
         run = _train_run(train_config, out, ensemble, parallel, address, tensorboard)
     _print_run(run)
@@ -122,7 +133,7 @@ def train(
 def _train_run(train_config, out: Optional[Path], ensemble: int, parallel: bool,
                address: Optional[str], tensorboard: bool) -> Path:
     """Trains one model, or an ensemble of ``ensemble`` (2 or more); returns the run folder."""
-    from digitrec import training
+    from digitrec.training import train as training
 
     # A progress bar on a terminal; one line per epoch in a log file.
     verbose = 1 if sys.stdout.isatty() else 2
@@ -130,13 +141,17 @@ def _train_run(train_config, out: Optional[Path], ensemble: int, parallel: bool,
         if out is None:
             single = training.default_run_dir(train_config.resolved())
             out = single.with_name(f"ensemble{ensemble}-{single.name}")
-        return training.train_ensemble(train_config, ensemble, out, parallel, address, verbose)
+        if parallel:
+            from digitrec import scaling
+
+            return Path(scaling.train_ensemble(train_config, ensemble, out, address))
+        return training.train_ensemble(train_config, ensemble, out, verbose)
     return training.train(train_config, out, verbose=verbose, tensorboard=tensorboard)
 
 
 def _print_run(run: Path) -> None:
     """A run's folder and test figures (and its members', for an ensemble)."""
-    metrics = files.read_record(run, "metrics.json")
+    metrics = run_folder.read_record(run, run_folder.METRICS)
     typer.echo(f"run folder: {run}")
     line = (f"test accuracy {metrics['test_accuracy']:.2%}, loss {metrics['test_loss']:.4f}, "
             f"{metrics['training_seconds']:.1f} s training")
@@ -184,7 +199,7 @@ def quantize(
     except (ValueError, OSError, datasets.DatasetError) as error:
         fail(str(error))
     _print_run(made)
-    metrics = files.read_record(made, "metrics.json")
+    metrics = run_folder.read_record(made, run_folder.METRICS)
     source, agreement = metrics["quantized_from"], metrics["kernel_agreement"]
     typer.echo(f"  float model: test accuracy {source['test_accuracy']:.2%}, loss "
                f"{source['test_loss']:.4f}; largest probability difference "
@@ -225,14 +240,14 @@ def cv(
     out = out if out is not None else Path("runs") / (
         f"cv-{model}-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}")
     with training_errors(ValueError, datasets.DatasetError):
-        from digitrec import training
+        from digitrec.training import cross_validation
         config = _train_config(None, model=model, dataset=dataset, epochs=epochs,
                                train_limit=train_limit, seed=seed, data_dir=data_dir)
         if parallel:
             from digitrec import scaling
             summary = scaling.cross_validate(config, folds, out, address)
         else:
-            summary = training.cross_validate(config, folds, out,
+            summary = cross_validation.cross_validate(config, folds, out,
                                               verbose=1 if sys.stdout.isatty() else 2)
     for fold in summary["folds"]:
         typer.echo(f"fold {fold['fold']}: validation accuracy {fold['validation_accuracy']:.2%} "
@@ -264,10 +279,10 @@ def tutorial(
 
     runs = []
     with training_errors(ValueError, datasets.DatasetError):
-        from digitrec import training
+        from digitrec.training import train as training
         for name in models_to_train:
             run = out / name
-            if not (run / "metrics.json").is_file():
+            if not (run / run_folder.METRICS).is_file():
                 typer.echo(f"training {name}...")
                 training.train(_train_config(None, model=name, epochs=epochs,
                                              train_limit=train_limit, data_dir=data_dir), run,
@@ -297,8 +312,9 @@ def tune(
 ) -> None:
     """Search hyperparameters with Ray Tune, Optuna and ASHA early stopping; resumable.
 
-    The space: filters, dense units, dropout, learning rate, batch size, optimizer and
-    augmentation strength. Running the same command again resumes the search in OUT.
+    The space: the architecture's options (the cnn's filters, dense units, dropout and L2
+    penalty; the mlp's hidden units, dropout and L2 penalty), learning rate, batch size,
+    optimizer and augmentation strength. Running the same command again resumes the search in OUT.
     """
     need_plots()
     quiet_tensorflow()
@@ -312,7 +328,7 @@ def tune(
         missing_extra("tuning", "train,scale", error)
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
-    print_trials(rows, tuning.SPACE)
+    print_trials(rows, tuning.space(model))
     save_and_report(tuning.plot_trials(rows), out / "trials")
     failed = [row for row in rows if row["status"] == "error"]
     if failed:

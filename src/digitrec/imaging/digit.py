@@ -225,7 +225,7 @@ def save_digit(digit: np.ndarray, path: str | os.PathLike) -> Path:
     Returns:
         The path written.
     """
-    from digitrec import files
+    from digitrec import run_folder
 
     path = Path(path)
     stem, suffix = path.name.split(".", 1) if "." in path.name else (path.name, "png")
@@ -233,7 +233,7 @@ def save_digit(digit: np.ndarray, path: str | os.PathLike) -> Path:
     while True:
         candidate = path if number == 1 else path.with_name(f"{stem}-{number}.{suffix}")
         try:
-            with files.replacing(candidate, overwrite=False) as temporary:
+            with run_folder.replacing(candidate, overwrite=False) as temporary:
                 Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(
                     temporary, format="PNG")
             return candidate

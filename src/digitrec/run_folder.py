@@ -1,6 +1,11 @@
-"""Run folders' files: reading their JSON records with errors that name the file, and writing
-safely (to a temporary file beside the target, renamed into place when complete, so that an
-interrupted write never leaves a half-written file or destroys an existing one)."""
+"""A run folder: the names of its files, reading its JSON records with errors that name the
+file, writing safely (to a temporary file beside the target, renamed into place when complete,
+so that an interrupted write never leaves a half-written file or destroys an existing one), and
+finding an ensemble's members.
+
+What each record holds: :mod:`digitrec.training.train` (a trained run),
+:func:`digitrec.onnx_models.ensemble` and :func:`digitrec.onnx_models.quantize`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,13 @@ import os
 import tempfile
 from pathlib import Path
 
+MODEL = "model.onnx"  # the model, for ONNX Runtime (every run)
+KERAS_MODEL = "model.keras"  # the trained Keras model (trained runs)
+CONFIG = "config.json"  # the configuration that made the run
+METRICS = "metrics.json"  # test figures, sizes, times, versions
+HISTORY = "history.json"  # per-epoch training figures (trained runs)
+REJECTION = "rejection.json"  # the "unsure" threshold (recipes with outlier exposure)
+SUMMARY = "summary.txt"  # Keras' model summary (trained runs)
 # Fields every run's metrics.json holds (written by training, ensembles and int8 copies alike).
 METRICS_FIELDS = ("model", "parameters", "epochs", "training_seconds", "test_accuracy")
 
@@ -57,7 +69,7 @@ def creating_folder(target: str | os.PathLike):
 
     target = Path(target)
     if target.exists():
-        raise ValueError(f"{target} exists already; choose another --out (runs are never "
+        raise ValueError(f"{target} exists already; choose another folder (runs are never "
                          "overwritten)")
     target.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -73,7 +85,7 @@ def creating_folder(target: str | os.PathLike):
 def read_record(run: str | os.PathLike, name: str, required: bool = True,
                 keys: tuple[str, ...] = ()) -> dict:
     """A run folder's JSON record: ``config.json``, ``metrics.json``, ``history.json`` or
-    ``rejection.json`` (see :mod:`digitrec.training` for what each holds).
+    ``rejection.json`` (see :mod:`digitrec.training.train` for what each holds).
 
     Args:
         run: the run folder.
@@ -105,3 +117,28 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True,
         raise ValueError(f"{path}: lacks {', '.join(missing)}; was it made by an older or "
                          "another program? Re-make the run with `digitrec train`")
     return record
+
+
+def write_record(folder: str | os.PathLike, name: str, record: dict | list) -> None:
+    """Writes ``record`` as ``folder/name``, indented JSON, through :func:`replacing` (into a
+    folder being built by :func:`creating_folder`, or over an existing file, safely)."""
+    with replacing(Path(folder) / name) as temporary:
+        temporary.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def ensemble_members(run: str | os.PathLike) -> list[Path]:
+    """The run folders of an ensemble's members that are still on disk ([] for other folders).
+
+    An ensemble's ``config.json`` names its members as ``digitrec train --ensemble`` wrote them
+    (inside the ensemble's folder: ``members/seed-K``) or as they were given to ``digitrec
+    ensemble`` (relative to the folder it ran in); each is looked for there, then beside the
+    ensemble's folder.
+    """
+    run = Path(run)
+    members = []
+    for name in read_record(run, CONFIG, required=False).get("members", []):
+        candidates = [run / name, Path(name), run.parent / Path(name).name]
+        found = next((folder for folder in candidates if (folder / METRICS).is_file()), None)
+        if found is not None:
+            members.append(found)
+    return members
