@@ -383,3 +383,32 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> list[np.n
         for fold, chunk in enumerate(np.array_split(members, folds)):
             parts[fold].append(chunk)
     return [np.sort(np.concatenate(part)) for part in parts]
+
+
+
+def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
+    """The image files of a folder of real handwriting in ``part`` (see :func:`load_folder`),
+    relative to the folder: in ``digit_boxes.csv``'s order where there is one (a folder of digit
+    strings lists its strings' digits there, and the strings in ``labels.csv`` in another
+    order), then those listed only in ``labels.csv``. Training takes its digits, and the
+    benchmarks their strings, from these halves, so that no string is both trained and
+    measured on (ORAND-CAR-A's labels.csv lists them in another order: its first half holds 166
+    of the held-out amounts).
+
+    Raises:
+        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
+    """
+    import csv
+
+    if part not in ("fit", "holdout", "all"):
+        raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
+    files = []
+    for name in ("digit_boxes.csv", "labels.csv"):
+        if (Path(folder) / name).is_file():
+            with open(Path(folder) / name) as file:
+                files += [row["filename"] for row in csv.DictReader(file)]
+    if not files:
+        raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
+    files = list(dict.fromkeys(files))
+    half = len(files) // 2
+    return {"fit": files[:half], "holdout": files[half:], "all": files}[part]
