@@ -1,30 +1,13 @@
 """Synthetic digit strings: reproducible, labelled as drawn, from the fit halves only."""
 
-import importlib.util
-import sys
-
 import numpy as np
 import pytest
-from conftest import HANDWRITING, REPOSITORY
 from PIL import Image, ImageOps
 
 from digitrec import datasets
+from digitrec.training import synthetic_strings
 
-
-def _import_generator():
-    # digitrec.training is still the Keras module training.py on this branch, and the package
-    # that holds the generator on main; until they meet, the generator is loaded from its file.
-    name = "digitrec.training.synthetic_strings"
-    if importlib.util.find_spec("digitrec.training").submodule_search_locations:
-        return importlib.import_module(name)
-    path = REPOSITORY / "src" / "digitrec" / "training" / "synthetic_strings.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-synthetic_strings = _import_generator()
+from conftest import HANDWRITING
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,9 @@ In the order a run uses them:
   to the training images;
 - :mod:`~digitrec.training.fitting`: ``model.fit`` with the schedule, batches and epoch kept;
 - :mod:`~digitrec.training.train`: a run folder (fit, evaluate, export to ONNX, records);
-- :mod:`~digitrec.training.cross_validation`: K-fold cross-validation.
+- :mod:`~digitrec.training.cross_validation`: K-fold cross-validation;
+- :mod:`~digitrec.training.synthetic_strings` (Keras-free): written numbers made from real
+  isolated digits, the training data of a digit-string reader (issue 20, in progress).
 
 Keras runs on the backend that ``KERAS_BACKEND`` names, TensorFlow by default (the batches are
 a ``tf.data`` pipeline, so TensorFlow must be installed whatever the backend).
