@@ -168,8 +168,8 @@ def test_read_averages_the_strings_cut_and_the_boxs_own_pipeline(recognizer):
     segments = segmentation.segment(image, score=recognizer.predict_proba)
     cut = recognizer.predict_proba(np.stack([segment.image for segment in segments]))
     scale = image.info.get(imaging.DRAFT_SCALE, 1.0)
-    boxed = recognizer.predict_proba(np.stack([imaging.to_mnist(image.crop(
-        (x / scale, y / scale, (x + w) / scale, (y + h) / scale)))
+    boxed = recognizer.predict_proba(np.stack([imaging.to_mnist(imaging.cut_box(
+        image, (x / scale, y / scale, w / scale, h / scale)))
         for x, y, w, h in (segment.box for segment in segments)]))
     reading = recognizer.read(path)
     assert reading["text"] == "25441"

@@ -340,10 +340,9 @@ class Recognizer:
         scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes are in the file's pixels
         crops, rows = [], []
         for index, segment in enumerate(segments):
-            x, y, w, h = (value / scale for value in segment.box)
+            box = tuple(value / scale for value in segment.box)
             try:
-                crops.append(imaging.to_mnist(image.crop((
-                    int(x), int(y), int(np.ceil(x + w)), int(np.ceil(y + h))))))
+                crops.append(imaging.to_mnist(imaging.cut_box(image, box)))
             except imaging.ImageError:
                 continue  # too faint on its own: the string's cut alone decides
             rows.append(index)

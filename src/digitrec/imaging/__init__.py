@@ -64,6 +64,7 @@ from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
 from digitrec.imaging.digit import (
     center_in_28x28,
     crop_to_ink,
+    cut_box,
     deskew,
     load_digit,
     save_digit,
@@ -83,6 +84,6 @@ __all__ = [
     # lines
     "is_line", "outline_share", "remove_ruled_lines",
     # digit
-    "center_in_28x28", "crop_to_ink", "deskew", "load_digit", "save_digit", "select_digit",
-    "to_mnist",
+    "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
+    "select_digit", "to_mnist",
 ]

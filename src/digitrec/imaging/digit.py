@@ -3,7 +3,8 @@
 :func:`select_digit` keeps the digit's components, :func:`crop_to_ink` and :func:`deskew` crop
 it and remove its slant, and :func:`center_in_28x28` places it as MNIST's makers did: fitted to
 a 20x20 box, centre of mass at the centre of 28x28. :func:`to_mnist` runs every stage on a
-Pillow image, :func:`load_digit` on a file; :func:`save_digit` writes a digit as a PNG.
+Pillow image, :func:`load_digit` on a file; :func:`save_digit` writes a digit as a PNG;
+:func:`cut_box` cuts a digit found in a larger image out of it, for :func:`to_mnist`.
 """
 
 from __future__ import annotations
@@ -200,6 +201,47 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     if deskew_slant:
         ink = deskew(crop_to_ink(ink))
     return center_in_28x28(ink)
+
+
+def cut_box(image: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
+    """A digit's bounding box cut from an image and framed by the paper round it.
+
+    The frame is an eighth of the box's longer side wide (as MNIST frames a 20-pixel digit in
+    28), filled with the median colour of a band that wide just outside the box (mostly paper,
+    even beside other digits). A tight box alone is no image of a digit to :func:`to_mnist`: a 1
+    fills it, so its ink looks like the paper, and a stroke along its edge looks like a shadow.
+    A box of :data:`PAGE_SIZE` pixels or more is framed to a square: the paper of such an image
+    is estimated over squares a quarter of its shorter side across, which in a narrow strip
+    round a 1 are narrower than a bold stroke.
+
+    Args:
+        image: the whole image, any mode.
+        box: (x, y, width, height) in the image's pixels, floats allowed.
+
+    Returns:
+        A Pillow image in ``image``'s mode, the box's pixels in the middle.
+    """
+    left, top = int(box[0]), int(box[1])
+    right, bottom = int(np.ceil(box[0] + box[2])), int(np.ceil(box[1] + box[3]))
+    width, height = right - left, bottom - top
+    band = max(1, max(width, height) // 8)
+    surround = np.asarray(image.crop((left - band, top - band, right + band, bottom + band)))
+    inside = np.zeros(surround.shape[:2], dtype=bool)
+    inside[band:-band, band:-band] = True
+    # Pixels past the image's edge come back from crop as zeros: only those in it count.
+    within = np.zeros_like(inside)
+    within[max(0, band - top):band + image.height - top,
+           max(0, band - left):band + image.width - left] = True
+    ring = surround[within & ~inside]
+    colour = np.median(ring, axis=0) if len(ring) else np.median(surround[inside], axis=0)
+    fill = tuple(int(round(value)) for value in np.atleast_1d(colour))
+    size = (width + 2 * band, height + 2 * band)
+    if max(width, height) >= PAGE_SIZE:
+        size = (max(size), max(size))
+    framed = Image.new(image.mode, size, fill[0] if len(fill) == 1 else fill)
+    framed.paste(image.crop((left, top, right, bottom)),
+                 ((size[0] - width) // 2, (size[1] - height) // 2))
+    return framed
 
 
 def load_digit(path: str | os.PathLike, **options) -> np.ndarray:
