@@ -389,3 +389,16 @@ def test_a_runs_config_trains_the_same_run_again(tmp_path):
     config = json.loads((first / "config.json").read_text())
     assert config["architecture"] == "mlp" and config["dropout"] == 0.3
     assert {"label_smoothing", "schedule", "ema", "outlier_exposure"} <= set(config)
+
+
+def test_read_with_either_reader_and_a_missing_one(tmp_path):
+    cheque = HANDWRITING / "orand_car_a" / "images" / "train_a_car_000160.jpg"  # 25.441
+    for reader in ([], ["--reader", "segmentation"]):
+        result = digitrec("read", cheque, "--json", *reader)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["text"] == "25441"
+    result = digitrec("read", cheque, "--reader", tmp_path / "no-such-run")
+    assert result.returncode == 2 and "no number reader there" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = digitrec("train-reader", "--handwriting", tmp_path, "--out", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr

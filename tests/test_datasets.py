@@ -161,3 +161,19 @@ def test_validation_split_is_stratified_disjoint_and_seeded(mnist):
     assert np.array_equal(x_v, x_w) and np.array_equal(y_a, y_b)
     with pytest.raises(ValueError):
         datasets.train_validation_split(x_train, y_train, 1.5)
+
+
+def test_register_numbers_are_split_by_register_never_by_image():
+    import csv
+
+    from conftest import HANDWRITING
+
+    folder = HANDWRITING / "register_numbers"
+    with open(folder / "labels.csv") as file:
+        register = {row["filename"]: row["register"] for row in csv.DictReader(file)}
+    fit, holdout = (datasets.folder_files(folder, part) for part in ("fit", "holdout"))
+    assert sorted(fit + holdout) == sorted(register)
+    fit_registers = {register[name] for name in fit}
+    holdout_registers = {register[name] for name in holdout}
+    assert not fit_registers & holdout_registers
+    assert len(fit_registers) == len(set(register.values())) // 2

@@ -390,7 +390,9 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
     order), then those listed only in ``labels.csv``. Training takes its digits, and the
     benchmarks their strings, from these halves, so that no string is both trained and
     measured on (ORAND-CAR-A's labels.csv lists them in another order: its first half holds 166
-    of the held-out amounts).
+    of the held-out amounts). A ``labels.csv`` with a ``register`` column (numbers cut from
+    registers, each written by one clerk) is split by register, never by image: the first half
+    of its registers, in the order they first appear, are "fit", the others "holdout".
 
     Raises:
         DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
@@ -399,11 +401,20 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
 
     if part not in ("fit", "holdout", "all"):
         raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
-    files = []
+    files, registers = [], {}
     for name in ("digit_boxes.csv", "labels.csv"):
         if (Path(folder) / name).is_file():
             with open(Path(folder) / name) as file:
-                files += [row["filename"] for row in csv.DictReader(file)]
+                for row in csv.DictReader(file):
+                    files.append(row["filename"])
+                    if row.get("register"):
+                        registers[row["filename"]] = row["register"]
+    if registers:
+        order = list(dict.fromkeys(registers.values()))
+        fit = set(order[:len(order) // 2])
+        halves = {"fit": [name for name in registers if registers[name] in fit],
+                  "holdout": [name for name in registers if registers[name] not in fit]}
+        return halves.get(part, list(registers))
     if not files:
         raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
     files = list(dict.fromkeys(files))

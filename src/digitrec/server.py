@@ -53,18 +53,19 @@ class RequestError(Exception):
 
 
 def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               max_batch: int = MAX_BATCH) -> FastAPI:
+               max_batch: int = MAX_BATCH, reader: str | os.PathLike | None = None) -> FastAPI:
     """Builds the application around one loaded model.
 
     Args:
         model: a run folder or ``.onnx`` file (``None``: the shipped model).
+        reader: what /v1/read reads numbers with (see :class:`Recognizer`'s ``reader``).
         max_upload_bytes: the largest request body accepted, in bytes (default 10 MiB).
         max_batch: the most images one ``/v1/predict/batch`` request may hold.
 
     Raises:
         ValueError: the model cannot be loaded.
     """
-    recognizer = Recognizer.load(model)
+    recognizer = Recognizer.load(model, reader=reader)
     app = FastAPI(title="digitrec", version=__version__,
                   description="Recognise handwritten digits and numbers in images.")
     app.state.recognizer = recognizer
@@ -258,8 +259,8 @@ def _png_base64(digit: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, model=None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, model=None, reader=None) -> None:
     """Runs the server with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(model), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(model, reader=reader), host=host, port=port, log_level="info")

@@ -24,6 +24,7 @@ app = typer.Typer(
 
 app.command("models")(train.models)
 app.command("train")(train.train)
+app.command("train-reader")(train.train_reader)
 app.command("ensemble")(train.ensemble_command)
 app.command("quantize")(train.quantize)
 app.command("cv")(train.cv)

@@ -97,18 +97,22 @@ def read(
                                                   "digits (files or folders)."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
+    reader: Optional[str] = typer.Option(None, help="A number reader's run folder (made by "
+                                                    "`digitrec train-reader`; default: the "
+                                                    "shipped reader), or 'segmentation' to cut "
+                                                    "the number into digits for --model."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line: path, text, "
                                                        "status, and each digit's box."),
 ) -> None:
     """Read a number written as a string of digits: a date, an amount, a meter reading.
 
-    Separators (dots, commas, dashes) and underlines are dropped; touching digits are split.
+    Separators (dots, commas, dashes) and underlines are dropped.
     """
     from digitrec import imaging
     from digitrec.recognizer import Recognizer
 
     try:
-        recognizer = Recognizer.load(model)
+        recognizer = Recognizer.load(model, reader=reader)
     except ValueError as error:
         fail(str(error))
     failed = False
@@ -152,6 +156,8 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
+    reader: Optional[str] = typer.Option(None, help="The number reader of /v1/read (as for "
+                                                    "`digitrec read --reader`)."),
 ) -> None:
     """Serve the web page (/) and the HTTP API (/v1, documented at /docs)."""
     try:
@@ -159,6 +165,6 @@ def serve(
     except ImportError as error:
         missing_extra("serving", "serve", error)
     try:
-        server.serve(host, port, model)
+        server.serve(host, port, model, reader)
     except ValueError as error:
         fail(str(error))

@@ -357,3 +357,36 @@ def evaluate(
         typer.echo(json.dumps(result))
     else:
         print_evaluation(result)
+
+
+def train_reader(
+    out: Optional[Path] = typer.Option(None, help="Run folder to create (default: "
+                                                  "runs/reader-DATE-TIME)."),
+    handwriting: Path = typer.Option(..., envvar="DIGITREC_HANDWRITING",
+                                     help="The real handwriting folder (orand_car_a and the "
+                                          "digit folders; $DIGITREC_HANDWRITING)."),
+    data_dir: Optional[Path] = typer.Option(None, envvar="DIGITREC_DATA",
+                                            help="Where MNIST's IDX files are ($DIGITREC_DATA)."),
+    synthetic: int = typer.Option(30_000, help="Synthetic numbers to generate."),
+    epochs: int = typer.Option(10, help="Epochs."),
+    seed: int = typer.Option(0, help="Random seed."),
+    extra_data: Optional[List[Path]] = typer.Option(None, help="A folder of your own numbers "
+                                                               "(labels.csv: filename,label) "
+                                                               "to train on as well; "
+                                                               "repeatable."),
+) -> None:
+    """Train a number reader (a CRNN with CTC loss) for `digitrec read --reader RUN`: synthetic
+    numbers of real digits and ORAND-CAR-A's fit half of cheque amounts; about an hour on 2
+    cores."""
+    from datetime import datetime
+
+    from digitrec import datasets
+
+    quiet_tensorflow()
+    out = out or Path("runs") / f"reader-{datetime.now():%Y%m%d-%H%M%S}"
+    with training_errors(ValueError, OSError, datasets.DatasetError):
+        from digitrec.training.number_reader import train_reader as train
+
+        run = train(out, handwriting, data_dir=data_dir, synthetic=synthetic, epochs=epochs,
+                    seed=seed, extra_data=extra_data or ())
+    typer.echo(f"Number reader written to {run}")

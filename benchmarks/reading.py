@@ -1,0 +1,137 @@
+"""Reading whole numbers, side by side in one run: digitrec's read (its number reader checked
+against segmentation), each of the two alone, and RapidOCR's recogniser as the peer.
+
+    DIGITREC_DATA=../shared/data python benchmarks/reading.py [--reader RUN] [--limit N]
+
+Sets (all real handwriting, none trained on): ORAND-CAR-A's held-out half of cheque amounts,
+the held-out registers of ``register_numbers`` (split by register, see
+``datasets.folder_files``), ``multi_digit`` (canvas drawings), and five-digit numbers of MNIST
+test digits on ruled paper (``benchmarks/ruled_paper.py``'s pages, lines at grey 140, 3 degrees).
+For each reader and set it prints: exact readings, per-digit accuracy (1 - the edit distance
+between reading and label over the label's length, summed over the set), the share of "ok"
+readings that are exact (precision) and the share of readings that are "ok" (coverage), and
+milliseconds per image in process (decoding included). RapidOCR 3.10 (PaddleOCR's PP-OCR
+recogniser on ONNX Runtime, recognition only, no detection: ``pip install 'digitrec[bench]'``)
+reads each image whole; its digits are its text's digits, and its "ok" is a score of 0.9 or
+more. The machine is shared: read the time ratios, not the absolute milliseconds.
+"""
+
+import argparse
+import csv
+import os
+import time
+
+import numpy as np
+
+from digitrec import datasets, imaging
+from digitrec.recognizer import SEGMENTATION, Recognizer
+from inference import HANDWRITING  # benchmarks/inference.py, beside this script
+from ruled_paper import on_ruled_paper  # benchmarks/ruled_paper.py, beside this script
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein's distance: insertions, deletions and substitutions to turn a into b."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def labelled(folder: str, part: str, limit: int | None):
+    """(image, label) of a folder's ``part``, in its labels.csv order."""
+    chosen = set(datasets.folder_files(HANDWRITING / folder, part))
+    with open(HANDWRITING / folder / "labels.csv") as file:
+        rows = [row for row in csv.DictReader(file) if row["filename"] in chosen]
+    return [(HANDWRITING / folder / row["filename"], row["label"]) for row in rows[:limit]]
+
+
+def ruled_numbers(data_dir, count: int):
+    """``count`` five-digit numbers of MNIST test digits on ruled paper, as PIL images."""
+    _, (digits, labels) = datasets.load("mnist", data_dir)
+    return [(on_ruled_paper(digits[start:start + 5], line_level=140, degrees=3),
+             "".join(str(label) for label in labels[start:start + 5]))
+            for start in range(0, count * 5, 5)]
+
+
+def digitrec_reader(recognizer):
+    def read(item):
+        reading = recognizer.read(item)
+        return reading["text"], reading["status"] == "ok"
+    return read
+
+
+def number_reader_alone(recognizer):
+    from PIL import Image
+
+    def read(item):
+        image = item if isinstance(item, Image.Image) else imaging.open_image(item)
+        reading = recognizer.reader_.answer(image)
+        return reading["text"], reading["status"] == "ok"
+    return read
+
+
+def rapidocr_reader():
+    from PIL import Image
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={"Global.log_level": "error"})
+
+    def read(item):
+        image = item if isinstance(item, Image.Image) else imaging.open_image(item)
+        result = engine(np.asarray(image.convert("RGB")), use_det=False, use_cls=False,
+                        use_rec=True)
+        text = "".join(result.txts or ())
+        score = min(result.scores) if result.scores else 0.0
+        return "".join(character for character in text if character.isdigit()), score >= 0.9
+    return read
+
+
+def measure(read, items) -> dict:
+    exact = ok = ok_exact = errors = length = 0
+    started = time.perf_counter()
+    for item, label in items:
+        text, is_ok = read(item)
+        exact += text == label
+        ok += is_ok
+        ok_exact += is_ok and text == label
+        errors += edit_distance(text, label)
+        length += len(label)
+    return {"exact": exact / len(items), "per_digit": 1 - errors / length,
+            "precision": ok_exact / ok if ok else float("nan"), "coverage": ok / len(items),
+            "ms": (time.perf_counter() - started) / len(items) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reader", help="a number reader's run folder (default: the shipped)")
+    parser.add_argument("--limit", type=int, help="at most this many images of each set")
+    parser.add_argument("--data-dir", default=os.environ.get("DIGITREC_DATA"))
+    parser.add_argument("--no-peer", action="store_true", help="leave RapidOCR out")
+    arguments = parser.parse_args()
+    sets = {"ORAND-CAR-A, held-out half": labelled("orand_car_a", "holdout", arguments.limit),
+            "registers, held-out registers": labelled("register_numbers", "holdout",
+                                                      arguments.limit),
+            "multi_digit (canvas)": labelled("multi_digit", "all", arguments.limit),
+            "ruled paper, five digits": ruled_numbers(arguments.data_dir,
+                                                      min(arguments.limit or 60, 60))}
+    recognizer = Recognizer.load(reader=arguments.reader)
+    readers = {"digitrec read (both, agreement)": digitrec_reader(recognizer),
+               "digitrec number reader alone": number_reader_alone(recognizer),
+               "digitrec segmentation alone": digitrec_reader(
+                   Recognizer.load(reader=SEGMENTATION))}
+    if not arguments.no_peer:
+        readers["RapidOCR 3.10 recogniser"] = rapidocr_reader()
+    print("| set | images | reader | exact | per digit | ok precision | ok coverage | ms/image |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for set_name, items in sets.items():
+        for reader_name, read in readers.items():
+            result = measure(read, items)
+            print(f"| {set_name} | {len(items)} | {reader_name} | {result['exact']:.1%} | "
+                  f"{result['per_digit']:.1%} | {result['precision']:.1%} | "
+                  f"{result['coverage']:.1%} | {result['ms']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

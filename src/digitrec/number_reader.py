@@ -1,0 +1,215 @@
+"""A learned reader of written numbers: a line image in, its digits out, no segmentation.
+
+The model is a CRNN (B. Shi, X. Bai and C. Yao, "An End-to-End Trainable Neural Network for
+Image-based Sequence Recognition", TPAMI 39(11), 2017): convolutions over an image
+:data:`HEIGHT` pixels high give one feature vector per :data:`STEP` columns, a sequence model
+reads them in context, and each step's logits score the ten digits and a blank. Trained with
+CTC (A. Graves et al., "Connectionist Temporal Classification", ICML 2006), it needs only the
+string's text, never where each digit is. Decoding is greedy: the best class at each step,
+repeats merged, blanks dropped (:func:`greedy_decode`).
+
+This module is what recognition needs, in NumPy and ONNX Runtime: the model's input format
+(:func:`to_reader_input`), the decoding, and :class:`NumberReader`, which runs a trained
+reader's ``model.onnx``. ``digitrec.training.number_reader`` builds and trains it (Keras).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitrec import answers, imaging, onnx_models, run_folder
+from digitrec.answers import DigitInNumber, NumberAnswer
+from digitrec.model_format import softmax
+
+HEIGHT = 32  # the model's input height in pixels: an ORAND amount's digits are 20 to 40 high
+STEP = 4  # input columns per output step (two 2x2 poolings)
+MIN_WIDTH = 16  # narrower images are padded with paper to this width
+MAX_WIDTH = 512  # wider images are squeezed to this width (about 20 digits at HEIGHT)
+BLANK = 10  # CTC's blank class, after the digits 0..9
+NUM_CLASSES = 11
+
+
+def to_reader_input(image: Image.Image) -> np.ndarray:
+    """An image of one written number -> the reader's input.
+
+    Grey levels (transparency composited onto paper, :func:`digitrec.imaging.to_grey`), the
+    paper (the median grey level) made 0 and the ink positive whichever its polarity, scaled so
+    that the ink's 99.5th percentile is 1, then resized to :data:`HEIGHT` pixels high with the
+    width in proportion (at most :data:`MAX_WIDTH`, at least :data:`MIN_WIDTH`).
+
+    Args:
+        image: a Pillow image of any mode and size, upright.
+
+    Returns:
+        (HEIGHT, W, 1) float32 in [0, 1], white ink on black.
+
+    Raises:
+        digitrec.imaging.ImageError: an image with no pixels.
+    """
+    if image.width == 0 or image.height == 0:
+        raise imaging.ImageError(f"image is {image.width}x{image.height} pixels, it has no "
+                                 "content")
+    grey = imaging.to_grey(image)
+    paper = float(np.median(grey))
+    ink = paper - grey if paper > 127.5 else grey - paper
+    ink = np.clip(ink, 0, None)
+    level = max(float(np.percentile(ink, 99.5)), 16.0)  # a blank image stays near 0
+    ink = np.clip(ink / level, 0, 1).astype(np.float32)
+    width = int(np.clip(round(ink.shape[1] * HEIGHT / ink.shape[0]), 1, MAX_WIDTH))
+    resized = Image.fromarray(ink, mode="F").resize((width, HEIGHT), Image.Resampling.BILINEAR,
+                                                     reducing_gap=2.0)
+    array = np.asarray(resized, dtype=np.float32)
+    if width < MIN_WIDTH:
+        array = np.pad(array, ((0, 0), (0, MIN_WIDTH - width)))
+    return np.clip(array, 0, 1)[:, :, np.newaxis]
+
+
+def pad_batch(inputs: list[np.ndarray], width: int | None = None) -> np.ndarray:
+    """Reader inputs of several widths -> one (N, HEIGHT, W, 1) float32 batch, padded with paper
+    (0) on the right to the widest (or to ``width``, a multiple of :data:`STEP`)."""
+    width = width or -(-max(array.shape[1] for array in inputs) // STEP) * STEP
+    batch = np.zeros((len(inputs), HEIGHT, width, 1), dtype=np.float32)
+    for index, array in enumerate(inputs):
+        batch[index, :, :min(width, array.shape[1])] = array[:, :width]
+    return batch
+
+
+def greedy_decode(logits: np.ndarray) -> tuple[str, np.ndarray, list[tuple[int, int]]]:
+    """CTC's best-path decoding of one image's logits.
+
+    Args:
+        logits: (T, NUM_CLASSES) float, one row per output step, class :data:`BLANK` last.
+
+    Returns:
+        ``(text, confidences, spans)``: the digits read; (len(text),) float32 in [0, 1], each
+        digit's highest probability over the steps it was read at; and each digit's steps as
+        (first, last) indices, for its box (:data:`STEP` input columns per step).
+    """
+    probabilities = softmax(np.asarray(logits, dtype=np.float32))
+    best = probabilities.argmax(axis=1)
+    text, confidences, spans = [], [], []
+    previous = BLANK
+    for step, label in enumerate(best.tolist()):
+        if label != BLANK and label == previous:
+            spans[-1] = (spans[-1][0], step)
+            confidences[-1] = max(confidences[-1], float(probabilities[step, label]))
+        elif label != BLANK:
+            text.append(str(label))
+            confidences.append(float(probabilities[step, label]))
+            spans.append((step, step))
+        previous = label
+    return "".join(text), np.array(confidences, dtype=np.float32), spans
+
+
+def sequence_confidence(logits: np.ndarray) -> float:
+    """The probability of the best path (the product over the steps of each step's highest
+    probability), in [0, 1]: a lower bound on the probability of the text it decodes to."""
+    probabilities = softmax(np.asarray(logits, dtype=np.float32))
+    return float(np.exp(np.log(probabilities.max(axis=1)).sum()))
+
+
+def digit_boxes(array: np.ndarray, spans: list[tuple[int, int]], size: tuple[int, int]
+                ) -> list[list[int]]:
+    """Each digit's bounding box in the image, from where CTC read it and the ink there.
+
+    A digit is read at a step or two near its middle; its columns run from halfway to the
+    previous digit's steps to halfway to the next one's (the image's edge for the first and the
+    last), narrowed to the columns holding ink, and its rows are those holding ink in them.
+
+    Args:
+        array: the reader's input for the image, (HEIGHT, W, 1) float32 (:func:`to_reader_input`).
+        spans: each digit's (first, last) step (:func:`greedy_decode`).
+        size: the image's (width, height) in pixels.
+
+    Returns:
+        One [x, y, width, height] per digit, ints, in the image's pixels.
+    """
+    ink = array[:, :, 0] > 0.5
+    scale_x, scale_y = size[0] / array.shape[1], size[1] / array.shape[0]
+    middles = [(first + last + 1) * STEP / 2 for first, last in spans]
+    boxes = []
+    for index, middle in enumerate(middles):
+        left = 0 if index == 0 else int((middles[index - 1] + middle) / 2)
+        right = array.shape[1] if index == len(middles) - 1 else int(
+            np.ceil((middle + middles[index + 1]) / 2))
+        columns = np.nonzero(ink[:, left:right].any(axis=0))[0]
+        if len(columns):
+            left, right = left + columns[0], left + columns[-1] + 1
+        rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
+        top, bottom = (rows[0], rows[-1] + 1) if len(rows) else (0, array.shape[0])
+        x, y = int(left * scale_x), int(top * scale_y)
+        boxes.append([x, y, max(1, int(np.ceil(right * scale_x)) - x),
+                      max(1, int(np.ceil(bottom * scale_y)) - y)])
+    return boxes
+
+
+class NumberReader:
+    """Runs a trained reader (a run folder or its ``model.onnx``) on images of numbers.
+
+    Args:
+        model: a run folder of ``digitrec train-reader``, or its ``model.onnx``.
+
+    Attributes:
+        threshold_: a reading is "ok" when its :func:`sequence_confidence` is at least this,
+            in [0, 1]: the run's calibrated ``ok_threshold`` (``metrics.json``), or 1.0 (every
+            reading "unsure") for a model without one.
+
+    Raises:
+        ValueError: no model there, not a valid ONNX model, or a damaged ``metrics.json``.
+    """
+
+    def __init__(self, model: str | os.PathLike):
+        path = Path(model)
+        path = path / run_folder.MODEL if path.is_dir() else path
+        if not path.is_file():
+            raise ValueError(f"{path}: no number reader there; give a run folder made by "
+                             "`digitrec train-reader` (holding model.onnx)")
+        self.model_path_ = path
+        self.session_ = onnx_models.session(path)
+        self.input_name_ = self.session_.get_inputs()[0].name
+        metrics = run_folder.read_record(path.parent, run_folder.METRICS, required=False)
+        self.threshold_ = float(metrics.get("ok_threshold", 1.0))
+        if not 0 <= self.threshold_ <= 1:
+            raise ValueError(f"{path.parent / run_folder.METRICS}: ok_threshold must be in "
+                             f"[0, 1], got {self.threshold_}")
+
+    def read(self, image: Image.Image) -> dict:
+        """Reads one image of a number.
+
+        Returns:
+            A dict: ``text`` (the digits, "" for none), ``confidences`` ((len(text),) float32,
+            each digit's probability), ``boxes`` (each digit's [x, y, width, height] in the
+            image's pixels) and ``sequence_confidence`` (:func:`sequence_confidence`).
+        """
+        array = to_reader_input(image)
+        logits = self.session_.run(None, {self.input_name_: pad_batch([array])})[0][0]
+        text, confidences, spans = greedy_decode(logits)
+        return {"text": text, "confidences": confidences,
+                "boxes": digit_boxes(array, spans, image.size),
+                "sequence_confidence": sequence_confidence(logits)}
+
+    def answer(self, image: Image.Image) -> NumberAnswer:
+        """The answer for one upright image of a number (see :meth:`read`).
+
+        Returns:
+            A :class:`digitrec.answers.NumberAnswer`, boxes in the file's pixels (an image
+            decoded at a reduced scale says so in ``image.info``): "ok" when the reading's
+            sequence confidence reaches :attr:`threshold_`, else "unsure"; a digit is "ok"
+            when its own confidence does. "no_digit" when no digit is read.
+        """
+        reading = self.read(image)
+        if not reading["text"]:
+            return answers.no_number()
+        scale = image.info.get(imaging.DRAFT_SCALE, 1.0)
+        digits: list[DigitInNumber] = [
+            {"digit": int(character), "confidence": float(confidence),
+             "box": [round(value * scale) for value in box],
+             "status": "ok" if confidence >= self.threshold_ else "unsure"}
+            for character, confidence, box in zip(reading["text"], reading["confidences"],
+                                                  reading["boxes"])]
+        status = "ok" if reading["sequence_confidence"] >= self.threshold_ else "unsure"
+        return {"text": reading["text"], "status": status, "digits": digits}
