@@ -402,3 +402,10 @@ def test_read_with_either_reader_and_a_missing_one(tmp_path):
     assert "Traceback" not in result.stderr
     result = digitrec("train-reader", "--handwriting", tmp_path, "--out", tmp_path / "run")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_version():
+    from digitrec import __version__
+
+    result = digitrec("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"digitrec {__version__}"

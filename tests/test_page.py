@@ -92,6 +92,8 @@ def test_write_a_number_across_the_canvas(page):
     # 1 and 7 side by side.
     draw(page, [[(0.3, 0.2), (0.3, 0.8)], [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])
     expect(page.locator("#result")).to_have_text("17", timeout=10_000)
+    # The single digit's panel (ten bars, the 28x28 image) is hidden for a number.
+    expect(page.locator("#digit-view")).to_be_hidden()
     page.get_by_label("One digit").check()
     page.get_by_role("button", name="Clear").click()
 
@@ -103,3 +105,15 @@ def test_upload_a_real_photo(page):
                                                "5.jpg"))
     expect(page.locator("#result")).to_have_text("5", timeout=15_000)
     expect(page.locator("#photo-view")).to_be_visible()
+
+
+def test_a_file_the_browser_cannot_decode_gets_a_visible_answer(page, tmp_path):
+    from playwright.sync_api import expect
+
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("a shopping list, not a photo")
+    page.locator("#photo").set_input_files(str(not_an_image))
+    expect(page.locator("#result")).to_have_text("Cannot read this file", timeout=15_000)
+    expect(page.locator("#reason")).not_to_be_empty()
+    expect(page.locator("#photo-view")).to_be_hidden()
+    expect(page.locator("#digit-view")).to_be_hidden()

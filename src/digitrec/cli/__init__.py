@@ -22,6 +22,21 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     rich_markup_mode="markdown")
 
+def _print_version(value: bool) -> None:
+    if value:
+        from digitrec import __version__
+
+        typer.echo(f"digitrec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                       is_eager=True, help="Print digitrec's version and exit.")
+          ) -> None:
+    pass
+
+
 app.command("models")(train.models)
 app.command("train")(train.train)
 app.command("train-reader")(train.train_reader)

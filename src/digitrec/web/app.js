@@ -120,6 +120,7 @@ function showDigit(answer) {
   });
   if (answer.model_input) seen.src = "data:image/png;base64," + answer.model_input;
   else seen.removeAttribute("src");
+  seen.hidden = !answer.model_input;  // no broken-image icon before the first answer
   if (answer.status === "no_digit") show("No digit", "no_digit", answer.reason);
   else if (answer.status === "unsure") show(`Unsure (${answer.digit}?)`, "unsure", answer.reason);
   else show(`${answer.digit}`, "ok", `${(answer.confidence * 100).toFixed(1)}% sure`);
@@ -139,7 +140,8 @@ function showNumber(reading, target, scale) {
   }
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
   else show(reading.text, reading.status,
-            reading.status === "unsure" ? "Unsure of some digits" : `${reading.digits.length} digits`);
+            reading.status === "unsure" ? "Unsure of some digits"
+              : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
 }
 
 document.getElementById("clear").addEventListener("click", () => {
@@ -154,7 +156,25 @@ document.getElementById("photo").addEventListener("change", async (event) => {
   if (!file) return;
   clearTimeout(pending);  // the photo replaces whatever drawing was waiting to be read
   const request = ++latest;
-  const bitmap = await createImageBitmap(file, {imageOrientation: "from-image"});
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, {imageOrientation: "from-image"});
+  } catch (error) {
+    // The browser cannot show it (a HEIC photo in most browsers, or not an image at all): the
+    // server may still read it, and says why not if it cannot.
+    photoView.hidden = true;
+    digitView.hidden = true;
+    try {
+      const reading = await post("/v1/read", file);
+      if (request !== latest) return;
+      if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
+      else show(reading.text, reading.status, "This browser cannot show the photo itself");
+    } catch (serverError) {
+      if (request !== latest) return;
+      show("Cannot read this file", "no_digit", serverError.message);
+    }
+    return;
+  }
   photoCanvas.width = bitmap.width;
   photoCanvas.height = bitmap.height;
   const photoContext = photoCanvas.getContext("2d");
