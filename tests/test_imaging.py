@@ -308,6 +308,13 @@ def test_image_files_expands_folders_and_reports_bad_paths(tmp_path):
     assert [path.name for path, error in listed if error is None] == ["a.JPG", "b.png"]
     errors = [str(error) for _, error in listed if error is not None]
     assert "holds no image" in errors[0] and "no such file" in errors[1]
+    # Subfolders are searched too, unless asked not to.
+    (tmp_path / "photos" / "2026").mkdir(parents=True)
+    (tmp_path / "photos" / "2026" / "c.png").write_bytes(b"")
+    found = imaging.image_files([tmp_path / "photos"])
+    assert [(path.name, error) for path, error in found] == [("c.png", None)]
+    found = imaging.image_files([tmp_path / "photos"], recursive=False)
+    assert "its subfolders were not searched" in str(found[0][1])
 
 
 def test_a_text_file_named_png_is_refused_by_name(tmp_path):

@@ -22,9 +22,12 @@ if TYPE_CHECKING:
 
 
 def predict(
-    images: List[Path] = typer.Argument(..., help="Image files or folders (PNG, JPEG, BMP, GIF, "
+    images: List[Path] = typer.Argument(..., help="Image files or folders, searched with "
+                                                  "their subfolders (PNG, JPEG, BMP, GIF, "
                                                   "TIFF, WebP, AVIF; HEIC with the heif "
                                                   "extra)."),
+    recursive: bool = typer.Option(True, "--recursive/--no-recursive",
+                                   help="Look in folders' subfolders too."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
@@ -48,7 +51,7 @@ def predict(
     except (ValueError, OSError) as error:
         fail(str(error))
     failed = False
-    for path, error in imaging.image_files(images):
+    for path, error in imaging.image_files(images, recursive):
         if error is not None:
             answer = answers.error(str(error))
         else:
@@ -94,7 +97,10 @@ def _report_error(path: Path, error: Exception | str, as_json: bool) -> None:
 
 def read(
     images: List[Path] = typer.Argument(..., help="Images of numbers written as a string of "
-                                                  "digits (files or folders)."),
+                                                  "digits (files or folders, searched with "
+                                                  "their subfolders)."),
+    recursive: bool = typer.Option(True, "--recursive/--no-recursive",
+                                   help="Look in folders' subfolders too."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     reader: Optional[str] = typer.Option(None, help="A number reader's run folder (made by "
@@ -116,7 +122,7 @@ def read(
     except ValueError as error:
         fail(str(error))
     failed = False
-    for path, error in imaging.image_files(images):
+    for path, error in imaging.image_files(images, recursive):
         reading = None
         if error is None:
             try:

@@ -30,11 +30,13 @@ HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"
                b"msf1")
 
 
-def image_files(paths) -> list[tuple[Path, ImageError | None]]:
-    """Expands files and folders into image files, in the order given, folders sorted by name.
+def image_files(paths, recursive: bool = True) -> list[tuple[Path, ImageError | None]]:
+    """Expands files and folders into image files, in the order given, each folder's sorted by
+    path.
 
     Args:
         paths: file or folder paths.
+        recursive: also look in folders' subfolders (False: only the images directly inside).
 
     Returns:
         ``(path, error)`` pairs: ``error`` is ``None`` for a file to read, or an :class:`ImageError`
@@ -44,11 +46,15 @@ def image_files(paths) -> list[tuple[Path, ImageError | None]]:
     expanded = []
     for path in map(Path, paths):
         if path.is_dir():
-            files = sorted(child for child in path.iterdir()
+            children = path.rglob("*") if recursive else path.iterdir()
+            files = sorted(child for child in children
                            if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES)
             if not files:
+                where = ", nor do its subfolders" if recursive else \
+                    "; its subfolders were not searched"
                 expanded.append((path, ImageError(
-                    f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})")))
+                    f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})"
+                    f"{where}")))
             expanded.extend((file, None) for file in files)
         elif not path.exists():
             expanded.append((path, ImageError(f"{path}: no such file or folder")))
