@@ -53,7 +53,7 @@ default-model: setup-train
 	rm -rf src/digitrec/default_model
 	cp -r runs/default-model-int8 src/digitrec/default_model
 
-# Re-train the shipped number reader (about an hour here): a CRNN on 30,000 synthetic numbers
+# Re-train the shipped number reader (70 to 85 minutes here): a CRNN on 30,000 synthetic numbers
 # of real digits and the first half of ORAND-CAR-A's amounts, its "ok" threshold calibrated on
 # the last 50 of them.
 default-reader: setup-train
