@@ -17,7 +17,6 @@ more. The machine is shared: read the time ratios, not the absolute milliseconds
 """
 
 import argparse
-import csv
 import os
 import time
 
@@ -37,14 +36,6 @@ def edit_distance(a: str, b: str) -> int:
         for j, y in enumerate(b, 1):
             previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
     return row[-1]
-
-
-def labelled(folder: str, part: str, limit: int | None):
-    """(image, label) of a folder's ``part``, in its labels.csv order."""
-    chosen = set(datasets.folder_files(HANDWRITING / folder, part))
-    with open(HANDWRITING / folder / "labels.csv") as file:
-        rows = [row for row in csv.DictReader(file) if row["filename"] in chosen]
-    return [(HANDWRITING / folder / row["filename"], row["label"]) for row in rows[:limit]]
 
 
 def ruled_numbers(data_dir, count: int):
@@ -110,10 +101,12 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("DIGITREC_DATA"))
     parser.add_argument("--no-peer", action="store_true", help="leave RapidOCR out")
     arguments = parser.parse_args()
-    sets = {"ORAND-CAR-A, held-out half": labelled("orand_car_a", "holdout", arguments.limit),
-            "registers, held-out registers": labelled("register_numbers", "holdout",
-                                                      arguments.limit),
-            "multi_digit (canvas)": labelled("multi_digit", "all", arguments.limit),
+    sets = {"ORAND-CAR-A, held-out half": datasets.folder_numbers(
+                HANDWRITING / "orand_car_a", "holdout")[:arguments.limit],
+            "registers, held-out registers": datasets.folder_numbers(
+                HANDWRITING / "register_numbers", "holdout")[:arguments.limit],
+            "multi_digit (canvas)": datasets.folder_numbers(
+                HANDWRITING / "multi_digit")[:arguments.limit],
             "ruled paper, five digits": ruled_numbers(arguments.data_dir,
                                                       min(arguments.limit or 60, 60))}
     recognizer = Recognizer.load(reader=arguments.reader)

@@ -57,15 +57,9 @@ def test_batches_are_padded_with_paper_to_whole_steps():
 
 
 def held_out_amounts(count: int) -> list[tuple]:
-    import csv
-
     from digitrec import datasets
 
-    folder = HANDWRITING / "orand_car_a"
-    chosen = set(datasets.folder_files(folder, "holdout"))
-    with open(folder / "labels.csv") as file:
-        rows = [row for row in csv.DictReader(file) if row["filename"] in chosen]
-    return [(folder / row["filename"], row["label"]) for row in rows[:count]]
+    return datasets.folder_numbers(HANDWRITING / "orand_car_a", "holdout")[:count]
 
 
 def exact_and_ok(read, amounts) -> tuple[int, list[bool]]:

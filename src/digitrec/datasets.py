@@ -420,3 +420,22 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
     files = list(dict.fromkeys(files))
     half = len(files) // 2
     return {"fit": files[:half], "holdout": files[half:], "all": files}[part]
+
+
+def folder_numbers(folder: str | os.PathLike, part: str = "all") -> list[tuple[Path, str]]:
+    """The written numbers of a folder of real handwriting in ``part`` (see
+    :func:`folder_files`): (image path, its label) for each row of its ``labels.csv``, in that
+    file's order; the label is the number's digits.
+
+    Raises:
+        DatasetError: no ``labels.csv``, or an unknown ``part``.
+    """
+    import csv
+
+    folder = Path(folder)
+    if not (folder / "labels.csv").is_file():
+        raise DatasetError(f"{folder}: no labels.csv (filename,label: each image's digits)")
+    chosen = set(folder_files(folder, part))
+    with open(folder / "labels.csv") as file:
+        return [(folder / row["filename"], row["label"]) for row in csv.DictReader(file)
+                if row["filename"] in chosen]

@@ -9,7 +9,6 @@ reads most validation strings exactly are kept, exported to ONNX and checked aga
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 import time
@@ -70,16 +69,6 @@ def ctc_loss(labels, logits):
                               logit_length, mask_index=BLANK)
 
 
-def real_amounts(handwriting: str | os.PathLike, part: str) -> list[tuple[Path, str]]:
-    """ORAND-CAR-A's amounts in ``part`` (see :func:`digitrec.datasets.folder_files`):
-    (path, digits) in the order of its ``labels.csv``."""
-    folder = Path(handwriting) / ORAND
-    chosen = set(datasets.folder_files(folder, part))
-    with open(folder / "labels.csv") as file:
-        return [(folder / row["filename"], row["label"]) for row in csv.DictReader(file)
-                if row["filename"] in chosen]
-
-
 def labelled_numbers(folder: str | os.PathLike) -> list[tuple[Path, str]]:
     """(path, digits) for every row of a folder's ``labels.csv`` (``filename,label``).
 
@@ -87,16 +76,15 @@ def labelled_numbers(folder: str | os.PathLike) -> list[tuple[Path, str]]:
         ValueError: no ``labels.csv``, or a label that is not a string of digits (the row
             says which).
     """
-    folder = Path(folder)
-    if not (folder / "labels.csv").is_file():
-        raise ValueError(f"{folder}: no labels.csv (filename,label: each image's digits)")
-    with open(folder / "labels.csv") as file:
-        rows = list(csv.DictReader(file))
-    for line, row in enumerate(rows, start=2):
-        if not (row.get("label") or "").isdigit() or len(row["label"]) > MAX_LABEL:
-            raise ValueError(f"{folder / 'labels.csv'}, line {line}: the label must be 1 to "
-                             f"{MAX_LABEL} digits, got {row.get('label')!r}")
-    return [(folder / row["filename"], row["label"]) for row in rows]
+    try:
+        numbers = datasets.folder_numbers(folder)
+    except datasets.DatasetError as error:
+        raise ValueError(str(error)) from None
+    for line, (_, label) in enumerate(numbers, start=2):
+        if not (label or "").isdigit() or len(label) > MAX_LABEL:
+            raise ValueError(f"{Path(folder) / 'labels.csv'}, line {line}: the label must be 1 "
+                             f"to {MAX_LABEL} digits, got {label!r}")
+    return numbers
 
 
 def _varied(image: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -213,7 +201,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                   extra_data=[str(folder) for folder in extra_data])
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    amounts = real_amounts(handwriting, "fit")
+    amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
     if len(amounts) <= validation:
         raise ValueError(f"only {len(amounts)} real amounts, fewer than validation={validation}")
     train_amounts, validation_amounts = amounts[:-validation], amounts[-validation:]
