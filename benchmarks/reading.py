@@ -23,19 +23,10 @@ import time
 import numpy as np
 
 from digitrec import datasets, imaging
+from digitrec.number_reader import edit_distance
 from digitrec.recognizer import SEGMENTATION, Recognizer
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from ruled_paper import on_ruled_paper  # benchmarks/ruled_paper.py, beside this script
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein's distance: insertions, deletions and substitutions to turn a into b."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
-    return row[-1]
 
 
 def ruled_numbers(data_dir, count: int):

@@ -147,6 +147,50 @@ def digit_boxes(array: np.ndarray, spans: list[tuple[int, int]], size: tuple[int
     return boxes
 
 
+def edit_distance(first: str, second: str) -> int:
+    """Levenshtein's distance: the fewest insertions, deletions and substitutions of characters
+    that turn one string into the other."""
+    row = list(range(len(second) + 1))
+    for i, x in enumerate(first, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(second, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def read_lines(image: Image.Image, logits_of) -> dict:
+    """Reads the number in an image: each line of writing that
+    :func:`digitrec.imaging.find_lines` finds in it (the whole image when it is one line) is
+    read, and the reading with the highest :func:`sequence_confidence` among those holding
+    digits is the answer.
+
+    Args:
+        image: a Pillow image, upright.
+        logits_of: the model, as a function from a (N, HEIGHT, W, 1) float32 batch to its
+            (N, W / STEP, NUM_CLASSES) logits (ONNX Runtime's or Keras').
+
+    Returns:
+        A dict: ``text`` (the digits, "" for none), ``confidences`` ((len(text),) float32,
+        each digit's probability), ``boxes`` (each digit's [x, y, width, height] in the
+        image's pixels), ``sequence_confidence`` and ``line``, the (left, top, right, bottom)
+        box of the line read.
+    """
+    lines = imaging.find_lines(image)
+    crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
+    arrays = [to_reader_input(crop) for crop in crops]
+    all_logits = np.asarray(logits_of(pad_batch(arrays)))
+    readings = []
+    for line, crop, array, logits in zip(lines, crops, arrays, all_logits):
+        logits = logits[:-(-array.shape[1] // STEP)]  # the steps of its own width
+        text, confidences, spans = greedy_decode(logits)
+        boxes = [[x + line[0], y + line[1], width, height]
+                 for x, y, width, height in digit_boxes(array, spans, crop.size)]
+        readings.append({"text": text, "confidences": confidences, "boxes": boxes,
+                         "sequence_confidence": sequence_confidence(logits), "line": line})
+    with_digits = [reading for reading in readings if reading["text"]] or readings[:1]
+    return max(with_digits, key=lambda reading: reading["sequence_confidence"])
+
+
 class NumberReader:
     """Runs a trained reader (a run folder or its ``model.onnx``) on images of numbers.
 
@@ -178,22 +222,18 @@ class NumberReader:
                              f"[0, 1], got {self.threshold_}")
 
     def read(self, image: Image.Image) -> dict:
-        """Reads one image of a number.
+        """Reads one image of a number, or of a crop of a document holding one (see
+        :func:`read_lines`)."""
+        return read_lines(image, self.logits)
 
-        Returns:
-            A dict: ``text`` (the digits, "" for none), ``confidences`` ((len(text),) float32,
-            each digit's probability), ``boxes`` (each digit's [x, y, width, height] in the
-            image's pixels) and ``sequence_confidence`` (:func:`sequence_confidence`).
-        """
-        array = to_reader_input(image)
-        logits = self.session_.run(None, {self.input_name_: pad_batch([array])})[0][0]
-        text, confidences, spans = greedy_decode(logits)
-        return {"text": text, "confidences": confidences,
-                "boxes": digit_boxes(array, spans, image.size),
-                "sequence_confidence": sequence_confidence(logits)}
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
+        NUM_CLASSES) float32 logits."""
+        return self.session_.run(None, {self.input_name_: batch})[0]
 
-    def answer(self, image: Image.Image) -> NumberAnswer:
-        """The answer for one upright image of a number (see :meth:`read`).
+    def answer(self, image: Image.Image, reading: dict | None = None) -> NumberAnswer:
+        """The answer for one upright image of a number (see :meth:`read`; ``reading``: its
+        :meth:`read` of the image, when made already).
 
         Returns:
             A :class:`digitrec.answers.NumberAnswer`, boxes in the file's pixels (an image
@@ -201,7 +241,7 @@ class NumberReader:
             sequence confidence reaches :attr:`threshold_`, else "unsure"; a digit is "ok"
             when its own confidence does. "no_digit" when no digit is read.
         """
-        reading = self.read(image)
+        reading = reading or self.read(image)
         if not reading["text"]:
             return answers.no_number()
         scale = image.info.get(imaging.DRAFT_SCALE, 1.0)

@@ -302,17 +302,17 @@ class Recognizer:
     def read(self, image) -> NumberAnswer:
         """Reads a number written as a string of digits (a date, an amount, a meter reading).
 
-        Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads the
-        whole line, see :mod:`digitrec.number_reader`) and segmentation (the digits found by
-        :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in two
-        views, as cut from the string's ink and as its box cut from the image, the two
+        Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a
+        whole line, see :mod:`digitrec.number_reader`), which also finds the line holding the
+        number in a crop of a document (a register's column: :func:`digitrec.imaging.find_lines`,
+        each line read, the surest reading kept), and segmentation of that line (the digits
+        found by :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in
+        two views, as cut from the string's ink and as its box cut from the image, the two
         probability vectors averaged). When both read the same digits, that is the answer,
         "ok". Otherwise the answer is segmentation's reading where all its digits are "ok",
-        else the number reader's, and "unsure" either way: on ORAND-CAR-A's held-out cheques
-        this reads 72.5% of the amounts exactly (segmentation alone 62.9%), 93.5% of the "ok"
-        ones right, and keeps segmentation's 98.3% on numbers written on ruled paper, where the
-        number reader alone reads 58.3% (docs/reading.md). With ``reader="segmentation"``,
-        segmentation alone answers.
+        else the number reader's, and "unsure" either way. docs/reading.md gives the figures
+        on held-out cheques, register crops and ruled paper. With ``reader="segmentation"``,
+        segmentation alone answers, on the whole image.
 
         Args:
             image: a file path, encoded image bytes, a binary file object or a PIL image of one
@@ -333,16 +333,18 @@ class Recognizer:
         self._check_loaded()
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
+        reading = self.reader_.read(image) if self.reader_ is not None else None
+        line = reading["line"] if reading else (0, 0, *image.size)
         try:
-            segmented = self._read_by_segmentation(image)
+            segmented = self._read_by_segmentation(image, line)
         except imaging.ImageError as error:
             message = f"{path}: {error}" if path else str(error)
             if isinstance(error, imaging.NoDigitError):
                 return answers.no_number(message)
             raise type(error)(message) from None
-        if self.reader_ is None:
+        if reading is None:
             return segmented
-        learned = self.reader_.answer(image)
+        learned = self.reader_.answer(image, reading)
         if learned["text"] == segmented["text"]:
             for digit in segmented["digits"]:
                 digit["status"] = "ok"
@@ -350,18 +352,25 @@ class Recognizer:
         chosen = segmented if segmented["status"] == "ok" or not learned["text"] else learned
         return {**chosen, "status": "unsure"} if chosen["text"] else chosen
 
-    def _read_by_segmentation(self, image: Image.Image) -> NumberAnswer:
-        """:meth:`read` by segmentation alone. Raises ImageError (NoDigitError: blank)."""
+    def _read_by_segmentation(self, image: Image.Image, line: tuple[int, int, int, int]
+                              ) -> NumberAnswer:
+        """:meth:`read` by segmentation alone, of the ``line`` (left, top, right, bottom) of
+        the image. Raises ImageError (NoDigitError: blank)."""
+        if line != (0, 0, *image.size):
+            image = image.crop(line)
         segments = segmentation.segment(image, score=self.predict_proba)
         if not segments:
             return answers.no_number()
         probabilities = self.predict_proba(np.stack([segment.image for segment in segments]))
         probabilities = self._second_view(image, segments, probabilities)
+        scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes are in the file's pixels
+        offset = [round(line[0] * scale), round(line[1] * scale), 0, 0]
         digits: list[DigitInNumber] = []
         for segment, row in zip(segments, probabilities):
             answer = self.answer(row)
             digits.append({"digit": answer["digit"], "confidence": answer["confidence"],
-                           "box": list(segment.box), "status": answer["status"]})
+                           "box": [value + shift for value, shift in zip(segment.box, offset)],
+                           "status": answer["status"]})
         status = "unsure" if any(digit["status"] != "ok" for digit in digits) else "ok"
         return {"text": "".join(str(digit["digit"]) for digit in digits), "status": status,
                 "digits": digits}

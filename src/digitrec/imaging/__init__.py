@@ -30,11 +30,14 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit` and :func:`save_digit`;
+- :mod:`~digitrec.imaging.text_lines`: the lines of writing in a crop of a document, where a
+  number is found before it is read;
 - :mod:`~digitrec.imaging.cuts` and :mod:`~digitrec.imaging.segmentation`: a written number cut
   into its digits (``segmentation.segment``), touching ones split where the recognizer reads
   the pieces best (``cuts``), each placed as step 9 does.
 
-The public names of the first five are importable from here, as ``imaging.to_mnist`` and so on.
+The public names of the first five and of text_lines are importable from here, as
+``imaging.to_mnist`` and so on.
 """
 
 # The stages in the order a pixel meets them.
@@ -71,6 +74,7 @@ from digitrec.imaging.digit import (
     select_digit,
     to_mnist,
 )
+from digitrec.imaging.text_lines import find_lines, scanner_margins
 
 __all__ = [
     # errors
@@ -86,4 +90,6 @@ __all__ = [
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "select_digit", "to_mnist",
+    # text_lines
+    "find_lines", "scanner_margins",
 ]
