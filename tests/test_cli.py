@@ -409,3 +409,21 @@ def test_version():
 
     result = digitrec("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"digitrec {__version__}"
+
+
+def test_help_labels_no_flag_with_a_type():
+    """Flags take no value: no command's help shows a <bool> label beside them (Typer's Rich
+    help does by default), while options that take one keep theirs."""
+    from typer.testing import CliRunner
+
+    from digitrec.cli import app
+
+    runner = CliRunner()
+    commands = [command.name for command in app.registered_commands]
+    assert {"predict", "read", "train-reader", "openapi"} <= set(commands)
+    for command in [None, *commands]:
+        result = runner.invoke(app, [command, "--help"] if command else ["--help"],
+                               env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (command, result.output)
+        assert "<bool>" not in result.output, command
+    assert "<path>" in runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "120"}).output

@@ -105,6 +105,23 @@ def test_upload_a_real_photo(page):
                                                "5.jpg"))
     expect(page.locator("#result")).to_have_text("5", timeout=15_000)
     expect(page.locator("#photo-view")).to_be_visible()
+    expect(page.locator("#digit-view")).to_be_hidden()  # a photo is read as a number
+
+
+def test_a_heic_photo_is_read_or_refused_with_a_message(page, tmp_path):
+    """Chromium cannot show a HEIC photo (an iPhone's format); the page sends it to the server,
+    which reads it with the heif extra. The photo is a real one (user_digits), saved as HEIC."""
+    import pillow_heif
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    heic = tmp_path / "IMG_0001.HEIC"
+    photo = Image.open(HANDWRITING / "user_digits" / "aaronpan" / "3.jpg").convert("RGB")
+    pillow_heif.from_pillow(photo).save(heic, quality=90)
+    page.locator("#photo").set_input_files(str(heic))
+    expect(page.locator("#result")).to_have_text("3", timeout=15_000)
+    expect(page.locator("#reason")).to_contain_text("cannot show the photo")
+    expect(page.locator("#digit-view")).to_be_hidden()
 
 
 def test_a_file_the_browser_cannot_decode_gets_a_visible_answer(page, tmp_path):
@@ -117,3 +134,59 @@ def test_a_file_the_browser_cannot_decode_gets_a_visible_answer(page, tmp_path):
     expect(page.locator("#reason")).not_to_be_empty()
     expect(page.locator("#photo-view")).to_be_hidden()
     expect(page.locator("#digit-view")).to_be_hidden()
+
+
+def _serious_violations(page) -> list[tuple[str, str]]:
+    """axe-core's audit of the page as it is (WCAG 2 A and AA rules and best practices): its
+    serious and critical violations, as (rule, help)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response
+    return [(violation["id"], violation["help"]) for violation in results["violations"]
+            if violation["impact"] in ("serious", "critical")]
+
+
+def test_the_page_passes_an_accessibility_audit(page):
+    """Labels, names, contrast, keyboard focus and landmarks, as axe-core checks them, on the
+    empty page, with a digit read, and in number mode."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Clear").click()
+    assert _serious_violations(page) == []
+    draw(page, [[(0.42, 0.2), (0.58, 0.2), (0.5, 0.5), (0.45, 0.82)]])
+    expect(page.locator("#result")).to_have_text("7", timeout=10_000)
+    assert _serious_violations(page) == []
+    page.get_by_label("A number (several digits)").check()
+    expect(page.locator("#digit-view")).to_be_hidden(timeout=10_000)
+    assert _serious_violations(page) == []
+    page.get_by_label("One digit").check()
+    page.get_by_role("button", name="Clear").click()
+
+
+def test_the_api_documentation_renders_with_the_network_blocked(page, server_url):
+    """/docs (Swagger UI) loads its script and styles from the server itself: with every other
+    host blocked it still lists the API's operations."""
+    from playwright.sync_api import expect
+
+    blocked = []
+
+    def only_the_server(route):
+        if route.request.url.startswith(server_url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    try:
+        page.goto(server_url + "/docs")
+        operations = page.locator(".opblock-summary-path")
+        expect(operations.first).to_be_visible(timeout=15_000)
+        paths = set(operations.all_inner_texts())
+        assert {"/v1/predict", "/v1/predict/batch", "/v1/read", "/v1/model", "/health"} <= {
+            path.strip().replace("\u200b", "") for path in paths}
+        assert blocked == []
+    finally:
+        page.unroute("**/*")
+        page.goto(server_url)
+

@@ -86,6 +86,22 @@ def _open(image) -> Image.Image:
     raise ValueError(f"cannot recognise a {type(image).__name__}; pass {INPUTS}")
 
 
+def _number_hint(image) -> str:
+    """For an image whose digit is unsure: a clause pointing to :meth:`Recognizer.read` when
+    segmentation finds several digits in it side by side, in a row wider than tall (a whole
+    number; the broken strokes of one faint digit lie on top of each other), else ""."""
+    try:
+        boxes = np.array([segment.box for segment in segmentation.segment(_open(image))])
+    except (imaging.ImageError, ValueError):
+        return ""
+    if len(boxes) < 2:
+        return ""
+    width = (boxes[:, 0] + boxes[:, 2]).max() - boxes[:, 0].min()
+    height = (boxes[:, 1] + boxes[:, 3]).max() - boxes[:, 1].min()
+    return ("; it looks like a number of several digits: to read one, use `digitrec read` "
+            "(POST /v1/read, Recognizer.read)" if width > 1.2 * height else "")
+
+
 def _array_batch(array: np.ndarray) -> np.ndarray:
     """An array in MNIST's format (see :func:`to_batch`) -> the model's input, checked."""
     if array.ndim == 2:
@@ -277,8 +293,10 @@ class Recognizer:
             images = [images]
         # Each image through the pipeline, then the model once on all those with a digit.
         results: list[Answer | None] = []
-        batches = []
+        batches, opened = [], []
         for image in images:
+            if _is_image(image):
+                opened.append((len(results), image))
             try:
                 batch = to_batch([image])
             except imaging.NoDigitError as error:
@@ -297,6 +315,9 @@ class Recognizer:
                     results[index] = self.answer(probabilities)
                     if explain:
                         results[index]["model_input"] = model_input.copy()
+        for index, image in opened:
+            if results[index]["status"] == "unsure":
+                results[index]["reason"] += _number_hint(image)
         return results
 
     def read(self, image) -> NumberAnswer:

@@ -20,18 +20,23 @@ import base64
 import io
 import json
 import os
+import re
 from importlib import resources
+from typing import Union
 
 import numpy as np
+import pydantic
 from fastapi import APIRouter, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 
-from digitrec import __version__, imaging
+from digitrec import __version__, api_models, imaging
 from digitrec.answers import Answer, NumberAnswer
-from digitrec.model_format import IMAGE_SIZE, to_model_input
+from digitrec.api_models import ERRORS
+from digitrec.model_format import to_model_input
 from digitrec.recognizer import Recognizer
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -66,8 +71,9 @@ def create_app(model: str | os.PathLike | None = None, max_upload_bytes: int = M
         ValueError: the model cannot be loaded.
     """
     recognizer = Recognizer.load(model, reader=reader)
-    app = FastAPI(title="digitrec", version=__version__,
-                  description="Recognise handwritten digits and numbers in images.")
+    # Swagger UI and ReDoc from the files fastapi-offline installs: /docs works offline.
+    app = FastAPIOffline(title="digitrec", version=__version__,
+                         description="Recognise handwritten digits and numbers in images.")
     app.state.recognizer = recognizer
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_batch = max_batch
@@ -83,12 +89,20 @@ async def _request_error(request: Request, error: RequestError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    return JSONResponse({"detail": "invalid request: " + "; ".join(
-        f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())},
-        status_code=422)
+    return JSONResponse({"detail": "invalid request: " + _validation_errors(error.errors())},
+                        status_code=422)
 
 
-@router.get("/health")
+def _validation_errors(errors: list[dict], most: int = 3) -> str:
+    """Pydantic's validation errors as one line: where and what, for the first ``most``."""
+    described = [f"{'.'.join(map(str, item['loc'])) or 'body'}: {item['msg']}"
+                 for item in errors[:most]]
+    more = f" (and {len(errors) - most} more)" if len(errors) > most else ""
+    return "; ".join(described) + more
+
+
+@router.get("/health", response_model=None,
+            responses={200: {"model": api_models.HealthResponse}})
 def health(request: Request) -> dict:
     """Whether the server is up, and which model it serves."""
     recognizer = request.app.state.recognizer
@@ -96,7 +110,8 @@ def health(request: Request) -> dict:
             "version": __version__}
 
 
-@router.get("/v1/model")
+@router.get("/v1/model", response_model=None,
+            responses={200: {"model": api_models.ModelResponse}})
 def model_info(request: Request) -> dict:
     """The model served: its name, metrics, rejection threshold and digitrec's version."""
     recognizer = request.app.state.recognizer
@@ -104,7 +119,9 @@ def model_info(request: Request) -> dict:
             "confidence_threshold": recognizer.threshold_, "metrics": recognizer.metrics_}
 
 
-@router.post("/v1/predict")
+@router.post("/v1/predict", response_model=None, responses={
+    200: {"model": Union[api_models.DigitResponse, api_models.NoDigitResponse]}, **ERRORS},
+    openapi_extra=api_models.request_body("file", api_models.PixelsRequest, IMAGE_TYPES))
 async def predict(request: Request, explain: bool = False) -> dict:
     """The digit in one image: a multipart ``file``, a raw image body, or JSON
     ``{"pixels": 28x28 array, 0..255, white ink on black}``. Returns ``digit``,
@@ -115,7 +132,10 @@ async def predict(request: Request, explain: bool = False) -> dict:
     return _answer(request.app.state.recognizer, name, source, explain)
 
 
-@router.post("/v1/predict/batch")
+@router.post("/v1/predict/batch", response_model=None, responses={
+    200: {"model": api_models.BatchResponse}, **ERRORS},
+    openapi_extra=api_models.request_body("files", api_models.ImagesRequest, IMAGE_TYPES,
+                                          many=True, raw=False))
 async def predict_batch(request: Request, explain: bool = False) -> dict:
     """The digit in each of several images: multipart ``files`` or JSON ``{"images": [...]}``.
     Returns ``{"results": [...]}`` in order; an image that cannot be decoded gets
@@ -134,7 +154,9 @@ async def predict_batch(request: Request, explain: bool = False) -> dict:
     return {"results": results}
 
 
-@router.post("/v1/read")
+@router.post("/v1/read", response_model=None,
+             responses={200: {"model": api_models.ReadResponse}, **ERRORS},
+             openapi_extra=api_models.request_body("file", None, IMAGE_TYPES))
 async def read(request: Request) -> dict:
     """The number written in an image (multipart ``file`` or raw image body): ``text``,
     ``status`` and ``digits`` with each digit's ``box`` [x, y, w, h] in the image's pixels."""
@@ -171,22 +193,26 @@ async def _images(request: Request, field: str, many: bool) -> list[tuple[str, o
     form (``field``), a raw image body, or JSON ``{"pixels": 28x28}`` / ``{"images": [...]}``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        return await _uploads(request, await _body(request), field)
+        return await _uploads(request, _named_files(await _body(request), field), field)
     if content_type in IMAGE_TYPES:
         return [("body", await _body(request))]
     if content_type == "application/json":
+        body = await _body(request)
         try:
-            document = json.loads(await _body(request))
+            json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise RequestError(422, "the body is not valid JSON") from None
+        model = api_models.ImagesRequest if many else api_models.PixelsRequest
+        try:
+            document = model.model_validate_json(body)
+        except pydantic.ValidationError as error:
+            example = "a list of 28x28 arrays" if many else "a 28x28 array"
+            raise RequestError(422, f"the JSON body needs {example} of numbers in 0..255: "
+                                    + _validation_errors(error.errors())) from None
+        arrays = document.images if many else [document.pixels]
         key = "images" if many else "pixels"
-        if not isinstance(document, dict) or key not in document:
-            raise RequestError(422, f"the JSON body needs a field {key!r}: "
-                                    + ("a list of 28x28 arrays" if many else "a 28x28 array"))
-        arrays = document[key] if many else [document[key]]
-        if not isinstance(arrays, list):
-            raise RequestError(422, f"{key!r} must be a list")
-        return [(f"{key}[{index}]", _pixels(array)) for index, array in enumerate(arrays)]
+        return [(f"{key}[{index}]", to_model_input(np.asarray([array], dtype=np.float32)))
+                for index, array in enumerate(arrays)]
     raise RequestError(415, f"unsupported content type {content_type or '(none)'!r}; send "
                             "an image (image/png, image/jpeg, ...), a multipart form with "
                             f"a file field {field!r}, or JSON")
@@ -229,6 +255,15 @@ async def _uploads(request: Request, body: bytes, field: str) -> list[tuple[str,
         await form.close()
 
 
+def _named_files(body: bytes, field: str) -> bytes:
+    """A multipart body whose parts under ``field`` without a file name (RFC 7578 makes it
+    optional) are given one, so that Starlette's form parser hands them over as files instead
+    of decoding their bytes as text."""
+    header = re.compile(rb'(content-disposition:[ \t]*form-data;[ \t]*name="'
+                        + re.escape(field.encode()) + rb'")(?=\r\n)', re.IGNORECASE)
+    return header.sub(rb'\1; filename="' + field.encode() + rb'"', body)
+
+
 def _decode(data: bytes, name: str) -> Image.Image:
     """Decodes an uploaded image: 413 when it has too many pixels, 422 when it cannot be read."""
     try:
@@ -237,19 +272,6 @@ def _decode(data: bytes, name: str) -> Image.Image:
         raise RequestError(413, str(error)) from None
     except imaging.ImageError as error:
         raise RequestError(422, str(error)) from None
-
-
-def _pixels(array) -> np.ndarray:
-    """A JSON 28x28 array of numbers in 0..255 -> the model's input, (1, 28, 28, 1) float32."""
-    try:
-        pixels = np.asarray(array, dtype=np.float64)  # JSON's range: 1e300 checked, not overflowed
-    except (ValueError, TypeError):
-        raise RequestError(422, "pixels must be a 28x28 array of numbers") from None
-    if pixels.shape != (IMAGE_SIZE, IMAGE_SIZE):
-        raise RequestError(422, f"pixels must be 28x28, got shape {pixels.shape}")
-    if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
-        raise RequestError(422, "pixels must be numbers in 0..255 (white ink on black)")
-    return to_model_input(pixels[np.newaxis])
 
 
 def _png_base64(digit: np.ndarray) -> str:

@@ -1,6 +1,6 @@
 """The ``digitrec`` command line: a thin face over datasets, training, evaluation and recognition.
 
-The commands live in modules by job: :mod:`~digitrec.cli.recognise` (predict, read, serve),
+The commands live in modules by job: :mod:`~digitrec.cli.recognise` (predict, read, serve, openapi),
 :mod:`~digitrec.cli.train` (models, train, ensemble, quantize, cv, evaluate, tutorial, tune) and
 :mod:`~digitrec.cli.inspect` (show, plot, report, compare, plot-image), with what they share in
 :mod:`~digitrec.cli.common` and their Rich tables in :mod:`~digitrec.cli.tables`. This module
@@ -14,8 +14,16 @@ starts in a fraction of a second and never loads Keras or TensorFlow.
 from __future__ import annotations
 
 import typer
+import typer.core
 
 from digitrec.cli import inspect, recognise, train
+
+# Typer's Rich help labels every option with its type, flags too ("--json <bool>"), though a
+# flag takes no value: flags get no label.
+if hasattr(typer.core.TyperOption, "display_type_rich"):
+    _display_type = typer.core.TyperOption.display_type_rich
+    typer.core.TyperOption.display_type_rich = (
+        lambda option, ctx: None if option.is_flag else _display_type(option, ctx))
 
 app = typer.Typer(
     help="Recognise handwritten digits: train MNIST models, evaluate them, read your own images.",
@@ -54,5 +62,6 @@ app.command("tutorial")(train.tutorial)
 app.command("tune")(train.tune)
 app.command("plot-image")(inspect.plot_image)
 app.command("serve")(recognise.serve)
+app.command("openapi")(recognise.openapi)
 
 __all__ = ["app"]

@@ -174,3 +174,21 @@ def serve(
         server.serve(host, port, model, reader)
     except ValueError as error:
         fail(str(error))
+
+
+def openapi(
+    out: Path = typer.Option(Path("docs/openapi.json"), help="File to write (replaced)."),
+) -> None:
+    """Write the HTTP API's OpenAPI schema, as the server serves it at /openapi.json, to a file
+    (clients can be generated from it)."""
+    from digitrec import run_folder
+
+    try:
+        from digitrec import server
+    except ImportError as error:
+        missing_extra("serving", "serve", error)
+    schema = server.create_app().openapi()
+    with run_folder.replacing(out) as temporary:
+        temporary.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    typer.echo(f"OpenAPI schema written to {out}")
+
