@@ -141,6 +141,11 @@ def test_read_bad_and_blank_inputs(bad_inputs):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert "cannot read image" in lines[0] and "no digit" in lines[1]
+    # In JSON, a blank image is "no_digit", as POST /v1/read says, and a bad file "error".
+    result = digitrec("read", "--json", paths["truncated.png"], paths["blank-page.jpg"])
+    error, blank = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and error["status"] == "error"
+    assert blank["status"] == "no_digit" and blank["text"] == "" and "no digit" in blank["reason"]
 
 
 def test_predict_real_handwriting_photos():
@@ -427,3 +432,68 @@ def test_help_labels_no_flag_with_a_type():
         assert result.exit_code == 0, (command, result.output)
         assert "<bool>" not in result.output, command
     assert "<path>" in runner.invoke(app, ["predict", "--help"], env={"COLUMNS": "120"}).output
+
+
+@pytest.fixture(scope="module")
+def many_files(bad_inputs, tmp_path_factory, mnist):
+    """A folder of 150 MNIST test digits as PNG files (three chunks of work) with the bad files
+    of ``bad_inputs`` among them."""
+    folder = tmp_path_factory.mktemp("many")
+    (_, _), (digits, labels) = mnist
+    for index in range(150):
+        Image.fromarray(digits[index]).save(folder / f"{index:04d}-{labels[index]}.png")
+    _, paths = bad_inputs
+    for name in ("not-an-image.png", "truncated.png", "empty.jpg", "zero.png", "bomb.png",
+                 "blank-page.jpg"):
+        shutil.copy(paths[name], folder / f"0070-{name}")
+    return folder
+
+
+def test_two_jobs_answer_as_one_job_does_bad_files_included(many_files):
+    """--jobs 2 (worker processes) prints the same lines in the same order as --jobs 1, text and
+    JSON, every bad file with its own line, and the same exit status."""
+    for output in ([], ["--json"]):
+        one, two = (digitrec("predict", *output, "--jobs", jobs, many_files) for jobs in (1, 2))
+        assert one.returncode == two.returncode == 1
+        assert one.stdout == two.stdout and one.stderr == two.stderr
+        assert "Traceback" not in two.stderr
+    lines = one.stdout.splitlines()
+    assert len(lines) == 156
+    errors = [json.loads(line) for line in lines if '"error"' in line]
+    assert len(errors) == 5 and all(error["path"].split("/")[-1].startswith("0070-")
+                                    for error in errors)
+    answers = [json.loads(line) for line in lines]
+    digits = [answer for answer in answers if answer["path"].endswith(".png")
+              and answer["path"].rsplit("-", 1)[1][:-4].isdigit()]
+    assert len(digits) == 150
+    assert sum(answer["digit"] == int(answer["path"][-5]) for answer in digits) >= 147
+
+
+def test_predict_and_read_write_csv(many_files):
+    import csv
+    import io
+
+    result = digitrec("predict", "--format", "csv", "--jobs", 2, many_files)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert result.returncode == 1 and len(rows) == 156
+    assert list(rows[0]) == ["path", "digit", "confidence", "status", "reason", "error"]
+    assert {row["status"] for row in rows} <= {"ok", "unsure", "no_digit", "error"}
+    bad = [row for row in rows if row["status"] == "error"]
+    assert len(bad) == 5 and all(row["error"] and not row["digit"] for row in bad)
+    path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
+    reading = list(csv.DictReader(io.StringIO(digitrec("read", "--format", "csv", path).stdout)))
+    assert reading[0]["text"] == "2026" and 0 < float(reading[0]["confidence"]) <= 1
+
+
+def test_read_with_two_jobs_reads_as_one_job(bad_inputs, tmp_path):
+    folder = tmp_path / "cheques"
+    folder.mkdir()
+    from digitrec import datasets
+
+    for path, _ in datasets.folder_numbers(HANDWRITING / "orand_car_a", "holdout")[:70]:
+        (folder / path.name).symlink_to(path)
+    _, paths = bad_inputs
+    shutil.copy(paths["truncated.png"], folder / "truncated.png")
+    one, two = (digitrec("read", "--json", "--jobs", jobs, folder) for jobs in (1, 2))
+    assert one.returncode == two.returncode == 1 and one.stdout == two.stdout
+    assert len(one.stdout.splitlines()) == 71

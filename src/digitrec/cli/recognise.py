@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from digitrec.answers import DigitAnswer, NumberAnswer
 
 
+FORMAT_HELP = ("text, json (one object per line) or csv (path, {key}, confidence, status, "
+               "reason, error).")
+JOBS_HELP = ("Worker processes reading the files (default: this machine's cores; 1: this "
+             "process alone); with --address, actors on the cluster (default: one per CPU).")
+ADDRESS_HELP = ("Run on a Ray cluster, ray://HEAD:10001 ('auto': the one this machine is part "
+                "of), with Ray Data: the files, and --model, must be readable on every machine "
+                "(a shared folder). Needs the scale extra.")
+
+
 def predict(
     images: List[Path] = typer.Argument(..., help="Image files or folders, searched with "
                                                   "their subfolders (PNG, JPEG, BMP, GIF, "
@@ -30,7 +39,12 @@ def predict(
                                    help="Look in folders' subfolders too."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line (as "
+                                                       "--format json)."),
+    output_format: str = typer.Option("text", "--format",
+                                      help=FORMAT_HELP.format(key="digit")),
+    jobs: Optional[int] = typer.Option(None, min=1, help=JOBS_HELP),
+    address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
     explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, "
                                                       "the 28x28 image the model saw "
                                                       "(NAME.28x28.png)."),
@@ -38,61 +52,30 @@ def predict(
     """Recognise the digit in each image: the digit, its probability, the runner-up, a status.
 
     The status is "ok", "unsure" (confidence below the model's calibrated threshold: maybe not a
-    digit) or "no_digit" (no ink). The exit status is 1 if any image could not be read or held
-    no digit.
+    digit) or "no_digit" (no ink). Answers come in the order of the files, with a progress bar
+    on a terminal. The exit status is 1 if any image could not be read or held no digit.
     """
-    from digitrec import answers, imaging
-    from digitrec.recognizer import Recognizer
+    from digitrec import imaging
 
+    output_format = _output_format(output_format, as_json)
     try:
-        recognizer = Recognizer.load(model)
         if explain is not None:
             explain.mkdir(parents=True, exist_ok=True)
+        files = imaging.image_files(images, recursive)
+        answered = _answers(files, "predict", model, None, jobs, explain is not None, address)
     except (ValueError, OSError) as error:
         fail(str(error))
+    write = _writer(output_format, "digit")
     failed = False
-    for path, error in imaging.image_files(images, recursive):
-        if error is not None:
-            answer = answers.error(str(error))
-        else:
-            answer = recognizer.recognize(path, explain=explain is not None)[0]
+    for path, answer in _progress(answered, len(files)):
         failed |= answer["status"] in ("no_digit", "error")
-        if answer["status"] == "error":
-            _report_error(path, answer["error"], as_json)
-            continue
         if "model_input" in answer:
             answer["model_input"] = str(imaging.save_digit(
                 answer["model_input"], explain / f"{path.stem}.28x28.png"))
-        if as_json:
-            typer.echo(json.dumps({"path": str(path), **answer}))
-        elif answer["status"] == "no_digit":
-            typer.echo(answer["reason"], err=True)
-        else:
-            typer.echo(_answer_line(path, answer))
+        write(path, answer)
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)
-
-
-def _answer_line(path: Path, answer: DigitAnswer) -> str:
-    """A digit's answer as ``digitrec predict`` prints it."""
-    probabilities = answer["probabilities"]
-    line = (f"{path}: {answer['digit']} ({probabilities[answer['digit']]:.1%}), runner-up "
-            f"{answer['runner_up']} ({probabilities[answer['runner_up']]:.1%})")
-    if answer["status"] == "unsure":
-        line += f" - unsure: {answer['reason']}"
-    if "model_input" in answer:
-        line += f", model input {answer['model_input']}"
-    return line
-
-
-def _report_error(path: Path, error: Exception | str, as_json: bool) -> None:
-    """An image that could not be read: one JSON line on stdout, or one line on stderr."""
-    message = str(error)
-    if as_json:
-        typer.echo(json.dumps({"path": str(path), "status": "error", "error": message}))
-    else:
-        typer.echo(message if message.startswith(str(path)) else f"{path}: {message}", err=True)
 
 
 def read(
@@ -108,52 +91,138 @@ def read(
                                                     "shipped reader), or 'segmentation' to cut "
                                                     "the number into digits for --model."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line: path, text, "
-                                                       "status, and each digit's box."),
+                                                       "status, and each digit's box (as "
+                                                       "--format json)."),
+    output_format: str = typer.Option("text", "--format",
+                                      help=FORMAT_HELP.format(key="text")),
+    jobs: Optional[int] = typer.Option(None, min=1, help=JOBS_HELP),
+    address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
 ) -> None:
-    """Read a number written as a string of digits: a date, an amount, a meter reading.
+    """Read a number written as a string of digits: a date, an amount, a meter reading, or the
+    number in a crop of a document (a register's column).
 
-    Separators (dots, commas, dashes) and underlines are dropped.
+    Separators (dots, commas, dashes) and underlines are dropped. The exit status is 1 if any
+    image could not be read or held no digit.
     """
     from digitrec import imaging
-    from digitrec.recognizer import Recognizer
 
+    output_format = _output_format(output_format, as_json)
     try:
-        recognizer = Recognizer.load(model, reader=reader)
-    except ValueError as error:
+        files = imaging.image_files(images, recursive)
+        answered = _answers(files, "read", model, reader, jobs, False, address)
+    except (ValueError, OSError) as error:
         fail(str(error))
+    write = _writer(output_format, "text")
     failed = False
-    for path, error in imaging.image_files(images, recursive):
-        reading = None
-        if error is None:
-            try:
-                reading = recognizer.read(path)
-            except imaging.ImageError as image_error:
-                error = image_error
-        if reading is not None and reading["status"] == "no_digit" and "reason" in reading:
-            error = reading["reason"]  # a blank image: reported as an unreadable one is
-        if error is not None:
-            failed = True
-            _report_error(path, error, as_json)
-        else:
-            failed |= _print_reading(path, reading, as_json)
+    for path, reading in _progress(answered, len(files)):
+        failed |= reading["status"] in ("no_digit", "error")
+        write(path, reading)
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)
 
 
-def _print_reading(path: Path, reading: NumberAnswer, as_json: bool) -> bool:
-    """Prints a number read; returns whether that is a failure (no digit found, in text)."""
-    if as_json:
-        typer.echo(json.dumps({"path": str(path), **reading}))
-        return False
-    if reading["status"] == "no_digit":
-        typer.echo(f"{path}: no digits found", err=True)
-        return True
+def _output_format(output_format: str, as_json: bool) -> str:
+    if output_format not in ("text", "json", "csv"):
+        fail(f"--format must be text, json or csv, got {output_format!r}")
+    return "json" if as_json else output_format
+
+
+def _answers(files, task: str, model, reader, jobs: Optional[int], explain: bool,
+             address: Optional[str]):
+    """The answers for ``files`` in order (:func:`digitrec.bulk.answers`), on ``jobs`` worker
+    processes (default: every core), or on the Ray cluster at ``address``."""
+    from digitrec import bulk
+
+    if address:
+        try:
+            import ray  # noqa: F401 - only to tell a missing extra from other errors
+        except ImportError as error:
+            missing_extra("a Ray cluster", "scale", error)
+    return bulk.answers(files, task, model, reader,
+                        jobs or (0 if address else bulk.default_jobs()), explain, address)
+
+
+def _progress(answered, total: int):
+    """The answers, with a progress bar (files per second) on stderr when it is a terminal."""
+    if not sys.stderr.isatty() or total < 2:
+        yield from answered
+        return
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeRemainingColumn
+
+    started = time.perf_counter()
+    with Progress(BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("files", total=total)
+        for done, item in enumerate(answered, start=1):
+            yield item
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, advance=1, description=f"files, {rate:,.0f}/s")
+
+
+def _writer(output_format: str, key: str):
+    """A function printing one answer in ``output_format``; ``key`` is the answer's main field
+    ("digit" or "text")."""
+    if output_format == "json":
+        return _print_json
+    if output_format == "csv":
+        import csv
+
+        table = csv.writer(sys.stdout, lineterminator="\n")
+        table.writerow(["path", key, "confidence", "status", "reason", "error"])
+
+        def write_row(path: Path, answer: dict) -> None:
+            confidence = answer.get("confidence")
+            if "digits" in answer and answer["digits"]:  # a number: its least sure digit's
+                confidence = min(digit["confidence"] for digit in answer["digits"])
+            table.writerow([path, "" if answer.get(key) is None else answer[key],
+                            "" if confidence is None else f"{confidence:.6f}",
+                            answer["status"], answer.get("reason") or "",
+                            answer.get("error", "")])
+        return write_row
+    return _print_answer if key == "digit" else _print_reading
+
+
+def _print_json(path: Path, answer: dict) -> None:
+    if answer["status"] == "error":
+        answer = {"status": "error", "error": answer["error"]}
+    typer.echo(json.dumps({"path": str(path), **answer}))
+
+
+def _print_answer(path: Path, answer: DigitAnswer) -> None:
+    """A digit's answer as ``digitrec predict`` prints it: errors and blanks on stderr."""
+    if answer["status"] in ("error", "no_digit"):
+        _print_problem(path, answer)
+        return
+    probabilities = answer["probabilities"]
+    line = (f"{path}: {answer['digit']} ({probabilities[answer['digit']]:.1%}), runner-up "
+            f"{answer['runner_up']} ({probabilities[answer['runner_up']]:.1%})")
+    if answer["status"] == "unsure":
+        line += f" - unsure: {answer['reason']}"
+    if "model_input" in answer:
+        line += f", model input {answer['model_input']}"
+    typer.echo(line)
+
+
+def _print_problem(path: Path, answer: dict) -> None:
+    """A file that could not be read, or holds no digit: one line on stderr, naming it."""
+    message = answer.get("error") or answer.get("reason") or f"{path}: no digits found"
+    typer.echo(message if message.startswith(str(path)) else f"{path}: {message}", err=True)
+
+
+def _print_reading(path: Path, reading: NumberAnswer) -> None:
+    """A number read, as ``digitrec read`` prints it: errors and blanks on stderr."""
+    if reading["status"] in ("error", "no_digit"):
+        _print_problem(path, reading)
+        return
     confidences = " ".join(f"{digit['digit']}:{digit['confidence']:.0%}"
                            for digit in reading["digits"])
     note = " - unsure of some digits" if reading["status"] == "unsure" else ""
     typer.echo(f"{path}: {reading['text']} ({confidences}){note}")
-    return False
 
 
 def serve(

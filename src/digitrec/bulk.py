@@ -1,0 +1,219 @@
+"""Recognition of many files: worker processes, the model run on batches, answers in order.
+
+``digitrec predict`` and ``digitrec read`` answer folders of any size through :func:`answers`:
+the files are cut into chunks of :data:`CHUNK` paths; each worker process (Python's
+``concurrent.futures.ProcessPoolExecutor``) holds one :class:`~digitrec.recognizer.Recognizer`
+and answers a chunk at a time (decoding and pre-processing each file, then the model once on
+the chunk); the answers come back in the input's order as soon as they are ready. At most a
+few chunks per worker are in flight, so memory does not grow with the number of files. With one
+job, or no more files than one chunk, everything runs in this process (no start-up cost).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from digitrec import answers as answer_types
+from digitrec import imaging
+
+CHUNK = 64  # files per task: enough to batch the model, few enough to keep every worker busy
+IN_FLIGHT = 4  # chunks per worker submitted ahead of the one being written out
+WINDOW = 4096  # files per task on a Ray cluster (see _ray_answers)
+
+_recognizer = None  # each worker process's own Recognizer (set by _start_worker)
+
+
+def default_jobs() -> int:
+    """The number of CPU cores this process may use (its affinity; all cores elsewhere)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
+            model=None, reader=None, jobs: int = 1, explain: bool = False,
+            address: str | None = None) -> Iterator[tuple[Path, dict]]:
+    """Answers each file, in order.
+
+    Args:
+        files: ``(path, error)`` pairs as :func:`digitrec.imaging.image_files` gives them; a
+            path with an error is answered with it, not read.
+        task: "predict" (:meth:`Recognizer.recognize`: a DigitAnswer, NoDigitAnswer or
+            ErrorAnswer) or "read" (:meth:`Recognizer.read`: a NumberAnswer, or an ErrorAnswer
+            for a file that cannot be read).
+        model, reader: as for :meth:`digitrec.recognizer.Recognizer.load`.
+        jobs: worker processes (1: this process alone); with ``address``, Recognizer actors
+            on the cluster (0: one per CPU of the cluster).
+        explain: for "predict", each answer also holds the 28x28 ``model_input``.
+        address: a Ray cluster (``ray://HEAD:10001``, or "auto" for the one this machine is
+            part of): the work runs there on Ray Data, one Recognizer per actor; the files'
+            paths must be readable on every machine (a shared folder), as must ``model`` and
+            ``reader`` when given.
+
+    Yields:
+        ``(path, answer)`` for each file, in the order of ``files``.
+
+    Raises:
+        ValueError: the model or reader cannot be loaded, or an unknown ``task``.
+    """
+    if task not in ("predict", "read"):
+        raise ValueError(f"task must be predict or read, got {task!r}")
+    if jobs < (0 if address else 1):
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    _start_worker(model, reader)  # the model's errors are raised here, before any work
+    if address:
+        return _ray_answers(files, task, model, reader, jobs, explain, address)
+    return _answers(_chunks(files), task, model, reader, jobs, explain)
+
+
+def _answers(chunks: Iterator[list], task: str, model, reader, jobs: int, explain: bool
+             ) -> Iterator[tuple[Path, dict]]:
+    head = [chunk for chunk in (next(chunks, None), next(chunks, None)) if chunk is not None]
+    if jobs == 1 or len(head) < 2:
+        for chunk in _chain(head, chunks):
+            yield from _answer_chunk(chunk, task, explain)
+        return
+    # Spawned workers: a fresh interpreter each, never a fork of this one's ONNX Runtime threads.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(model, reader)) as pool:
+        pending: collections.deque[Future] = collections.deque()
+        for chunk in _chain(head, chunks):
+            pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+            while len(pending) >= jobs * IN_FLIGHT:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _chain(head: list, rest: Iterator) -> Iterator:
+    yield from head
+    yield from rest
+
+
+def _chunks(files: Iterable[tuple[Path, imaging.ImageError | None]]) -> Iterator[list]:
+    chunk = []
+    for item in files:
+        chunk.append(item)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _start_worker(model, reader) -> None:
+    """Loads this process's Recognizer (a worker's initializer)."""
+    global _recognizer
+    from digitrec.recognizer import Recognizer
+
+    _recognizer = Recognizer.load(model, reader=reader)
+
+
+def _answer_chunk_list(chunk, task: str, explain: bool) -> list[tuple[Path, dict]]:
+    return list(_answer_chunk(chunk, task, explain))
+
+
+def _answer_chunk(chunk: list[tuple[Path, imaging.ImageError | None]], task: str,
+                  explain: bool) -> Iterator[tuple[Path, dict]]:
+    """The answers for one chunk, in order: the model runs once on its readable images."""
+    readable = [path for path, error in chunk if error is None]
+    if task == "predict":
+        found = iter(_recognizer.recognize(readable, explain=explain) if readable else [])
+    for path, error in chunk:
+        if error is not None:
+            yield path, answer_types.error(str(error))
+        elif task == "predict":
+            yield path, next(found)
+        else:
+            try:
+                yield path, _recognizer.read(path)
+            except imaging.ImageError as image_error:
+                yield path, answer_types.error(str(image_error))
+
+
+class RecognizerActor:
+    """A Ray Data actor answering batches of files with its own Recognizer: the rows' ``path``
+    and ``error`` ("" for a file to read) in, each answer as JSON (``answer``) out."""
+
+    def __init__(self, task: str, model, reader, explain: bool):
+        _start_worker(model, reader)
+        self.task, self.explain = task, explain
+
+    def __call__(self, batch: dict) -> dict:
+        chunk = [(Path(path), imaging.ImageError(error) if error else None)
+                 for path, error in zip(batch["path"], batch["error"])]
+        answered = [answer for _, answer in _answer_chunk(chunk, self.task, self.explain)]
+        for answer in answered:
+            if "model_input" in answer:
+                answer["model_input"] = answer["model_input"].tolist()
+        return {"path": batch["path"], "answer": [json.dumps(answer) for answer in answered]}
+
+
+def _ray_answers(files, task: str, model, reader, jobs: int, explain: bool, address: str
+                 ) -> Iterator[tuple[Path, dict]]:
+    """:func:`answers` on a Ray cluster. Ray Data does not run through Ray Client (ray://), so
+    each window of :data:`WINDOW` files is answered by a task on the cluster that runs the Ray
+    Data pipeline (:func:`_answer_window`); the next window is under way while this one is
+    written out, and memory holds two windows at most."""
+    import numpy as np
+    import ray
+
+    if not ray.is_initialized():
+        # Through Ray Client the workers' logs stay on the cluster anyway.
+        ray.init(address=address, **({} if address.startswith("ray://") else
+                                     {"log_to_driver": False}))
+    actors = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    # The coordinating task takes no CPU: the actors need them all.
+    window_task = ray.remote(num_cpus=0)(_answer_window)
+    options = {"task": task, "model": str(model) if model else None,
+               "reader": str(reader) if reader else None, "explain": explain}
+    windows = _windows(files)
+    pending = [window_task.remote(window, actors, options) for window in
+               [next(windows, None)] if window]
+    while pending:
+        window = next(windows, None)
+        if window:
+            pending.append(window_task.remote(window, actors, options))
+        for path, text in ray.get(pending.pop(0)):
+            answer = json.loads(text)
+            if "model_input" in answer:
+                answer["model_input"] = np.asarray(answer["model_input"], dtype=np.float32)
+            yield Path(path), answer
+
+
+def _windows(files) -> Iterator[list[dict]]:
+    window = []
+    for path, error in files:
+        window.append({"path": str(path), "error": str(error) if error else ""})
+        if len(window) == WINDOW:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _answer_window(rows: list[dict], actors: int, options: dict) -> list[tuple[str, str]]:
+    """One window of files answered on the cluster with Ray Data: ``actors``
+    :class:`RecognizerActor` (one Recognizer each) over batches of :data:`CHUNK` rows, in the
+    rows' order. Returns (path, answer as JSON) for each row."""
+    import logging
+
+    import ray
+
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # no per-window chatter on stderr
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+    answered = ray.data.from_items(rows).map_batches(
+        RecognizerActor, batch_size=CHUNK, batch_format="numpy", num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=min(actors, -(-len(rows) // CHUNK))),
+        fn_constructor_kwargs=options)
+    return [(row["path"], row["answer"]) for row in answered.iter_rows()]
