@@ -67,7 +67,8 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
         raise ValueError(f"task must be predict or read, got {task!r}")
     if jobs < (0 if address else 1):
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    _start_worker(model, reader)  # the model's errors are raised here, before any work
+    # The model's errors are raised here, before any work; one job is one thread, as a worker.
+    _start_worker(model, reader, single_thread=jobs == 1)
     if address:
         return _ray_answers(files, task, model, reader, jobs, explain, address)
     return _answers(_chunks(files), task, model, reader, jobs, explain)
@@ -109,11 +110,18 @@ def _chunks(files: Iterable[tuple[Path, imaging.ImageError | None]]) -> Iterator
         yield chunk
 
 
-def _start_worker(model, reader) -> None:
-    """Loads this process's Recognizer (a worker's initializer)."""
+def _start_worker(model, reader, single_thread: bool = True) -> None:
+    """Loads this process's Recognizer (a worker's initializer); ``single_thread``: OpenCV and
+    ONNX Runtime use one thread each, as a worker process among others should."""
     global _recognizer
+    import cv2
+
+    from digitrec import onnx_models
     from digitrec.recognizer import Recognizer
 
+    if single_thread:
+        cv2.setNumThreads(1)
+        onnx_models.THREADS = 1
     _recognizer = Recognizer.load(model, reader=reader)
 
 
@@ -144,7 +152,7 @@ class RecognizerActor:
     and ``error`` ("" for a file to read) in, each answer as JSON (``answer``) out."""
 
     def __init__(self, task: str, model, reader, explain: bool):
-        _start_worker(model, reader)
+        _start_worker(model, reader)  # one CPU per actor
         self.task, self.explain = task, explain
 
     def __call__(self, batch: dict) -> dict:

@@ -36,6 +36,9 @@ KERNEL_TOLERANCE = 0.02
 UNSATURATED_WEIGHT = 64
 
 
+THREADS = 0  # threads per ONNX Runtime session (0: one per core); digitrec.bulk's worker
+# processes set 1, as their parallelism is the processes
+
 def session(model_path: str | os.PathLike, optimized: bool = True):
     """An ONNX Runtime session on the CPU for ``model_path``.
 
@@ -52,6 +55,7 @@ def session(model_path: str | os.PathLike, optimized: bool = True):
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = THREADS
     options.graph_optimization_level = (
         onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
         else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
