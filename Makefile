@@ -53,9 +53,10 @@ default-model: setup-train
 	rm -rf src/digitrec/default_model
 	cp -r runs/default-model-int8 src/digitrec/default_model
 
-# Re-train the shipped number reader (70 to 85 minutes here): a CRNN on 30,000 synthetic numbers
-# of real digits and the first half of ORAND-CAR-A's amounts, its "ok" threshold calibrated on
-# the last 50 of them.
+# Re-train the shipped number reader (about 32 minutes here): a CRNN on 30,000 synthetic numbers
+# of real digits, the first half of ORAND-CAR-A's amounts and the lines of the fit registers'
+# numbers, validated on ORAND's last 50 fit amounts and the last fit registers' crops
+# (docs/reading.md); benchmarks/reproduce_default_reader.py checks that this reproduces it.
 default-reader: setup-train
 	rm -rf runs/default-reader
 	DIGITREC_HANDWRITING=$(HANDWRITING) $(BIN)/digitrec train-reader --out runs/default-reader \
@@ -64,6 +65,7 @@ default-reader: setup-train
 	cp -r runs/default-reader src/digitrec/default_reader
 
 benchmark: setup-train
+	$(BIN)/pip install --quiet -e ".[bench]"
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python benchmarks/server_load.py
 	$(BIN)/python benchmarks/inference.py
@@ -71,6 +73,9 @@ benchmark: setup-train
 	$(BIN)/python benchmarks/handwriting.py
 	$(BIN)/python benchmarks/ruled_paper.py
 	$(BIN)/python benchmarks/reproduce_default_model.py
+	$(BIN)/python benchmarks/reading.py
+	$(BIN)/python benchmarks/bulk.py
+	$(BIN)/python benchmarks/reproduce_default_reader.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

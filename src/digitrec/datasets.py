@@ -439,3 +439,15 @@ def folder_numbers(folder: str | os.PathLike, part: str = "all") -> list[tuple[P
     with open(folder / "labels.csv") as file:
         return [(folder / row["filename"], row["label"]) for row in csv.DictReader(file)
                 if row["filename"] in chosen]
+
+
+def folder_registers(folder: str | os.PathLike) -> dict[Path, str]:
+    """The register of each number of a folder whose ``labels.csv`` has a ``register`` column
+    (image path -> register name, in the file's order); empty for one without."""
+    import csv
+
+    folder = Path(folder)
+    with open(folder / "labels.csv") as file:
+        return {folder / row["filename"]: row["register"] for row in csv.DictReader(file)
+                if row.get("register")}
+

@@ -30,6 +30,8 @@ STEP = 4  # input columns per output step (two 2x2 poolings)
 MIN_WIDTH = 16  # narrower images are padded with paper to this width
 MAX_WIDTH = 512  # wider images are squeezed to this width (about 20 digits at HEIGHT)
 BLANK = 10  # CTC's blank class, after the digits 0..9
+LINE_CONFIDENCE = 0.5  # the topmost line read at least this surely is the number (read_lines;
+# chosen on the fit half of the register crops, see docs/reading.md)
 NUM_CLASSES = 11
 
 
@@ -129,7 +131,9 @@ def digit_boxes(array: np.ndarray, spans: list[tuple[int, int]], size: tuple[int
         One [x, y, width, height] per digit, ints, in the image's pixels.
     """
     ink = array[:, :, 0] > 0.5
-    scale_x, scale_y = size[0] / array.shape[1], size[1] / array.shape[0]
+    # The image fills the input's first columns: a narrow one is padded to MIN_WIDTH.
+    content_width = int(np.clip(round(size[0] * HEIGHT / size[1]), 1, MAX_WIDTH))
+    scale_x, scale_y = size[0] / content_width, size[1] / array.shape[0]
     middles = [(first + last + 1) * STEP / 2 for first, last in spans]
     boxes = []
     for index, middle in enumerate(middles):
@@ -141,8 +145,8 @@ def digit_boxes(array: np.ndarray, spans: list[tuple[int, int]], size: tuple[int
             left, right = left + columns[0], left + columns[-1] + 1
         rows = np.nonzero(ink[:, left:right].any(axis=1))[0]
         top, bottom = (rows[0], rows[-1] + 1) if len(rows) else (0, array.shape[0])
-        x, y = int(left * scale_x), int(top * scale_y)
-        boxes.append([x, y, max(1, int(np.ceil(right * scale_x)) - x),
+        x, y = min(int(left * scale_x), size[0] - 1), int(top * scale_y)
+        boxes.append([x, y, max(1, min(int(np.ceil(right * scale_x)), size[0]) - x),
                       max(1, int(np.ceil(bottom * scale_y)) - y)])
     return boxes
 
@@ -161,8 +165,10 @@ def edit_distance(first: str, second: str) -> int:
 def read_lines(image: Image.Image, logits_of) -> dict:
     """Reads the number in an image: each line of writing that
     :func:`digitrec.imaging.find_lines` finds in it (the whole image when it is one line) is
-    read, and the reading with the highest :func:`sequence_confidence` among those holding
-    digits is the answer.
+    read, and the answer is the topmost reading holding digits with a
+    :func:`sequence_confidence` of at least :data:`LINE_CONFIDENCE`, or, when there is none,
+    the surest reading holding digits. (A crop cut for one row of a register starts at that
+    row: lines lower down are the next rows' writing.)
 
     Args:
         image: a Pillow image, upright.
@@ -187,6 +193,10 @@ def read_lines(image: Image.Image, logits_of) -> dict:
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
                          "sequence_confidence": sequence_confidence(logits), "line": line})
+    confident = [reading for reading in readings
+                 if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
+    if confident:
+        return confident[0]
     with_digits = [reading for reading in readings if reading["text"]] or readings[:1]
     return max(with_digits, key=lambda reading: reading["sequence_confidence"])
 

@@ -22,6 +22,12 @@ from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_inp
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
+# read's rules for its two readers (chosen on validation numbers, see docs/reading.md): "ok"
+# needs them to agree and the number reader's sequence confidence to reach AGREEMENT_CONFIDENCE;
+# where they disagree, the number reader's reading is kept when its confidence reaches
+# READER_PREFERRED, else segmentation's when all its digits are "ok".
+AGREEMENT_CONFIDENCE = 0.5
+READER_PREFERRED = 0.9
 
 
 def to_batch(images) -> np.ndarray:
@@ -329,11 +335,13 @@ class Recognizer:
         each line read, the surest reading kept), and segmentation of that line (the digits
         found by :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in
         two views, as cut from the string's ink and as its box cut from the image, the two
-        probability vectors averaged). When both read the same digits, that is the answer,
-        "ok". Otherwise the answer is segmentation's reading where all its digits are "ok",
-        else the number reader's, and "unsure" either way. docs/reading.md gives the figures
-        on held-out cheques, register crops and ruled paper. With ``reader="segmentation"``,
-        segmentation alone answers, on the whole image.
+        probability vectors averaged). When both read the same digits and the number reader
+        is fairly sure (:data:`AGREEMENT_CONFIDENCE`), that is the answer, "ok". Otherwise the
+        answer is "unsure": the number reader's reading when it is sure of it
+        (:data:`READER_PREFERRED`), else segmentation's where all its digits are "ok", else the
+        number reader's. docs/reading.md gives the figures on held-out cheques, register crops
+        and ruled paper. With ``reader="segmentation"``, segmentation alone answers, on the
+        whole image.
 
         Args:
             image: a file path, encoded image bytes, a binary file object or a PIL image of one
@@ -358,19 +366,26 @@ class Recognizer:
         line = reading["line"] if reading else (0, 0, *image.size)
         try:
             segmented = self._read_by_segmentation(image, line)
+        except imaging.NoDigitError as error:
+            if reading is not None and reading["text"]:
+                segmented = answers.no_number()  # too faint for segmentation, not blank
+            else:
+                return answers.no_number(f"{path}: {error}" if path else str(error))
         except imaging.ImageError as error:
-            message = f"{path}: {error}" if path else str(error)
-            if isinstance(error, imaging.NoDigitError):
-                return answers.no_number(message)
-            raise type(error)(message) from None
+            raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
             return segmented
         learned = self.reader_.answer(image, reading)
-        if learned["text"] == segmented["text"]:
+        sure = reading["sequence_confidence"]
+        if learned["text"] == segmented["text"] and sure >= AGREEMENT_CONFIDENCE:
             for digit in segmented["digits"]:
                 digit["status"] = "ok"
             return {**segmented, "status": "ok" if segmented["text"] else "no_digit"}
-        chosen = segmented if segmented["status"] == "ok" or not learned["text"] else learned
+        if learned["text"] == segmented["text"] or not learned["text"] or (
+                segmented["status"] == "ok" and sure < READER_PREFERRED):
+            chosen = segmented
+        else:
+            chosen = learned
         return {**chosen, "status": "unsure"} if chosen["text"] else chosen
 
     def _read_by_segmentation(self, image: Image.Image, line: tuple[int, int, int, int]

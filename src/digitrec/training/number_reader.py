@@ -2,13 +2,16 @@
 
 The training strings are synthetic (:mod:`digitrec.training.synthetic_strings`: real isolated
 digits laid out as numbers are written) and, repeated with random changes of width, margins
-and contrast, the real amounts of the fit half of ORAND-CAR-A's cheques; the validation strings
-are the last of those real amounts, held back from training. The weights of the epoch that
-reads most validation strings exactly are kept, exported to ONNX and checked against Keras.
+and contrast, the real amounts of the fit half of ORAND-CAR-A's cheques and the lines holding
+the numbers in the fit half of the register crops (found by the model itself half-way through
+training, :func:`register_lines`); the validation numbers are the last of those amounts and
+registers, held back from training. The weights of the epoch that reads most validation numbers
+exactly are kept, exported to ONNX and checked against Keras.
 """
 
 from __future__ import annotations
 
+import collections
 import multiprocessing
 import os
 import time
@@ -19,14 +22,16 @@ import numpy as np
 from PIL import Image
 
 from digitrec import datasets, imaging, run_folder
-from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, greedy_decode, pad_batch,
-                                    to_reader_input)
+from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
+                                    greedy_decode, pad_batch, read_lines, to_reader_input)
 from digitrec.training import synthetic_strings
 
 TRAIN_WIDTH = 256  # training inputs are padded to this width (64 steps); wider ones are left out
 MAX_LABEL = synthetic_strings.MAX_DIGITS
 PAD = -1  # label padding
 ORAND = "orand_car_a"
+REGISTERS = "register_numbers"
+WEIGHTS = "model.weights.h5"  # a reader run's Keras weights, to fine-tune from
 OK_PRECISION = 0.98  # the share of "ok" readings that must be exactly right (issue 20's goal)
 
 
@@ -120,47 +125,108 @@ def _synthetic_chunk(arguments) -> tuple[np.ndarray, np.ndarray]:
                    [string.digits for string in strings])
 
 
-def training_strings(bank, synthetic: int, real: list[tuple[Path, str]], real_copies: int,
-                     seed: int, workers: int = 2):
+def _real_strings(real: list[tuple[Image.Image, str]], copies: int,
+                  rng: np.random.Generator):
+    """``copies`` varied copies (:func:`_varied`) of each real number, encoded."""
+    inputs = [to_reader_input(_varied(image, rng)) for image, _ in real for _ in range(copies)]
+    return _encode(inputs, [text for _, text in real for _ in range(copies)])
+
+
+def training_strings(bank, synthetic: int, real: list[tuple[Image.Image, str]],
+                     real_copies: int, seed: int, workers: int = 2):
     """The training set: ``synthetic`` generated strings and ``real_copies`` varied copies of
-    each real amount, as (N, HEIGHT, TRAIN_WIDTH, 1) uint8 and (N, MAX_LABEL) int32."""
+    each real number (image, digits), as (N, HEIGHT, TRAIN_WIDTH, 1) uint8 and (N, MAX_LABEL)
+    int32, shuffled."""
     chunks = [(bank, synthetic // (4 * workers) + 1, seed * 1000 + index)
               for index in range(4 * workers)]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_synthetic_chunk, chunks)
     rng = np.random.default_rng(seed)
-    real_inputs, real_texts = [], []
-    for path, text in real:
-        image = imaging.open_image(path)
-        for _ in range(real_copies):
-            real_inputs.append(to_reader_input(_varied(image, rng)))
-            real_texts.append(text)
-    parts.append(_encode(real_inputs, real_texts))
+    parts.append(_real_strings(real, real_copies, rng))
+    return _shuffled(parts, rng)
+
+
+def _shuffled(parts, rng: np.random.Generator):
+    """Encoded (images, labels) parts -> one set, in a random order."""
     images = np.concatenate([images for images, _ in parts])
     labels = np.concatenate([labels for _, labels in parts])
     order = rng.permutation(len(labels))
     return images[order], labels[order]
 
 
-def exact_share(model: keras.Model, amounts: list[tuple[Path, str]]) -> float:
-    """The share of ``amounts`` whose digits the Keras model reads exactly (greedy decoding)."""
-    right = 0
-    for path, text in amounts:
-        batch = pad_batch([to_reader_input(imaging.open_image(path))])
-        logits = model(batch, training=False)
-        right += greedy_decode(keras.ops.convert_to_numpy(logits)[0])[0] == text
-    return right / max(1, len(amounts))
+def _opened(numbers: list[tuple[Path, str]]) -> list[tuple[Image.Image, str]]:
+    return [(imaging.open_image(path), text) for path, text in numbers]
+
+
+def register_split(handwriting: str | os.PathLike, validation: int
+                   ) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """The fit half of the register crops (``register_numbers``, split by register) as
+    (training, validation): the last fit registers, whole, until they hold at least
+    ``validation`` crops, validate. Both empty when the folder has no such crops."""
+    folder = Path(handwriting) / REGISTERS
+    if not (folder / "labels.csv").is_file():
+        return [], []
+    numbers = datasets.folder_numbers(folder, "fit")
+    registers = datasets.folder_registers(folder)
+    sizes = collections.Counter(registers[path] for path, _ in numbers)
+    held: set[str] = set()
+    for register in reversed(list(sizes)):
+        if sum(sizes[name] for name in held) >= validation:
+            break
+        held.add(register)
+    return ([number for number in numbers if registers[number[0]] not in held],
+            [number for number in numbers if registers[number[0]] in held])
+
+
+def keras_logits(model: keras.Model):
+    """The Keras model as :func:`digitrec.number_reader.read_lines` takes it: a function from a
+    (N, HEIGHT, W, 1) float32 batch to its (N, W / STEP, NUM_CLASSES) NumPy logits."""
+    return lambda batch: keras.ops.convert_to_numpy(model(batch, training=False))
+
+
+def exact_share(model: keras.Model, numbers: list[tuple[Image.Image, str]]) -> float:
+    """The share of ``numbers`` (images and their digits) that the Keras model reads exactly,
+    as recognition reads them (:func:`digitrec.number_reader.read_lines`)."""
+    logits_of = keras_logits(model)
+    right = sum(read_lines(image, logits_of)["text"] == text for image, text in numbers)
+    return right / max(1, len(numbers))
+
+
+def register_lines(logits_of, numbers: list[tuple[Path, str]]
+                   ) -> list[tuple[Image.Image, str]]:
+    """The line holding the number in each crop of a register, as a reader sees it
+    (``logits_of``: the reader, as :func:`digitrec.number_reader.read_lines` takes it): of the
+    lines :func:`digitrec.imaging.find_lines` finds, the one whose reading is nearest its label
+    (edit distance; the topmost of equals). A crop is left out when that reading gets
+    none of its digits right (an edit distance as long as the label): the number's line was
+    not found, or the model cannot read it yet.
+
+    Returns:
+        (the line's image, the number's digits) for each crop kept.
+    """
+    kept = []
+    for path, text in numbers:
+        image = imaging.open_image(path)
+        crops = [image.crop(line) for line in imaging.find_lines(image)]
+        arrays = [to_reader_input(crop) for crop in crops]
+        readings = [greedy_decode(logits[:-(-array.shape[1] // STEP)])[0]
+                    for array, logits in zip(arrays, logits_of(pad_batch(arrays)))]
+        distance, index = min((edit_distance(reading, text), index)
+                              for index, reading in enumerate(readings))
+        if distance < len(text):
+            kept.append((crops[index], text))
+    return kept
 
 
 class _BestExact(keras.callbacks.Callback):
-    """Keeps the weights of the epoch reading the most validation amounts exactly."""
+    """Keeps the weights of the epoch reading the most validation numbers exactly."""
 
-    def __init__(self, amounts):
+    def __init__(self, numbers: list[tuple[Image.Image, str]]):
         super().__init__()
-        self.amounts, self.best, self.weights, self.history = amounts, -1.0, None, []
+        self.numbers, self.best, self.weights, self.history = numbers, -1.0, None, []
 
     def on_epoch_end(self, epoch, logs=None):
-        share = exact_share(self.model, self.amounts)
+        share = exact_share(self.model, self.numbers)
         self.history.append({"epoch": epoch + 1, "loss": float(logs["loss"]),
                              "validation_exact": share})
         print(f"epoch {epoch + 1}: loss {logs['loss']:.3f}, validation exact {share:.3f}",
@@ -170,20 +236,31 @@ class _BestExact(keras.callbacks.Callback):
 
 
 def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_dir=None,
-                 synthetic: int = 30_000, real_copies: int = 12, validation: int = 50,
-                 epochs: int = 10, batch_size: int = 64, learning_rate: float = 2e-3,
-                 seed: int = 0, bank_size: int | None = None,
-                 extra_data: list[str | os.PathLike] = ()) -> Path:
-    """Trains a number reader and writes its run folder (``model.onnx``, ``config.json``,
-    ``history.json``, ``metrics.json``).
+                 synthetic: int = 30_000, real_copies: int = 12, register_copies: int = 4,
+                 validation: int = 50, register_validation: int = 150, epochs: int = 12,
+                 batch_size: int = 64, learning_rate: float = 2e-3, seed: int = 0,
+                 bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
+                 start_from: str | os.PathLike | None = None) -> Path:
+    """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
+    ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
+
+    The first half of the epochs train on synthetic strings and real amounts; then the model
+    finds the number's line in each training crop of the registers (:func:`register_lines`),
+    and the second half train on those lines as well. The epoch reading the most validation
+    numbers exactly (ORAND's and the registers') is kept, and its "ok" threshold is calibrated
+    on them (:func:`calibrate`).
 
     Args:
         out: the run folder to create (an existing one is refused).
-        handwriting: the folder of real handwriting (``../shared/handwriting``'s layout).
+        handwriting: the folder of real handwriting (``../shared/handwriting``'s layout; its
+            ``register_numbers`` is used when there).
         data_dir: where MNIST's IDX files are.
         synthetic: synthetic strings to generate.
-        real_copies: varied copies of each real training amount.
+        real_copies: varied copies of each real training amount (and each extra number).
+        register_copies: varied copies of each register line found.
         validation: the last this many amounts of ORAND's fit half validate instead of train.
+        register_validation: the last fit registers holding at least this many crops
+            validate instead of train (:func:`register_split`).
         epochs, batch_size, learning_rate: for Adam with a cosine decay to 0.
         seed: seeds the strings, the weights and the batches.
         bank_size: at most this many real digits of each source to draw from (None: all; a
@@ -191,44 +268,73 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         extra_data: folders of a user's own numbers, each with a ``labels.csv``
             (``filename,label``, the label the number's digits): all of them train, with
             ``real_copies`` varied copies each, beside ORAND's amounts.
+        start_from: a reader's run folder whose weights (``model.weights.h5``) to start from
+            (fine-tuning) instead of random ones.
 
     Raises:
-        FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``.
+        FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``, or
+            ``start_from`` without weights.
     """
     out = Path(out)
     config = {key: value for key, value in locals().items() if key not in ("out",)}
     config.update(handwriting=str(handwriting), data_dir=str(data_dir) if data_dir else None,
-                  extra_data=[str(folder) for folder in extra_data])
+                  extra_data=[str(folder) for folder in extra_data],
+                  start_from=str(start_from) if start_from else None)
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
     if len(amounts) <= validation:
         raise ValueError(f"only {len(amounts)} real amounts, fewer than validation={validation}")
-    train_amounts, validation_amounts = amounts[:-validation], amounts[-validation:]
+    train_amounts, validation_numbers = amounts[:-validation], amounts[-validation:]
+    train_registers, validation_registers = register_split(handwriting, register_validation)
+    validation_numbers += validation_registers
     for folder in extra_data:
         train_amounts += labelled_numbers(folder)
     bank = synthetic_strings.load_bank(per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
-    images, labels = training_strings(bank, synthetic, train_amounts, real_copies, seed)
+    images, labels = training_strings(bank, synthetic, _opened(train_amounts), real_copies, seed)
     print(f"{len(labels)} training strings in {time.perf_counter() - started:.0f} s", flush=True)
-    model = build_reader()
-    steps = epochs * (len(labels) // batch_size)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+    model = _starting_model(start_from)
+    first = epochs // 2 if train_registers else epochs
+    steps = (epochs * len(labels) + (epochs - first) * register_copies * len(train_registers))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
-    best = _BestExact(validation_amounts)
-    model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size, epochs=epochs,
+    best = _BestExact(_opened(validation_numbers))
+    model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size, epochs=first,
               callbacks=[best], verbose=2)
+    lines = register_lines(keras_logits(model), train_registers) if first < epochs else []
+    if first < epochs:
+        print(f"the number's line found in {len(lines)} of {len(train_registers)} register "
+              "crops", flush=True)
+        rng = np.random.default_rng(seed + 1)
+        images, labels = _shuffled([(images, labels),
+                                    _real_strings(lines, register_copies, rng)], rng)
+        model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
+                  initial_epoch=first, epochs=epochs, callbacks=[best], verbose=2)
     model.set_weights(best.weights)
     with run_folder.creating_folder(out) as folder:
         export_reader(model, folder / run_folder.MODEL)
-        metrics = {"validation_exact": best.best, "validation_amounts": len(validation_amounts),
-                   "training_strings": int(len(labels)),
+        model.save_weights(folder / WEIGHTS)
+        metrics = {"validation_exact": best.best, "validation_numbers": len(validation_numbers),
+                   "training_strings": int(len(labels)), "register_lines": len(lines),
                    "seconds": round(time.perf_counter() - started)}
-        metrics.update(calibrate(folder, validation_amounts))
+        metrics.update(calibrate(folder, validation_numbers))
         for name, record in ((run_folder.CONFIG, config), (run_folder.HISTORY, best.history),
                              (run_folder.METRICS, metrics)):
             run_folder.write_record(folder, name, record)
     return out
+
+
+def _starting_model(start_from: str | os.PathLike | None) -> keras.Model:
+    """A new reader, with the weights of the run ``start_from`` when given."""
+    model = build_reader()
+    if start_from is not None:
+        weights = Path(start_from) / WEIGHTS
+        if not weights.is_file():
+            raise ValueError(f"{start_from}: no {WEIGHTS} to start from; give a run folder "
+                             "made by `digitrec train-reader`")
+        model.load_weights(weights)
+    return model
 
 
 def calibrate(run: str | os.PathLike, amounts: list[tuple[Path, str]],

@@ -1,0 +1,74 @@
+"""Shows that `make default-reader`'s command reproduces the shipped number reader.
+
+    DIGITREC_DATA=../shared/data python benchmarks/reproduce_default_reader.py
+
+Re-trains with `digitrec train-reader` and the settings of the shipped reader's config.json
+(``src/digitrec/default_reader``; 30 to 40 minutes here), then compares the new reader with the
+shipped one: their Keras weights, their validation figures (metrics.json), and their logits on
+the first 100 held-out register crops and cheques. With the same seed on the same kind of
+machine the weights are bit-identical; on another CPU (oneDNN picks other kernels) they may
+differ slightly, and the validation figures should then agree within a few readings.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from digitrec import datasets, imaging
+from digitrec.number_reader import NumberReader, pad_batch, to_reader_input
+from digitrec.recognizer import DEFAULT_READER
+from inference import HANDWRITING  # benchmarks/inference.py, beside this script
+
+
+def weights(path: Path) -> list[bytes]:
+    arrays = []
+    with h5py.File(path) as file:
+        file.visititems(lambda name, item: arrays.append(item[()].tobytes())
+                        if isinstance(item, h5py.Dataset) else None)
+    return sorted(arrays)
+
+
+def largest_logit_difference(first: Path, second: Path) -> float:
+    readers = [NumberReader(first), NumberReader(second)]
+    images = [path for folder in ("register_numbers", "orand_car_a")
+              for path, _ in datasets.folder_numbers(HANDWRITING / folder, "holdout")[:100]]
+    largest = 0.0
+    for path in images:
+        batch = pad_batch([to_reader_input(imaging.open_image(path))])
+        logits = [reader.logits(batch) for reader in readers]
+        largest = max(largest, float(np.abs(logits[0] - logits[1]).max()))
+    return largest
+
+
+def main() -> None:
+    config = json.loads((DEFAULT_READER / "config.json").read_text())
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "reader"
+        arguments = ["train-reader", "--out", str(out), "--handwriting", str(HANDWRITING),
+                     "--synthetic", str(config["synthetic"]), "--epochs", str(config["epochs"]),
+                     "--seed", str(config["seed"])]
+        print(f"$ digitrec {' '.join(arguments)}", flush=True)
+        subprocess.run([sys.executable, "-m", "digitrec.cli", *arguments], check=True,
+                       capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        shipped = json.loads((DEFAULT_READER / "metrics.json").read_text())
+        again = json.loads((out / "metrics.json").read_text())
+        identical = weights(out / "model.weights.h5") == weights(
+            DEFAULT_READER / "model.weights.h5")
+        difference = largest_logit_difference(out, DEFAULT_READER)
+    for key in ("validation_exact", "ok_threshold", "calibration_coverage",
+                "calibration_precision"):
+        print(f"{key}: shipped {shipped[key]:.4f}, re-trained {again[key]:.4f}")
+    print(f"weights bit-identical: {identical}; largest logit difference on 200 held-out "
+          f"images: {difference:.2e}")
+    close = abs(shipped["validation_exact"] - again["validation_exact"]) <= 0.02
+    sys.exit(0 if identical or close else 1)
+
+
+if __name__ == "__main__":
+    main()
