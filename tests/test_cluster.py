@@ -39,6 +39,10 @@ def cluster():
     `ray stop`, which stops the Ray processes this machine's `ray start` made) at the end."""
     # Ray's sockets live in its temporary folder, whose path must stay short.
     temporary = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    # A local ray.init() (an earlier test's) leaves ~/.ray/auth_token, which makes a head node
+    # require tokens; this loopback cluster and its clients (digitrec, below) go without.
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     port, client_port = _free_port(), _free_port()
     try:
@@ -55,6 +59,10 @@ def cluster():
     finally:
         subprocess.run([str(RAY), "stop"], capture_output=True, env=env, timeout=120)
         shutil.rmtree(temporary, ignore_errors=True)
+        if saved is None:
+            del os.environ["RAY_AUTH_MODE"]
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
 
 
 def _alive_nodes(address: str) -> int:
