@@ -82,9 +82,10 @@ def held_out_registers(count: int) -> list[tuple]:
 
 
 def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(recognizer):
-    """The number reader alone reads 48 of these 60 cheque amounts (segmentation 41) and 47 of
+    """The number reader alone reads 48 of these 60 cheque amounts (segmentation 41) and 49 of
     these 60 register crops (segmentation 7), finding the number's line in each crop: a margin
-    of five for other CPUs' float kernels, none for a reader no better than segmentation."""
+    of five or more for other CPUs' float kernels, none for a reader no better than
+    segmentation."""
     def read(path):
         return recognizer.reader_.answer(imaging.open_image(path))
 
@@ -95,7 +96,7 @@ def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(rec
 
 def test_read_is_ok_where_the_two_readers_agree(recognizer):
     """read: "ok" only where the number reader and segmentation read the same digits and the
-    number reader is fairly sure (31 of 33 right on these 60 cheques), more amounts exact than
+    number reader is fairly sure (28 of 29 right on these 60 cheques), more amounts exact than
     segmentation alone (49 against 41)."""
     from digitrec.recognizer import SEGMENTATION, Recognizer
 
@@ -108,8 +109,8 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
 
 def test_read_finds_the_number_in_held_out_register_crops(recognizer):
     """Register crops (tall strips with ruling lines, a scanner's black margin, other rows'
-    writing): read gets 42 of these 60 exactly (segmentation of the whole crop: 7), and its 31
-    "ok" readings are all right; every digit's box lies inside the crop."""
+    writing): read gets 44 of these 60 exactly (segmentation of the whole crop: 7), and 31 of its
+    32 "ok" readings are right; every digit's box lies inside the crop."""
     from PIL import Image
 
     registers = held_out_registers(60)
@@ -166,7 +167,7 @@ def test_the_shipped_readers_threshold_is_calibrated():
 
     metrics = json.loads((DEFAULT_READER / "metrics.json").read_text())
     assert 0 < metrics["ok_threshold"] < 1
-    # On its 222 validation numbers only the surest 4% reach 98% right (docs/reading.md).
+    # On its 222 validation numbers only the surest 9% reach 98% right (docs/reading.md).
     assert metrics["calibration_precision"] >= 0.98 and metrics["calibration_coverage"] > 0
     assert metrics["calibration_amounts"] == 222
     assert number_reader.NumberReader(DEFAULT_READER).threshold_ == metrics["ok_threshold"]

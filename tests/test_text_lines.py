@@ -59,3 +59,18 @@ def test_register_crops_give_lines_and_cheques_stay_whole():
         assert imaging.find_lines(image) == [(0, 0, *image.size)]
     blank = Image.new("L", (120, 200), 230)
     assert imaging.find_lines(blank) == [(0, 0, 120, 200)]
+
+
+def test_a_small_image_is_one_line_even_when_its_digit_is_broken():
+    """A small drawing of one digit whose strokes do not touch (a 5's bar above its body) is
+    read whole: only an image at least MIN_STRIP_HEIGHT high can hold several lines."""
+    image = Image.new("L", (40, 60), 255)
+    pixels = np.asarray(image).copy()
+    pixels[8:12, 10:30] = 0  # the bar
+    pixels[20:50, 12:16] = 0  # and, four rows below it, the body
+    pixels[46:50, 12:28] = 0
+    image = Image.fromarray(pixels)
+    assert imaging.find_lines(image) == [(0, 0, 40, 60)]
+    tall = Image.fromarray(np.pad(pixels, ((0, 120), (0, 0)), constant_values=255))
+    lines = imaging.find_lines(tall)  # the same marks at the top of a tall strip: a line
+    assert lines != [(0, 0, 40, 180)] and all(bottom <= 70 for _, _, _, bottom in lines)

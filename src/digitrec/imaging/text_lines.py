@@ -24,6 +24,8 @@ MIN_LINE_HEIGHT = 6  # pixels: lower bands are dots, dashes and the feet of long
 MARGIN_LEVEL = 0.5  # rows and columns at the edge whose median is under this share of the
 # paper's level are the scanner's black margin
 GAP = 2  # rows: bands of writing closer than this are one line
+MIN_STRIP_HEIGHT = 96  # pixels: a crop holding several lines of writing is at least three of
+# the number reader's lines high; a smaller image (a small drawing of one digit) is one line
 STRIP_LEVELS = (STROKE_LEVEL, 0.5, 0.75)  # ink levels for strokes, tried in turn in a strip
 
 
@@ -35,7 +37,8 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
 
     Returns:
         Boxes ``(left, top, right, bottom)`` in the image's pixels, top to bottom: the whole
-        image when it is one line of writing (its main band of writing, the one with the most
+        image when it is under :data:`MIN_STRIP_HEIGHT` high or is one line of writing (its
+        main band of writing, the one with the most
         ink, is at least :data:`LINE_SHARE` of its height once the scanner's margins are cut
         off, at every level of :data:`STRIP_LEVELS` for an image taller than wide), or when it
         holds no writing at all; else each band of rows holding writing
@@ -43,6 +46,8 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         margin of paper around its ink of 40% of its height.
     """
     whole = [(0, 0, image.width, image.height)]
+    if image.height < MIN_STRIP_HEIGHT:
+        return whole
     grey = to_grey(image)
     left, top, right, bottom = scanner_margins(grey)
     if right - left < MIN_LINE_HEIGHT or bottom - top < MIN_LINE_HEIGHT:
