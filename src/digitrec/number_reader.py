@@ -162,13 +162,9 @@ def edit_distance(first: str, second: str) -> int:
     return row[-1]
 
 
-def read_lines(image: Image.Image, logits_of) -> dict:
-    """Reads the number in an image: each line of writing that
-    :func:`digitrec.imaging.find_lines` finds in it (the whole image when it is one line) is
-    read, and the answer is the topmost reading holding digits with a
-    :func:`sequence_confidence` of at least :data:`LINE_CONFIDENCE`, or, when there is none,
-    the surest reading holding digits. (A crop cut for one row of a register starts at that
-    row: lines lower down are the next rows' writing.)
+def read_each_line(image: Image.Image, logits_of) -> list[dict]:
+    """Reads every line of writing that :func:`digitrec.imaging.find_lines` finds in an image
+    (the whole image when it is one line), in one batch.
 
     Args:
         image: a Pillow image, upright.
@@ -176,10 +172,10 @@ def read_lines(image: Image.Image, logits_of) -> dict:
             (N, W / STEP, NUM_CLASSES) logits (ONNX Runtime's or Keras').
 
     Returns:
-        A dict: ``text`` (the digits, "" for none), ``confidences`` ((len(text),) float32,
-        each digit's probability), ``boxes`` (each digit's [x, y, width, height] in the
-        image's pixels), ``sequence_confidence`` and ``line``, the (left, top, right, bottom)
-        box of the line read.
+        One dict per line, top to bottom: ``text`` (the digits, "" for none), ``confidences``
+        ((len(text),) float32, each digit's probability), ``boxes`` (each digit's [x, y,
+        width, height] in the image's pixels), ``sequence_confidence`` and ``line``, the
+        (left, top, right, bottom) box of the line.
     """
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
@@ -193,6 +189,20 @@ def read_lines(image: Image.Image, logits_of) -> dict:
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
                          "sequence_confidence": sequence_confidence(logits), "line": line})
+    return readings
+
+
+def read_lines(image: Image.Image, logits_of) -> dict:
+    """Reads the number in an image: of the readings of its lines (:func:`read_each_line`),
+    the topmost holding digits with a :func:`sequence_confidence` of at least
+    :data:`LINE_CONFIDENCE`, or, when there is none, the surest holding digits. (A crop cut
+    for one row of a register starts at that row: lines lower down are the next rows'
+    writing.)
+
+    Returns:
+        That line's reading, as :func:`read_each_line` gives it.
+    """
+    readings = read_each_line(image, logits_of)
     confident = [reading for reading in readings
                  if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
     if confident:

@@ -23,7 +23,7 @@ from PIL import Image
 
 from digitrec import datasets, imaging, run_folder
 from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
-                                    greedy_decode, pad_batch, read_lines, to_reader_input)
+                                    pad_batch, read_each_line, read_lines, to_reader_input)
 from digitrec.training import synthetic_strings
 
 TRAIN_WIDTH = 256  # training inputs are padded to this width (64 steps); wider ones are left out
@@ -195,8 +195,8 @@ def exact_share(model: keras.Model, numbers: list[tuple[Image.Image, str]]) -> f
 def register_lines(logits_of, numbers: list[tuple[Path, str]]
                    ) -> list[tuple[Image.Image, str]]:
     """The line holding the number in each crop of a register, as a reader sees it
-    (``logits_of``: the reader, as :func:`digitrec.number_reader.read_lines` takes it): of the
-    lines :func:`digitrec.imaging.find_lines` finds, the one whose reading is nearest its label
+    (``logits_of``: the reader, as :func:`digitrec.number_reader.read_each_line` takes it): of
+    the lines :func:`digitrec.imaging.find_lines` finds, the one whose reading is nearest its label
     (edit distance; the topmost of equals). A crop is left out when that reading gets
     none of its digits right (an edit distance as long as the label): the number's line was
     not found, or the model cannot read it yet.
@@ -207,14 +207,11 @@ def register_lines(logits_of, numbers: list[tuple[Path, str]]
     kept = []
     for path, text in numbers:
         image = imaging.open_image(path)
-        crops = [image.crop(line) for line in imaging.find_lines(image)]
-        arrays = [to_reader_input(crop) for crop in crops]
-        readings = [greedy_decode(logits[:-(-array.shape[1] // STEP)])[0]
-                    for array, logits in zip(arrays, logits_of(pad_batch(arrays)))]
-        distance, index = min((edit_distance(reading, text), index)
+        readings = read_each_line(image, logits_of)
+        distance, index = min((edit_distance(reading["text"], text), index)
                               for index, reading in enumerate(readings))
         if distance < len(text):
-            kept.append((crops[index], text))
+            kept.append((image.crop(readings[index]["line"]), text))
     return kept
 
 
