@@ -116,6 +116,7 @@ def test_read_a_number(client):
     (dict(content=b"{not json", headers={"Content-Type": "application/json"}), 422),
     (dict(json={"pixels": [[0] * 27] * 28}), 422),
     (dict(json={"pixels": [[300] * 28] * 28}), 422),
+    (dict(json={"pixels": [[True] * 28] * 28}), 422),  # a boolean is not a grey level
     (dict(json={"wrong": 1}), 422),
 ])
 def test_bad_requests_get_a_clear_4xx(client, request_arguments, status):

@@ -17,7 +17,7 @@ from digitrec.model_format import IMAGE_SIZE
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 Digit = Annotated[int, Field(ge=0, le=9)]
-Grey = Annotated[float, Field(ge=0, le=255)]
+Grey = Annotated[float, Field(ge=0, le=255, strict=True)]  # strict: a boolean is no number
 PixelRows = Annotated[list[Annotated[list[Grey], Field(min_length=IMAGE_SIZE,
                                                        max_length=IMAGE_SIZE)]],
                       Field(min_length=IMAGE_SIZE, max_length=IMAGE_SIZE,

@@ -15,6 +15,7 @@ import collections
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -174,10 +175,19 @@ def _ray_answers(files, task: str, model, reader, jobs: int, explain: bool, addr
     import numpy as np
     import ray
 
-    if not ray.is_initialized():
-        # Through Ray Client the workers' logs stay on the cluster anyway.
-        ray.init(address=address, **({} if address.startswith("ray://") else
-                                     {"log_to_driver": False}))
+    for attempt in range(3):
+        if ray.is_initialized():
+            break
+        try:
+            # Through Ray Client the workers' logs stay on the cluster anyway.
+            ray.init(address=address, **({} if address.startswith("ray://") else
+                                         {"log_to_driver": False}))
+        except ConnectionError:
+            # The head starts a Ray Client server for each connection; on a loaded head that
+            # start can fail once.
+            if attempt == 2:
+                raise
+            time.sleep(2)
     actors = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)))
     # The coordinating task takes no CPU: the actors need them all.
     window_task = ray.remote(num_cpus=0)(_answer_window)
