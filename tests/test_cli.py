@@ -497,3 +497,29 @@ def test_read_with_two_jobs_reads_as_one_job(bad_inputs, tmp_path):
     one, two = (digitrec("read", "--json", "--jobs", jobs, folder) for jobs in (1, 2))
     assert one.returncode == two.returncode == 1 and one.stdout == two.stdout
     assert len(one.stdout.splitlines()) == 71
+
+
+def test_two_jobs_report_a_bad_model_once_without_a_traceback(many_files):
+    """With worker processes, a model or reader that cannot be loaded is one clear error line
+    (the workers' own failure to load it is not printed)."""
+    for command, option in (("predict", "--model"), ("read", "--reader")):
+        result = digitrec(command, option, many_files / "missing-run", "--jobs", 2, many_files)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.count("missing-run") == 1 and not result.stdout
+
+
+def test_uris_are_read_through_pyarrow_as_local_paths_are(many_files):
+    """A folder given as a URI (file:// here; s3:// and gs:// take the same path through
+    pyarrow's filesystems) answers as the local folder does, bad files included, with --jobs 2;
+    a URI that names nothing, or no filesystem, gets its own error line."""
+    local = digitrec("predict", "--json", "--jobs", 1, many_files)
+    remote = digitrec("predict", "--json", "--jobs", 2, f"file://{many_files}",
+                      f"file://{many_files}/missing.png", "nofs://bucket/key.png")
+    assert remote.returncode == 1 and "Traceback" not in remote.stderr
+    lines = remote.stdout.splitlines()
+    assert "\n".join(lines[:-2]) + "\n" == local.stdout.replace(str(many_files),
+                                                                f"file://{many_files}")
+    assert [json.loads(line)["error"] for line in lines[-2:]] == [
+        f"file://{many_files}/missing.png: no such file or folder",
+        "nofs://bucket/key.png: cannot open (Unrecognized filesystem type in URI: "
+        "nofs://bucket/key.png)"]

@@ -1,12 +1,15 @@
 """Recognition of many files: worker processes, the model run on batches, answers in order.
 
 ``digitrec predict`` and ``digitrec read`` answer folders of any size through :func:`answers`:
-the files are cut into chunks of :data:`CHUNK` paths; each worker process (Python's
-``concurrent.futures.ProcessPoolExecutor``) holds one :class:`~digitrec.recognizer.Recognizer`
-and answers a chunk at a time (decoding and pre-processing each file, then the model once on
-the chunk); the answers come back in the input's order as soon as they are ready. At most a
-few chunks per worker are in flight, so memory does not grow with the number of files. With one
-job, or no more files than one chunk, everything runs in this process (no start-up cost).
+the files are cut into chunks of :data:`CHUNK` paths; each process (this one, and ``jobs - 1``
+workers of Python's ``concurrent.futures.ProcessPoolExecutor``) holds one
+:class:`~digitrec.recognizer.Recognizer` and answers a chunk at a time (decoding and
+pre-processing each file, then the model once on the chunk); the answers come back in the
+input's order as soon as they are ready. This process answers a chunk whenever the next
+answers to write are not ready (while the workers start, and when they fall behind), so no
+core waits. At most a few chunks per worker are in flight, so memory does not grow with the
+number of files. With one job, or no more files than two chunks, everything runs in this
+process (no start-up cost).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ IN_FLIGHT = 4  # chunks per worker submitted ahead of the one being written out
 WINDOW = 4096  # files per task on a Ray cluster (see _ray_answers)
 
 _recognizer = None  # each worker process's own Recognizer (set by _start_worker)
+_start_error: Exception | None = None  # why a worker's Recognizer could not be loaded
 
 
 def default_jobs() -> int:
@@ -49,9 +53,10 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
         task: "predict" (:meth:`Recognizer.recognize`: a DigitAnswer, NoDigitAnswer or
             ErrorAnswer) or "read" (:meth:`Recognizer.read`: a NumberAnswer, or an ErrorAnswer
             for a file that cannot be read).
-        model, reader: as for :meth:`digitrec.recognizer.Recognizer.load`.
-        jobs: worker processes (1: this process alone); with ``address``, Recognizer actors
-            on the cluster (0: one per CPU of the cluster).
+        model, reader: as for :meth:`digitrec.recognizer.Recognizer.load` (``reader`` is not
+            loaded for "predict", which does not use it).
+        jobs: processes answering, this one included (1: this process alone); with
+            ``address``, Recognizer actors on the cluster (0: one per CPU of the cluster).
         explain: for "predict", each answer also holds the 28x28 ``model_input``.
         address: a Ray cluster (``ray://HEAD:10001``, or "auto" for the one this machine is
             part of): the work runs there on Ray Data, one Recognizer per actor; the files'
@@ -68,31 +73,74 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
         raise ValueError(f"task must be predict or read, got {task!r}")
     if jobs < (0 if address else 1):
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    # The model's errors are raised here, before any work; one job is one thread, as a worker.
-    _start_worker(model, reader, single_thread=jobs == 1)
+    if task == "predict":
+        from digitrec.recognizer import SEGMENTATION
+
+        reader = SEGMENTATION
     if address:
+        _start_worker(model, reader)  # the model's errors are raised here, before any work
         return _ray_answers(files, task, model, reader, jobs, explain, address)
-    return _answers(_chunks(files), task, model, reader, jobs, explain)
-
-
-def _answers(chunks: Iterator[list], task: str, model, reader, jobs: int, explain: bool
-             ) -> Iterator[tuple[Path, dict]]:
+    chunks = _chunks(files)
     head = [chunk for chunk in (next(chunks, None), next(chunks, None)) if chunk is not None]
-    if jobs == 1 or len(head) < 2:
-        for chunk in _chain(head, chunks):
-            yield from _answer_chunk(chunk, task, explain)
-        return
-    # Spawned workers: a fresh interpreter each, never a fork of this one's ONNX Runtime threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                             initargs=(model, reader)) as pool:
-        pending: collections.deque[Future] = collections.deque()
-        for chunk in _chain(head, chunks):
-            pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
-            while len(pending) >= jobs * IN_FLIGHT:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+    pool = first = None
+    if jobs > 1 and len(head) == 2:
+        # Spawned workers: a fresh interpreter each, never a fork of this one's ONNX Runtime
+        # threads. The first is given work now, so that it starts while this process loads.
+        pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_pool_worker, initargs=(model, reader))
+        first = pool.submit(_answer_chunk_list, head.pop(0), task, explain)
+    try:
+        _start_worker(model, reader)  # the model's errors are raised here, before any work
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is None:
+        return _answers_here(_chain(head, chunks), task, explain)
+    return _answers_shared(pool, first, _chain(head, chunks), task, explain, jobs - 1)
+
+
+def _answers_here(chunks: Iterator[list], task: str, explain: bool
+                  ) -> Iterator[tuple[Path, dict]]:
+    for chunk in chunks:
+        yield from _answer_chunk(chunk, task, explain)
+
+
+def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[list], task: str,
+                    explain: bool, workers: int) -> Iterator[tuple[Path, dict]]:
+    """The answers of ``first`` and ``chunks``, in order, from the pool's ``workers`` and this
+    process: each worker has up to :data:`IN_FLIGHT` chunks queued, and whenever the next
+    answers to write are not ready yet this process answers the next chunk itself (at most
+    :data:`IN_FLIGHT` per worker ahead), rather than wait."""
+    pending: collections.deque[Future | list] = collections.deque([first])
+    queued, exhausted = 1, False
+    try:
+        while pending or not exhausted:
+            while not exhausted and queued < workers * IN_FLIGHT:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                else:
+                    pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+                    queued += 1
+            if not pending:
+                continue
+            head = pending[0]
+            if isinstance(head, Future) and not head.done() and not exhausted and \
+                    len(pending) < 2 * workers * IN_FLIGHT:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                else:
+                    pending.append(list(_answer_chunk(chunk, task, explain)))
+                continue
+            pending.popleft()
+            if isinstance(head, Future):
+                queued -= 1
+                head = head.result()
+            yield from head
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chain(head: list, rest: Iterator) -> Iterator:
@@ -111,22 +159,35 @@ def _chunks(files: Iterable[tuple[Path, imaging.ImageError | None]]) -> Iterator
         yield chunk
 
 
-def _start_worker(model, reader, single_thread: bool = True) -> None:
-    """Loads this process's Recognizer (a worker's initializer); ``single_thread``: OpenCV and
-    ONNX Runtime use one thread each, as a worker process among others should."""
+def _start_worker(model, reader) -> None:
+    """Loads this process's Recognizer (a worker's initializer), with one thread for OpenCV and
+    one for ONNX Runtime, as a worker process among others should (and so that every process
+    computes alike, whatever the jobs)."""
     global _recognizer
     import cv2
 
     from digitrec import onnx_models
     from digitrec.recognizer import Recognizer
 
-    if single_thread:
-        cv2.setNumThreads(1)
-        onnx_models.THREADS = 1
+    cv2.setNumThreads(1)
+    onnx_models.THREADS = 1
     _recognizer = Recognizer.load(model, reader=reader)
 
 
+def _start_pool_worker(model, reader) -> None:
+    """A pool worker's initializer: :func:`_start_worker`, whose error is kept for the worker's
+    tasks to raise (the process that made the pool reports it; a failing initializer would
+    print a traceback and break the pool)."""
+    global _start_error
+    try:
+        _start_worker(model, reader)
+    except Exception as error:
+        _start_error = error
+
+
 def _answer_chunk_list(chunk, task: str, explain: bool) -> list[tuple[Path, dict]]:
+    if _start_error is not None:
+        raise _start_error
     return list(_answer_chunk(chunk, task, explain))
 
 
@@ -157,7 +218,7 @@ class RecognizerActor:
         self.task, self.explain = task, explain
 
     def __call__(self, batch: dict) -> dict:
-        chunk = [(Path(path), imaging.ImageError(error) if error else None)
+        chunk = [(_path(path), imaging.ImageError(error) if error else None)
                  for path, error in zip(batch["path"], batch["error"])]
         answered = [answer for _, answer in _answer_chunk(chunk, self.task, self.explain)]
         for answer in answered:
@@ -204,7 +265,12 @@ def _ray_answers(files, task: str, model, reader, jobs: int, explain: bool, addr
             answer = json.loads(text)
             if "model_input" in answer:
                 answer["model_input"] = np.asarray(answer["model_input"], dtype=np.float32)
-            yield Path(path), answer
+            yield _path(path), answer
+
+
+def _path(path: str) -> Path | str:
+    """A path as :func:`digitrec.imaging.image_files` gives it: a Path, or a URI's str."""
+    return path if imaging.is_uri(path) else Path(path)
 
 
 def _windows(files) -> Iterator[list[dict]]:

@@ -23,18 +23,20 @@ if TYPE_CHECKING:
 
 FORMAT_HELP = ("text, json (one object per line) or csv (path, {key}, confidence, status, "
                "reason, error).")
-JOBS_HELP = ("Worker processes reading the files (default: this machine's cores; 1: this "
-             "process alone); with --address, actors on the cluster (default: one per CPU).")
+JOBS_HELP = ("Processes reading the files, this one included (default: this machine's "
+             "cores; 1: this process alone); with --address, actors on the cluster (default: "
+             "one per CPU).")
 ADDRESS_HELP = ("Run on a Ray cluster, ray://HEAD:10001 ('auto': the one this machine is part "
                 "of), with Ray Data: the files, and --model, must be readable on every machine "
                 "(a shared folder). Needs the scale extra.")
 
 
 def predict(
-    images: List[Path] = typer.Argument(..., help="Image files or folders, searched with "
-                                                  "their subfolders (PNG, JPEG, BMP, GIF, "
-                                                  "TIFF, WebP, AVIF; HEIC with the heif "
-                                                  "extra)."),
+    images: List[str] = typer.Argument(..., help="Image files or folders, searched with "
+                                                 "their subfolders (PNG, JPEG, BMP, GIF, "
+                                                 "TIFF, WebP, AVIF; HEIC with the heif "
+                                                 "extra); or their URIs (s3://, gs://: "
+                                                 "with the scale extra)."),
     recursive: bool = typer.Option(True, "--recursive/--no-recursive",
                                    help="Look in folders' subfolders too."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
@@ -71,7 +73,7 @@ def predict(
         failed |= answer["status"] in ("no_digit", "error")
         if "model_input" in answer:
             answer["model_input"] = str(imaging.save_digit(
-                answer["model_input"], explain / f"{path.stem}.28x28.png"))
+                answer["model_input"], explain / f"{Path(path).stem}.28x28.png"))
         write(path, answer)
     sys.stdout.flush()
     if failed:
@@ -79,9 +81,10 @@ def predict(
 
 
 def read(
-    images: List[Path] = typer.Argument(..., help="Images of numbers written as a string of "
-                                                  "digits (files or folders, searched with "
-                                                  "their subfolders)."),
+    images: List[str] = typer.Argument(..., help="Images of numbers written as a string of "
+                                                 "digits (files or folders, searched with "
+                                                 "their subfolders; or their URIs, s3://, "
+                                                 "gs://: with the scale extra)."),
     recursive: bool = typer.Option(True, "--recursive/--no-recursive",
                                    help="Look in folders' subfolders too."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "

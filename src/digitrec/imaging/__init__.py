@@ -51,6 +51,7 @@ from digitrec.imaging.reading import (
     WORKING_SIZE,
     decode_image,
     image_files,
+    is_uri,
     open_image,
     upright,
 )
@@ -81,7 +82,7 @@ __all__ = [
     "ImageError", "ImageTooLargeError", "NoDigitError",
     # reading
     "DRAFT_SCALE", "HEIC_BRANDS", "IMAGE_SUFFIXES", "MAX_PIXELS", "ORIENTATION_TAG",
-    "WORKING_SIZE", "decode_image", "image_files", "open_image", "upright",
+    "WORKING_SIZE", "decode_image", "image_files", "is_uri", "open_image", "upright",
     # ink
     "MIN_CONTRAST", "MIN_SIGNAL_TO_NOISE", "PAGE_SIZE", "STROKE_LEVEL", "extract_ink",
     "ink_components", "to_grey",

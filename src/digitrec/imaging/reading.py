@@ -3,7 +3,8 @@
 Finding image files in folders (:func:`image_files`), decoding a file or its bytes
 (:func:`open_image`, :func:`decode_image`: HEIC photos through pillow-heif, large JPEGs decoded
 at a reduced scale, images over :data:`MAX_PIXELS` refused) and turning an image as its EXIF
-orientation tag says (:func:`upright`).
+orientation tag says (:func:`upright`). A path may also be a URI that pyarrow's filesystems
+read (``s3://bucket/key``, ``gs://``, ``hdfs://``, ``file://``), for folders in a bucket.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -30,21 +32,34 @@ HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"
                b"msf1")
 
 
-def image_files(paths, recursive: bool = True) -> list[tuple[Path, ImageError | None]]:
+def is_uri(path) -> bool:
+    """Whether a path is a URI (``s3://bucket/key``, ``file:///tmp/a.png``), not a local path."""
+    return isinstance(path, str) and re.match(r"[A-Za-z][A-Za-z0-9+.-]+://", path) is not None
+
+
+def image_files(paths, recursive: bool = True
+                ) -> list[tuple[Path | str, ImageError | None]]:
     """Expands files and folders into image files, in the order given, each folder's sorted by
     path.
 
     Args:
-        paths: file or folder paths.
+        paths: file or folder paths, or URIs of files or folders (:func:`is_uri`; listed with
+            pyarrow, whose filesystems need the ``scale`` extra and, for a bucket, the user's
+            credentials as pyarrow finds them).
         recursive: also look in folders' subfolders (False: only the images directly inside).
 
     Returns:
-        ``(path, error)`` pairs: ``error`` is ``None`` for a file to read, or an :class:`ImageError`
-        for a path that does not exist or a folder that holds no image (so that a caller can report
-        it and carry on with the others).
+        ``(path, error)`` pairs, a Path for a local file and the URI, a str, for a remote one:
+        ``error`` is ``None`` for a file to read, or an :class:`ImageError` for a path that does
+        not exist, cannot be listed, or a folder that holds no image (so that a caller can
+        report it and carry on with the others).
     """
     expanded = []
-    for path in map(Path, paths):
+    for path in paths:
+        if is_uri(path):
+            expanded.extend(_uri_files(path, recursive))
+            continue
+        path = Path(path)
         if path.is_dir():
             children = path.rglob("*") if recursive else path.iterdir()
             files = sorted(child for child in children
@@ -63,12 +78,52 @@ def image_files(paths, recursive: bool = True) -> list[tuple[Path, ImageError | 
     return expanded
 
 
+def _filesystem(uri: str):
+    """pyarrow's filesystem for a URI and the path on it (ImageError: no pyarrow, or a URI it
+    cannot open)."""
+    try:
+        from pyarrow import fs
+    except ImportError:
+        raise ImageError(f"{uri}: reading URIs needs pyarrow: pip install 'digitrec[scale]'"
+                         ) from None
+    try:
+        return fs.FileSystem.from_uri(uri)
+    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise ImageError(f"{uri}: cannot open ({error})") from None
+
+
+def _uri_files(uri: str, recursive: bool) -> list[tuple[str, ImageError | None]]:
+    """:func:`image_files` for one URI: the file, or the images in the folder, sorted."""
+    from pyarrow import fs
+
+    try:
+        filesystem, path = _filesystem(uri)
+        found = filesystem.get_file_info(path)
+        if found.type == fs.FileType.File:
+            return [(uri, None)]
+        if found.type == fs.FileType.NotFound:
+            return [(uri, ImageError(f"{uri}: no such file or folder"))]
+        listed = filesystem.get_file_info(fs.FileSelector(path, recursive=recursive))
+    except ImageError as error:
+        return [(uri, error)]
+    except OSError as error:
+        return [(uri, ImageError(f"{uri}: cannot list ({error})"))]
+    scheme = uri[:uri.index("://") + 3]
+    files = sorted(item.path for item in listed if item.type == fs.FileType.File
+                   and Path(item.path).suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        return [(uri, ImageError(f"{uri}: folder holds no image files"))]
+    # pyarrow's paths are the URI's less its scheme ("bucket/key", or "/tmp/a" for file://)
+    return [(scheme + file, None) for file in files]
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Opens and decodes an image file, upright (EXIF orientation applied).
 
     Args:
         path: a PNG, JPEG, BMP, GIF, TIFF, WebP or AVIF file (the first frame of an animation),
-            or a HEIC photo with the ``heif`` extra installed (pillow-heif).
+            or a HEIC photo with the ``heif`` extra installed (pillow-heif); or its URI
+            (:func:`is_uri`), read with pyarrow.
 
     Returns:
         The decoded Pillow image. Large JPEGs are decoded at a reduced scale (1/2 to 1/8, still at
@@ -79,6 +134,15 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         ImageError: the file is missing, empty, not an image, truncated, 0x0, or larger than
             :data:`MAX_PIXELS` pixels. The message names the file.
     """
+    if is_uri(path):
+        filesystem, remote = _filesystem(path)
+        try:
+            with filesystem.open_input_stream(remote) as stream:
+                return decode_image(stream.read(), name=path)
+        except (FileNotFoundError, IsADirectoryError):
+            raise ImageError(f"{path}: no such file") from None
+        except OSError as error:
+            raise ImageError(f"{path}: cannot read ({error})") from None
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
