@@ -235,6 +235,26 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
         train_reader(tmp_path / "bad", handwriting, start_from=tmp_path)
 
 
+def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_path):
+    """`digitrec train-reader --from shipped --extra-data FOLDER` writes a run that starts from
+    the shipped reader's weights and that `digitrec read --reader RUN` reads with."""
+    import json
+
+    from test_cli import digitrec
+
+    handwriting = _small_handwriting(tmp_path / "handwriting")
+    run = tmp_path / "bank-cheques"
+    result = digitrec("train-reader", "--out", run, "--handwriting", handwriting, "--from",
+                      "shipped", "--extra-data", HANDWRITING / "multi_digit", "--synthetic", 64,
+                      "--epochs", 1, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads((run / "config.json").read_text())
+    assert Path(config["start_from"]).name == "default_reader"
+    assert config["extra_data"] == [str(HANDWRITING / "multi_digit")]
+    reading = digitrec("read", "--json", "--reader", run, CHEQUE)
+    assert reading.returncode == 0 and json.loads(reading.stdout)["text"].isdigit()
+
+
 def test_a_users_labels_must_be_digits(tmp_path):
     from digitrec.training.number_reader import labelled_numbers
 
