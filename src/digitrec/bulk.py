@@ -1,15 +1,14 @@
 """Recognition of many files: worker processes, the model run on batches, answers in order.
 
-``digitrec predict`` and ``digitrec read`` answer folders of any size through :func:`answers`:
-the files are cut into chunks of :data:`CHUNK` paths; each process (this one, and ``jobs - 1``
-workers of Python's ``concurrent.futures.ProcessPoolExecutor``) holds one
-:class:`~digitrec.recognizer.Recognizer` and answers a chunk at a time (decoding and
-pre-processing each file, then the model once on the chunk); the answers come back in the
-input's order as soon as they are ready. This process answers a chunk whenever the next
-answers to write are not ready (while the workers start, and when they fall behind), so no
-core waits. At most a few chunks per worker are in flight, so memory does not grow with the
-number of files. With one job, or no more files than two chunks, everything runs in this
-process (no start-up cost).
+``digitrec predict`` and ``digitrec read`` answer folders of any size through :func:`answers`: the
+files are cut into chunks of :data:`CHUNK` paths (:data:`READ_CHUNK` for read); each process (this
+one, and ``jobs - 1`` workers of Python's ``concurrent.futures.ProcessPoolExecutor``) holds one
+:class:`~digitrec.recognizer.Recognizer` and answers a chunk at a time (decoding and pre-processing
+each file, then the model once on the chunk); the answers come back in the input's order as soon as
+they are ready. This process answers a chunk whenever the next answers to write are not ready
+(while the workers start, and when they fall behind), so no core waits. At most a few chunks per
+worker are in flight, so memory does not grow with the number of files. With one job, or no more
+files than two chunks, everything runs in this process (no start-up cost).
 """
 
 from __future__ import annotations
@@ -26,8 +25,11 @@ from pathlib import Path
 from digitrec import answers as answer_types
 from digitrec import imaging
 
-CHUNK = 64  # files per task: enough to batch the model, few enough to keep every worker busy
-IN_FLIGHT = 4  # chunks per worker submitted ahead of the one being written out
+CHUNK = 64  # files per task of predict: enough to batch the model, few enough to share out
+READ_CHUNK = 8  # files per task of read (20 ms or so each, one model call per line anyway)
+IN_FLIGHT = 4  # chunks queued per worker: enough that it never waits for this process, few
+# enough that little is left to the workers alone at the end (docs/bulk.md)
+AHEAD = 16  # chunks this process may answer itself while the workers' next one is not ready
 WINDOW = 4096  # files per task on a Ray cluster (see _ray_answers)
 
 _recognizer = None  # each worker process's own Recognizer (set by _start_worker)
@@ -80,7 +82,7 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
     if address:
         _start_worker(model, reader)  # the model's errors are raised here, before any work
         return _ray_answers(files, task, model, reader, jobs, explain, address)
-    chunks = _chunks(files)
+    chunks = _chunks(files, CHUNK if task == "predict" else READ_CHUNK)
     head = [chunk for chunk in (next(chunks, None), next(chunks, None)) if chunk is not None]
     pool = first = None
     if jobs > 1 and len(head) == 2:
@@ -111,7 +113,7 @@ def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[l
     """The answers of ``first`` and ``chunks``, in order, from the pool's ``workers`` and this
     process: each worker has up to :data:`IN_FLIGHT` chunks queued, and whenever the next
     answers to write are not ready yet this process answers the next chunk itself (at most
-    :data:`IN_FLIGHT` per worker ahead), rather than wait."""
+    :data:`AHEAD` chunks ahead), rather than wait."""
     pending: collections.deque[Future | list] = collections.deque([first])
     queued, exhausted = 1, False
     try:
@@ -127,7 +129,7 @@ def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[l
                 continue
             head = pending[0]
             if isinstance(head, Future) and not head.done() and not exhausted and \
-                    len(pending) < 2 * workers * IN_FLIGHT:
+                    len(pending) < workers * IN_FLIGHT + AHEAD:
                 chunk = next(chunks, None)
                 if chunk is None:
                     exhausted = True
@@ -148,11 +150,12 @@ def _chain(head: list, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _chunks(files: Iterable[tuple[Path, imaging.ImageError | None]]) -> Iterator[list]:
+def _chunks(files: Iterable[tuple[Path, imaging.ImageError | None]], size: int
+            ) -> Iterator[list]:
     chunk = []
     for item in files:
         chunk.append(item)
-        if len(chunk) == CHUNK:
+        if len(chunk) == size:
             yield chunk
             chunk = []
     if chunk:
