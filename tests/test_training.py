@@ -234,10 +234,13 @@ def test_quantized_copy_is_an_int8_model_as_accurate_as_the_float_one(quick_run,
     _, (x_test, y_test) = mnist
     int8_answers = Recognizer.load(out).predict(x_test[:2000])
     assert np.mean(int8_answers == Recognizer.load(quick_run).predict(x_test[:2000])) > 0.97
-    # 7-bit weights: the same answers on every CPU, which this CPU's kernels confirm.
+    # 7-bit weights: no product saturates on any CPU (read from the graph). This CPU's fast
+    # kernels then differ from the reference ones by re-quantisation steps only: up to 0.032 in
+    # probability for this quickly trained model (an AMD Zen 4; the shipped model's limit,
+    # KERNEL_TOLERANCE, is 0.02), where saturating products moved probabilities by up to 0.98.
     agreement = metrics["kernel_agreement"]
     assert agreement["saturating_weights"] == []
-    assert agreement["max_probability_difference"] <= onnx_models.KERNEL_TOLERANCE
+    assert agreement["max_probability_difference"] <= 0.1
     assert onnx_models.saturating_weights(quick_run / "model.onnx") == []  # float
     config = json.loads((out / "config.json").read_text())
     assert config["weight_bits"] == 7 and config["quantized_from"] == str(quick_run)
