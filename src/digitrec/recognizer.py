@@ -329,19 +329,19 @@ class Recognizer:
     def read(self, image) -> NumberAnswer:
         """Reads a number written as a string of digits (a date, an amount, a meter reading).
 
-        Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a
-        whole line, see :mod:`digitrec.number_reader`), which also finds the line holding the
-        number in a crop of a document (a register's column: :func:`digitrec.imaging.find_lines`,
-        each line read, the surest reading kept), and segmentation of that line (the digits
-        found by :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in
-        two views, as cut from the string's ink and as its box cut from the image, the two
-        probability vectors averaged). When both read the same digits and the number reader
-        is fairly sure (:data:`AGREEMENT_CONFIDENCE`), that is the answer, "ok". Otherwise the
-        answer is "unsure": the number reader's reading when it is sure of it
-        (:data:`READER_PREFERRED`), else segmentation's where all its digits are "ok", else the
-        number reader's. docs/reading.md gives the figures on held-out cheques, register crops
-        and ruled paper. With ``reader="segmentation"``, segmentation alone answers, on the
-        whole image.
+        Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a whole
+        line, see :mod:`digitrec.number_reader`), which also finds the line holding the number in a
+        crop of a document (a register's column: :func:`digitrec.imaging.find_lines`, each line
+        read, the surest reading kept), and segmentation of that line (the digits found by
+        :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in two views,
+        as cut from the string's ink and as its box cut from the image, the two probability vectors
+        averaged). When both read the same digits and the number reader is fairly sure
+        (:data:`AGREEMENT_CONFIDENCE`), that is the answer, "ok". Otherwise the answer is "unsure":
+        the number reader's reading when it is sure of it (:data:`READER_PREFERRED`) or when it
+        read a line found in a crop of a document, else segmentation's where all its digits are
+        "ok", else the number reader's. docs/reading.md gives the figures on held-out cheques,
+        register crops and ruled paper. With ``reader="segmentation"``, segmentation alone answers,
+        on the whole image.
 
         Args:
             image: a file path, encoded image bytes, a binary file object or a PIL image of one
@@ -381,8 +381,12 @@ class Recognizer:
             for digit in segmented["digits"]:
                 digit["status"] = "ok"
             return {**segmented, "status": "ok" if segmented["text"] else "no_digit"}
+        # A line found in a crop of a document is the number reader's to read: segmentation,
+        # which reads few of them, only confirms (docs/reading.md).
+        found_in_document = reading["line"] != (0, 0, *image.size)
         if learned["text"] == segmented["text"] or not learned["text"] or (
-                segmented["status"] == "ok" and sure < READER_PREFERRED):
+                segmented["status"] == "ok" and sure < READER_PREFERRED
+                and not found_in_document):
             chosen = segmented
         else:
             chosen = learned

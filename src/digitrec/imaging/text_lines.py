@@ -27,6 +27,13 @@ GAP = 2  # rows: bands of writing closer than this are one line
 MIN_STRIP_HEIGHT = 96  # pixels: a crop holding several lines of writing is at least three of
 # the number reader's lines high; a smaller image (a small drawing of one digit) is one line
 STRIP_LEVELS = (STROKE_LEVEL, 0.5, 0.75)  # ink levels for strokes, tried in turn in a strip
+FAINT_SHARE = 0.5  # in a strip, a level of this share of the writing's own ink level is tried
+# first (at least MIN_FAINT_LEVEL): ruling lines and the margin's edge set the ink's scale, and
+# faint writing can stay under STROKE_LEVEL
+MIN_FAINT_LEVEL = 0.08
+MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
+# corners of rules and the ends of strokes from the next row (measured on the fit registers,
+# docs/reading.md)
 
 
 def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
@@ -40,9 +47,10 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         image when it is under :data:`MIN_STRIP_HEIGHT` high or is one line of writing (its
         main band of writing, the one with the most
         ink, is at least :data:`LINE_SHARE` of its height once the scanner's margins are cut
-        off, at every level of :data:`STRIP_LEVELS` for an image taller than wide), or when it
-        holds no writing at all; else each band of rows holding writing
-        (ruling lines, the margin and bands lower than :data:`MIN_LINE_HEIGHT` left out) with a
+        off, at every level tried for an image taller than wide: :func:`_faint_level`, then
+        :data:`STRIP_LEVELS`), or when it holds no writing at all; else each band of rows
+        holding writing (ruling lines, the margin, bands lower than :data:`MIN_LINE_HEIGHT` and
+        bands with less than :data:`MIN_BAND_SHARE` of the inkiest band's ink left out) with a
         margin of paper around its ink of 40% of its height.
     """
     whole = [(0, 0, image.width, image.height)]
@@ -56,11 +64,15 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         ink = extract_ink(grey[top:bottom, left:right])
     except NoDigitError:
         return whole
-    # A strip taller than wide is a crop of a column, not a line: where faint writing leaves
-    # the paper's texture over the stroke level, higher levels are tried.
-    levels = STRIP_LEVELS if bottom - top > right - left else STRIP_LEVELS[:1]
+    # A strip taller than wide is a crop of a column, not a line: its writing can be fainter
+    # than its rules, or leave the paper's texture over the stroke level, so other levels are
+    # tried.
+    levels = ((_faint_level(ink), *STRIP_LEVELS) if bottom - top > right - left
+              else STRIP_LEVELS[:1])
     for level in levels:
         bands = _bands(_without_rules(ink > level))
+        most = max((band[4] for band in bands), default=0)
+        bands = [band for band in bands if band[4] >= MIN_BAND_SHARE * most]
         if bands and max(bands, key=lambda band: band[4])[3] < LINE_SHARE * (bottom - top):
             break
     else:
@@ -99,6 +111,18 @@ def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
     left, right = inside(np.median(grey, axis=0))
     top, bottom = inside(np.median(grey, axis=1))
     return left, top, right, bottom
+
+
+def _faint_level(ink: np.ndarray) -> float:
+    """A stroke level for faint writing: :data:`FAINT_SHARE` of the 99.5th percentile of the
+    ink away from the ruling lines (and the pixels next to them), within
+    [:data:`MIN_FAINT_LEVEL`, :data:`STROKE_LEVEL`]."""
+    strokes = ink > STROKE_LEVEL
+    rules = cv2.dilate((strokes & ~_without_rules(strokes)).astype(np.uint8),
+                       np.ones((5, 5), np.uint8)).astype(bool)
+    writing = ink[~rules]
+    level = FAINT_SHARE * float(np.percentile(writing, 99.5)) if writing.size else STROKE_LEVEL
+    return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
 
 
 def _without_rules(strokes: np.ndarray) -> np.ndarray:
