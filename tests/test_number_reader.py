@@ -236,23 +236,46 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
 
 
 def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_path):
-    """`digitrec train-reader --from shipped --extra-data FOLDER` writes a run that starts from
-    the shipped reader's weights and that `digitrec read --reader RUN` reads with."""
+    """A bank with its own cheques and no handwriting folder: `digitrec train-reader --from
+    shipped --extra-data FOLDER` writes a run that starts from the shipped reader's weights, is
+    validated on the last fifth of the user's numbers, and that `digitrec read --reader RUN`
+    reads with."""
+    import csv
     import json
+    import os
+    import subprocess
+    import sys
 
+    from digitrec import datasets
     from test_cli import digitrec
 
-    handwriting = _small_handwriting(tmp_path / "handwriting")
-    run = tmp_path / "bank-cheques"
-    result = digitrec("train-reader", "--out", run, "--handwriting", handwriting, "--from",
-                      "shipped", "--extra-data", HANDWRITING / "multi_digit", "--synthetic", 64,
-                      "--epochs", 1, timeout=900)
+    cheques = tmp_path / "our-cheques"
+    cheques.mkdir()
+    amounts = datasets.folder_numbers(HANDWRITING / "orand_car_a", "fit")[:30]
+    with open(cheques / "labels.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["filename", "label"])
+        for path, label in amounts:
+            (cheques / path.name).symlink_to(path)
+            writer.writerow([path.name, label])
+    run = tmp_path / "bank-reader"
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "DIGITREC_HANDWRITING"}
+    result = subprocess.run(
+        [sys.executable, "-m", "digitrec.cli", "train-reader", "--out", str(run), "--from",
+         "shipped", "--extra-data", str(cheques), "--synthetic", "64", "--epochs", "1"],
+        capture_output=True, text=True, timeout=900, env=environment)
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((run / "config.json").read_text())
-    assert Path(config["start_from"]).name == "default_reader"
-    assert config["extra_data"] == [str(HANDWRITING / "multi_digit")]
+    assert Path(config["start_from"]).name == "default_reader" and config["handwriting"] is None
+    assert json.loads((run / "metrics.json").read_text())["validation_numbers"] == 6
     reading = digitrec("read", "--json", "--reader", run, CHEQUE)
     assert reading.returncode == 0 and json.loads(reading.stdout)["text"].isdigit()
+    alone = subprocess.run(
+        [sys.executable, "-m", "digitrec.cli", "train-reader", "--out", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=300, env=environment)
+    assert alone.returncode != 0 and "--extra-data" in alone.stderr
+    assert "Traceback" not in alone.stderr
 
 
 def test_a_users_labels_must_be_digits(tmp_path):

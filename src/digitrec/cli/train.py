@@ -362,9 +362,11 @@ def evaluate(
 def train_reader(
     out: Optional[Path] = typer.Option(None, help="Run folder to create (default: "
                                                   "runs/reader-DATE-TIME)."),
-    handwriting: Path = typer.Option(..., envvar="DIGITREC_HANDWRITING",
-                                     help="The real handwriting folder (orand_car_a and the "
-                                          "digit folders; $DIGITREC_HANDWRITING)."),
+    handwriting: Optional[Path] = typer.Option(
+        None, envvar="DIGITREC_HANDWRITING",
+        help="The real handwriting folder (orand_car_a and the digit folders; "
+             "$DIGITREC_HANDWRITING). Without it, MNIST's digits and your --extra-data "
+             "numbers train (their last fifth validates)."),
     data_dir: Optional[Path] = typer.Option(None, envvar="DIGITREC_DATA",
                                             help="Where MNIST's IDX files are ($DIGITREC_DATA)."),
     synthetic: int = typer.Option(30_000, help="Synthetic numbers to generate."),

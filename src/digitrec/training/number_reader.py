@@ -250,7 +250,9 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     Args:
         out: the run folder to create (an existing one is refused).
         handwriting: the folder of real handwriting (``../shared/handwriting``'s layout; its
-            ``register_numbers`` is used when there).
+            ``register_numbers`` is used when there); None for a user without it (a bank with
+            its own cheques): MNIST's digits alone make the synthetic numbers, and the last
+            fifth of the ``extra_data`` numbers validate instead of ORAND's amounts.
         data_dir: where MNIST's IDX files are.
         synthetic: synthetic strings to generate.
         real_copies: varied copies of each real training amount (and each extra number).
@@ -269,25 +271,33 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             (fine-tuning) instead of random ones.
 
     Raises:
-        FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``, or
-            ``start_from`` without weights.
+        FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``,
+            ``start_from`` without weights, or no handwriting folder and fewer than 2 numbers
+            in ``extra_data``.
     """
     out = Path(out)
     config = {key: value for key, value in locals().items() if key not in ("out",)}
-    config.update(handwriting=str(handwriting), data_dir=str(data_dir) if data_dir else None,
+    config.update(handwriting=str(handwriting) if handwriting else None,
+                  data_dir=str(data_dir) if data_dir else None,
                   extra_data=[str(folder) for folder in extra_data],
                   start_from=str(start_from) if start_from else None)
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
-    amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
-    if len(amounts) <= validation:
-        raise ValueError(f"only {len(amounts)} real amounts, fewer than validation={validation}")
-    train_amounts, validation_numbers = amounts[:-validation], amounts[-validation:]
-    train_registers, validation_registers = register_split(handwriting, register_validation)
-    validation_numbers += validation_registers
-    for folder in extra_data:
-        train_amounts += labelled_numbers(folder)
-    bank = synthetic_strings.load_bank(per_source=bank_size, data_dir=data_dir,
+    if handwriting is None:
+        train_amounts, validation_numbers = _own_numbers_split(extra_data)
+        train_registers, sources = [], ("mnist",)
+    else:
+        amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
+        if len(amounts) <= validation:
+            raise ValueError(f"only {len(amounts)} real amounts, fewer than "
+                             f"validation={validation}")
+        train_amounts, validation_numbers = amounts[:-validation], amounts[-validation:]
+        train_registers, validation_registers = register_split(handwriting, register_validation)
+        validation_numbers += validation_registers
+        for folder in extra_data:
+            train_amounts += labelled_numbers(folder)
+        sources = synthetic_strings.SOURCES
+    bank = synthetic_strings.load_bank(sources, per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
     images, labels = training_strings(bank, synthetic, _opened(train_amounts), real_copies, seed)
     print(f"{len(labels)} training strings in {time.perf_counter() - started:.0f} s", flush=True)
@@ -320,6 +330,18 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                              (run_folder.METRICS, metrics)):
             run_folder.write_record(folder, name, record)
     return out
+
+
+def _own_numbers_split(extra_data) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """A user's numbers (the ``extra_data`` folders) as (training, validation) when there is no
+    handwriting folder: the last fifth of them (at least one) validate."""
+    numbers = [number for folder in extra_data for number in labelled_numbers(folder)]
+    if len(numbers) < 2:
+        raise ValueError("without the handwriting folder, train on your own numbers: give "
+                         "--extra-data FOLDER(s) holding at least 2 labelled numbers (better, "
+                         "a few hundred), or the handwriting folder")
+    held = max(1, len(numbers) // 5)
+    return numbers[:-held], numbers[-held:]
 
 
 def _starting_model(start_from: str | os.PathLike | None) -> keras.Model:
