@@ -363,3 +363,15 @@ def test_a_digit_cut_from_its_box_reads_as_the_whole_image(user_digits, recogniz
     assert cut_right.sum() >= whole_right.sum() - 1, [
         row["filename"] for row, right in zip(rows, cut_right) if not right]
     assert cut[0].mode == images[0].mode
+
+
+def test_uris_without_pyarrow_are_answered_with_what_to_install(monkeypatch):
+    """Without pyarrow (the scale extra), a URI is one clear error, listed or opened."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.fs", None)
+    [(uri, error)] = imaging.image_files(["s3://bucket/scans"])
+    assert uri == "s3://bucket/scans" and "pip install 'digitrec[scale]'" in str(error)
+    with pytest.raises(imaging.ImageError, match=r"s3://bucket/a.png: reading URIs needs"):
+        imaging.open_image("s3://bucket/a.png")

@@ -111,38 +111,34 @@ def _answers_here(chunks: Iterator[list], task: str, explain: bool
 def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[list], task: str,
                     explain: bool, workers: int) -> Iterator[tuple[Path, dict]]:
     """The answers of ``first`` and ``chunks``, in order, from the pool's ``workers`` and this
-    process: each worker has up to :data:`IN_FLIGHT` chunks queued, and whenever the next
-    answers to write are not ready yet this process answers the next chunk itself (at most
-    :data:`AHEAD` chunks ahead), rather than wait."""
+    process: each worker has up to :data:`IN_FLIGHT` chunks queued, and when they are all
+    busy and the next answers to write are not ready, this process answers the next chunk
+    itself (at most :data:`AHEAD` chunks ahead), rather than wait."""
     pending: collections.deque[Future | list] = collections.deque([first])
-    queued, exhausted = 1, False
     try:
-        while pending or not exhausted:
-            while not exhausted and queued < workers * IN_FLIGHT:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    exhausted = True
-                else:
-                    pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
-                    queued += 1
-            if not pending:
-                continue
-            head = pending[0]
-            if isinstance(head, Future) and not head.done() and not exhausted and \
-                    len(pending) < workers * IN_FLIGHT + AHEAD:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    exhausted = True
-                else:
-                    pending.append(list(_answer_chunk(chunk, task, explain)))
-                continue
-            pending.popleft()
-            if isinstance(head, Future):
-                queued -= 1
-                head = head.result()
-            yield from head
+        for chunk in chunks:
+            while pending and _ready(pending[0]):
+                yield from _result(pending.popleft())
+            queued = sum(isinstance(item, Future) for item in pending)
+            if queued < workers * IN_FLIGHT:
+                pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+            elif len(pending) < workers * IN_FLIGHT + AHEAD:
+                pending.append(list(_answer_chunk(chunk, task, explain)))
+            else:  # the next answers are a worker's, still running: wait for them
+                yield from _result(pending.popleft())
+                pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+        while pending:
+            yield from _result(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ready(item: Future | list) -> bool:
+    return not isinstance(item, Future) or item.done()
+
+
+def _result(item: Future | list) -> list[tuple[Path, dict]]:
+    return item.result() if isinstance(item, Future) else item
 
 
 def _chain(head: list, rest: Iterator) -> Iterator:

@@ -94,10 +94,10 @@ def _filesystem(uri: str):
 
 def _uri_files(uri: str, recursive: bool) -> list[tuple[str, ImageError | None]]:
     """:func:`image_files` for one URI: the file, or the images in the folder, sorted."""
-    from pyarrow import fs
-
     try:
-        filesystem, path = _filesystem(uri)
+        filesystem, path = _filesystem(uri)  # ImageError without pyarrow
+        from pyarrow import fs
+
         found = filesystem.get_file_info(path)
         if found.type == fs.FileType.File:
             return [(uri, None)]

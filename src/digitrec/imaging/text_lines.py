@@ -67,10 +67,13 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     # A strip taller than wide is a crop of a column, not a line: its writing can be fainter
     # than its rules, or leave the paper's texture over the stroke level, so other levels are
     # tried.
-    levels = ((_faint_level(ink), *STRIP_LEVELS) if bottom - top > right - left
-              else STRIP_LEVELS[:1])
+    strokes = ink > STROKE_LEVEL
+    writing = _without_rules(strokes)
+    levels = STRIP_LEVELS[:1]
+    if bottom - top > right - left:  # each level once: the faint one may be STROKE_LEVEL
+        levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
-        bands = _bands(_without_rules(ink > level))
+        bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level))
         most = max((band[4] for band in bands), default=0)
         bands = [band for band in bands if band[4] >= MIN_BAND_SHARE * most]
         if bands and max(bands, key=lambda band: band[4])[3] < LINE_SHARE * (bottom - top):
@@ -113,13 +116,12 @@ def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
-def _faint_level(ink: np.ndarray) -> float:
+def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
     """A stroke level for faint writing: :data:`FAINT_SHARE` of the 99.5th percentile of the
-    ink away from the ruling lines (and the pixels next to them), within
+    ink away from ``rules`` ((H, W) bool: the strokes at :data:`STROKE_LEVEL` that
+    :func:`_without_rules` removes) and the pixels next to them, within
     [:data:`MIN_FAINT_LEVEL`, :data:`STROKE_LEVEL`]."""
-    strokes = ink > STROKE_LEVEL
-    rules = cv2.dilate((strokes & ~_without_rules(strokes)).astype(np.uint8),
-                       np.ones((5, 5), np.uint8)).astype(bool)
+    rules = cv2.dilate(rules.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     writing = ink[~rules]
     level = FAINT_SHARE * float(np.percentile(writing, 99.5)) if writing.size else STROKE_LEVEL
     return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
