@@ -95,22 +95,39 @@ def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(rec
 
 
 def test_read_is_ok_where_the_two_readers_agree(recognizer):
-    """read: "ok" only where the number reader and segmentation read the same digits and the
-    number reader is fairly sure (28 of 29 right on these 60 cheques), more amounts exact than
-    segmentation alone (49 against 41)."""
-    from digitrec.recognizer import SEGMENTATION, Recognizer
+    """read: "ok" only where the number reader and segmentation read the same digits, the
+    number reader is fairly sure and the digit model is sure of each digit (15 of 16 right on
+    these 60 cheques); the same digits with one less sure are "unsure", that digit too. More
+    amounts exact than segmentation alone (48 against 41)."""
+    from digitrec.recognizer import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
+                                     SEGMENTATION, Recognizer)
 
     amounts = held_out_amounts(60)
     exact, ok = exact_and_ok(recognizer.read, amounts)
     segmentation_exact, _ = exact_and_ok(Recognizer.load(reader=SEGMENTATION).read, amounts)
     assert exact >= segmentation_exact + 4, (exact, segmentation_exact)
-    assert len(ok) >= 25 and sum(ok) >= 0.9 * len(ok), (sum(ok), len(ok))
+    assert len(ok) >= 12 and sum(ok) >= 0.9 * len(ok), (sum(ok), len(ok))
+    agreed_less_sure = 0
+    for path, _ in amounts[:30]:
+        reading = recognizer.read(path)
+        confidences = [digit["confidence"] for digit in reading["digits"]]
+        if reading["status"] == "ok":
+            assert min(confidences) >= AGREEMENT_DIGIT_CONFIDENCE, reading
+            continue
+        learned = recognizer.reader_.read(imaging.open_image(path))
+        if (learned["text"] == reading["text"] != ""
+                and learned["sequence_confidence"] >= AGREEMENT_CONFIDENCE
+                and min(confidences) < AGREEMENT_DIGIT_CONFIDENCE):
+            agreed_less_sure += 1
+            assert [digit["status"] == "ok" for digit in reading["digits"]] == \
+                [value >= AGREEMENT_DIGIT_CONFIDENCE for value in confidences], reading
+    assert agreed_less_sure >= 3, agreed_less_sure
 
 
 def test_read_finds_the_number_in_held_out_register_crops(recognizer):
     """Register crops (tall strips with ruling lines, a scanner's black margin, other rows'
-    writing): read gets 44 of these 60 exactly (segmentation of the whole crop: 7), and 31 of its
-    32 "ok" readings are right; every digit's box lies inside the crop."""
+    writing): read gets 51 of these 60 exactly (segmentation of the whole crop: 7), and its 26
+    "ok" readings are right; every digit's box lies inside the crop."""
     from PIL import Image
 
     registers = held_out_registers(60)

@@ -22,11 +22,13 @@ from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_inp
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
-# read's rules for its two readers (chosen on validation numbers, see docs/reading.md): "ok"
-# needs them to agree and the number reader's sequence confidence to reach AGREEMENT_CONFIDENCE;
-# where they disagree, the number reader's reading is kept when its confidence reaches
-# READER_PREFERRED, else segmentation's when all its digits are "ok".
+# read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
+# see docs/reading.md): "ok" needs them to agree, the number reader's sequence confidence to
+# reach AGREEMENT_CONFIDENCE and the digit model's confidence in each digit to reach
+# AGREEMENT_DIGIT_CONFIDENCE; where they disagree, the number reader's reading is kept when its
+# confidence reaches READER_PREFERRED, else segmentation's when all its digits are "ok".
 AGREEMENT_CONFIDENCE = 0.5
+AGREEMENT_DIGIT_CONFIDENCE = 0.7
 READER_PREFERRED = 0.9
 
 
@@ -335,8 +337,10 @@ class Recognizer:
         read, the surest reading kept), and segmentation of that line (the digits found by
         :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in two views,
         as cut from the string's ink and as its box cut from the image, the two probability vectors
-        averaged). When both read the same digits and the number reader is fairly sure
-        (:data:`AGREEMENT_CONFIDENCE`), that is the answer, "ok". Otherwise the answer is "unsure":
+        averaged). When both read the same digits, the number reader is fairly sure
+        (:data:`AGREEMENT_CONFIDENCE`) and so is the digit model of each digit
+        (:data:`AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits less
+        sure are "unsure", digit by digit). Otherwise the answer is "unsure":
         the number reader's reading when it is sure of it (:data:`READER_PREFERRED`) or when it
         read a line found in a crop of a document, else segmentation's where all its digits are
         "ok", else the number reader's. docs/reading.md gives the figures on held-out cheques,
@@ -379,8 +383,11 @@ class Recognizer:
         sure = reading["sequence_confidence"]
         if learned["text"] == segmented["text"] and sure >= AGREEMENT_CONFIDENCE:
             for digit in segmented["digits"]:
-                digit["status"] = "ok"
-            return {**segmented, "status": "ok" if segmented["text"] else "no_digit"}
+                sure_digit = digit["confidence"] >= AGREEMENT_DIGIT_CONFIDENCE
+                digit["status"] = "ok" if sure_digit else "unsure"
+            status = "ok" if all(digit["status"] == "ok" for digit in segmented["digits"]) \
+                else "unsure"
+            return {**segmented, "status": status if segmented["text"] else "no_digit"}
         # A line found in a crop of a document is the number reader's to read: segmentation,
         # which reads few of them, only confirms (docs/reading.md).
         found_in_document = reading["line"] != (0, 0, *image.size)

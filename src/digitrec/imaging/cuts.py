@@ -37,14 +37,18 @@ def ink_extent(ink: np.ndarray) -> tuple[int, int, int, int]:
     """(left, top, width, height) of the columns and rows holding at least EXTENT_SHARE of the
     typical inked one's ink (:func:`typical_ink`): the strokes themselves, not faint texture caught
     in the bounding box, and the whole height of a 7 whose bar outweighs its stem."""
-    extent = []
-    for axis in (0, 1):
-        profile = ink.sum(axis=axis)
-        inked = (np.nonzero(profile >= EXTENT_SHARE * typical_ink(profile))[0]
-                 if profile.max() > 0 else [])
-        extent.append((int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0))
-    (left, width), (top, height) = extent
+    left, width = _inked_span(ink.sum(axis=0))
+    top, height = _inked_span(ink.sum(axis=1))
     return left, top, width, height
+
+
+def _inked_span(profile: np.ndarray) -> tuple[int, int]:
+    """(first, length) of the span of a row or column ink profile that :func:`ink_extent`
+    keeps; (0, 0) for no ink."""
+    if profile.max() <= 0:
+        return 0, 0
+    inked = np.nonzero(profile >= EXTENT_SHARE * typical_ink(profile))[0]
+    return (int(inked[0]), int(inked[-1] - inked[0] + 1)) if len(inked) else (0, 0)
 
 
 def _cut_candidates(piece: np.ndarray, reference: float) -> list[int]:
@@ -141,15 +145,13 @@ def best_split(piece: np.ndarray, text_height: float, score) -> list[tuple[int, 
             and piece[:, cuts[i]:cuts[j]].max() > 0]
     if score is None or not runs:
         return _even_split(width, reference)
-    digits = np.stack([center_in_28x28(crop_to_ink(piece[:, cuts[i]:cuts[j]]))
-                       for i, j in runs])
-    probabilities = score(digits)
-    value, mark = {}, set()
-    for (i, j), row in zip(runs, probabilities):
-        if ink_extent(piece[:, cuts[i]:cuts[j]])[3] < MIN_DIGIT_HEIGHT * reference:
-            value[i, j] = -MARK_COST  # a dot or a dash joined to a digit: dropped
-            mark.add((i, j))
-            continue
+    # A run whose ink is too low for a digit is a dot or a dash joined to one: not read.
+    mark = {(i, j) for i, j in runs if _inked_span(piece[:, cuts[i]:cuts[j]].sum(axis=1))[1]
+            < MIN_DIGIT_HEIGHT * reference}
+    value = {run: -MARK_COST for run in mark}
+    read = [run for run in runs if run not in mark]
+    digits = [center_in_28x28(crop_to_ink(piece[:, cuts[i]:cuts[j]])) for i, j in read]
+    for (i, j), row in zip(read, score(np.stack(digits)) if digits else []):
         aspect = (cuts[j] - cuts[i]) / reference
         value[i, j] = (float(np.log(row.max() + 1e-6)) - SEGMENT_COST
                        - (1.0 if aspect < 0.3 and row.argmax() != 1 else 0.0)

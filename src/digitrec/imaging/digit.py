@@ -161,8 +161,8 @@ def center_in_28x28(ink: np.ndarray) -> np.ndarray:
     rows, columns = np.indices(patch.shape)
     total = patch.sum()
     center_row, center_column = (rows * patch).sum() / total, (columns * patch).sum() / total
-    top = int(np.clip(round(14 - center_row), 0, 28 - patch.shape[0]))
-    left = int(np.clip(round(14 - center_column), 0, 28 - patch.shape[1]))
+    top = min(max(round(14 - center_row), 0), 28 - patch.shape[0])
+    left = min(max(round(14 - center_column), 0), 28 - patch.shape[1])
     digit = np.zeros((28, 28), dtype=np.float32)
     digit[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
     return digit
