@@ -2,7 +2,7 @@
 
 The commands live in modules by job: :mod:`~digitrec.cli.recognise` (predict, read, serve, openapi),
 :mod:`~digitrec.cli.train` (models, train, ensemble, quantize, cv, evaluate, tutorial, tune) and
-:mod:`~digitrec.cli.inspect` (show, plot, report, compare, plot-image), with what they share in
+:mod:`~digitrec.cli.plots` (show, plot, report, compare, plot-image), with what they share in
 :mod:`~digitrec.cli.common` and their Rich tables in :mod:`~digitrec.cli.tables`. This module
 makes the Typer ``app`` (the ``digitrec`` entry point) and registers them, in the order the help
 lists them.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import typer
 import typer.core
 
-from digitrec.cli import inspect, recognise, train
+from digitrec.cli import plots, recognise, train
 
 # Typer's Rich help labels every option with its type, flags too ("--json <bool>"), though a
 # flag takes no value: flags get no label.
@@ -54,13 +54,13 @@ app.command("cv")(train.cv)
 app.command("evaluate")(train.evaluate)
 app.command("predict")(recognise.predict)
 app.command("read")(recognise.read)
-app.command("show")(inspect.show)
-app.command("plot")(inspect.plot)
-app.command("report")(inspect.report)
-app.command("compare")(inspect.compare)
+app.command("show")(plots.show)
+app.command("plot")(plots.plot)
+app.command("report")(plots.report)
+app.command("compare")(plots.compare)
 app.command("tutorial")(train.tutorial)
 app.command("tune")(train.tune)
-app.command("plot-image")(inspect.plot_image)
+app.command("plot-image")(plots.plot_image)
 app.command("serve")(recognise.serve)
 app.command("openapi")(recognise.openapi)
 
