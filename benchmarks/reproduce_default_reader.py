@@ -3,13 +3,15 @@
     DIGITREC_DATA=../shared/data python benchmarks/reproduce_default_reader.py
 
 Re-trains with `digitrec train-reader` and the settings of the shipped reader's config.json
-(``src/digitrec/default_reader``; 30 to 40 minutes here), then compares the new reader with the
+(``src/digitrec/default_reader``; about an hour here), then compares the new reader with the
 shipped one: their Keras weights, their validation figures (metrics.json), and their logits on
 the first 100 held-out register crops and cheques. With the same seed on the same kind of
 machine the weights are bit-identical; on another CPU (oneDNN picks other kernels) they may
 differ slightly, and the validation figures should then agree within a few readings.
+``--run FOLDER`` compares a reader already trained that way instead of training one.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -47,15 +49,20 @@ def largest_logit_difference(first: Path, second: Path) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, help="a reader run folder to compare (default: "
+                        "train one now with the shipped reader's settings)")
+    run = parser.parse_args().run
     config = json.loads((DEFAULT_READER / "config.json").read_text())
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "reader"
+        out = run or Path(folder) / "reader"
         arguments = ["train-reader", "--out", str(out), "--handwriting", str(HANDWRITING),
                      "--synthetic", str(config["synthetic"]), "--epochs", str(config["epochs"]),
                      "--seed", str(config["seed"])]
-        print(f"$ digitrec {' '.join(arguments)}", flush=True)
-        subprocess.run([sys.executable, "-m", "digitrec.cli", *arguments], check=True,
-                       capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        if run is None:
+            print(f"$ digitrec {' '.join(arguments)}", flush=True)
+            subprocess.run([sys.executable, "-m", "digitrec.cli", *arguments], check=True,
+                           capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         shipped = json.loads((DEFAULT_READER / "metrics.json").read_text())
         again = json.loads((out / "metrics.json").read_text())
         identical = weights(out / "model.weights.h5") == weights(

@@ -82,34 +82,35 @@ def held_out_registers(count: int) -> list[tuple]:
 
 
 def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(recognizer):
-    """The number reader alone reads 48 of these 60 cheque amounts (segmentation 41) and 49 of
+    """The number reader alone reads 49 of these 60 cheque amounts (segmentation 41) and 51 of
     these 60 register crops (segmentation 7), finding the number's line in each crop: a margin
-    of five or more for other CPUs' float kernels, none for a reader no better than
-    segmentation."""
+    of five for other CPUs' float kernels, none for a reader no better than segmentation."""
     def read(path):
         return recognizer.reader_.answer(imaging.open_image(path))
 
     cheques, _ = exact_and_ok(read, held_out_amounts(60))
     registers, _ = exact_and_ok(read, held_out_registers(60))
-    assert cheques >= 43 and registers >= 42, (cheques, registers)
+    assert cheques >= 44 and registers >= 46, (cheques, registers)
 
 
 def test_read_is_ok_where_the_two_readers_agree(recognizer):
     """read: "ok" only where the number reader and segmentation read the same digits, the
-    number reader is fairly sure and the digit model is sure of each digit (15 of 16 right on
-    these 60 cheques); the same digits with one less sure are "unsure", that digit too. More
-    amounts exact than segmentation alone (48 against 41)."""
+    number reader is fairly sure and the digit model is sure enough of each digit (33 of 34
+    right on these 60 cheques); the same digits with one less sure are "unsure", that digit too
+    (5 of these cheques and register crops). More amounts exact than segmentation alone."""
     from digitrec.recognizer import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
                                      SEGMENTATION, Recognizer)
 
     amounts = held_out_amounts(60)
-    exact, ok = exact_and_ok(recognizer.read, amounts)
+    numbers = amounts + held_out_registers(60)
+    readings = {path: recognizer.read(path) for path, _ in numbers}
+    exact, ok = exact_and_ok(readings.get, amounts)
     segmentation_exact, _ = exact_and_ok(Recognizer.load(reader=SEGMENTATION).read, amounts)
     assert exact >= segmentation_exact + 4, (exact, segmentation_exact)
-    assert len(ok) >= 12 and sum(ok) >= 0.9 * len(ok), (sum(ok), len(ok))
+    assert len(ok) >= 20 and sum(ok) >= 0.9 * len(ok), (sum(ok), len(ok))
     agreed_less_sure = 0
-    for path, _ in amounts[:30]:
-        reading = recognizer.read(path)
+    for path, _ in numbers:
+        reading = readings[path]
         confidences = [digit["confidence"] for digit in reading["digits"]]
         if reading["status"] == "ok":
             assert min(confidences) >= AGREEMENT_DIGIT_CONFIDENCE, reading
@@ -121,18 +122,18 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
             agreed_less_sure += 1
             assert [digit["status"] == "ok" for digit in reading["digits"]] == \
                 [value >= AGREEMENT_DIGIT_CONFIDENCE for value in confidences], reading
-    assert agreed_less_sure >= 3, agreed_less_sure
+    assert agreed_less_sure >= 2, agreed_less_sure
 
 
 def test_read_finds_the_number_in_held_out_register_crops(recognizer):
     """Register crops (tall strips with ruling lines, a scanner's black margin, other rows'
-    writing): read gets 51 of these 60 exactly (segmentation of the whole crop: 7), and its 26
+    writing): read gets 51 of these 60 exactly (segmentation of the whole crop: 7), and its 32
     "ok" readings are right; every digit's box lies inside the crop."""
     from PIL import Image
 
     registers = held_out_registers(60)
     exact, ok = exact_and_ok(recognizer.read, registers)
-    assert exact >= 36 and len(ok) >= 20 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
+    assert exact >= 46 and len(ok) >= 27 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
     for path, _ in registers[:10]:
         width, height = Image.open(path).size
         for digit in recognizer.read(path)["digits"]:
@@ -223,19 +224,21 @@ def _small_handwriting(folder: Path, per_register: int = 6) -> Path:
 
 def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     """Both stages run (the register lines are found half-way), and a second run starts from
-    the first one's weights."""
+    the first one's weights, rebuilding its widths from its config.json."""
     import json
 
-    from digitrec.training.number_reader import WEIGHTS, train_reader
+    from digitrec.training.number_reader import EARLIER_WIDTHS, WEIGHTS, _widths, train_reader
 
     handwriting = _small_handwriting(tmp_path / "handwriting")
     run = train_reader(tmp_path / "reader", handwriting, synthetic=256, real_copies=1,
                        register_copies=1, register_validation=3, epochs=2, bank_size=200,
-                       extra_data=[HANDWRITING / "multi_digit"])
+                       extra_data=[HANDWRITING / "multi_digit"], filters=(8, 16, 16, 24),
+                       units=32)
     for name in ("model.onnx", WEIGHTS, "config.json", "history.json", "metrics.json"):
         assert (run / name).is_file()
     config = json.loads((run / "config.json").read_text())
     assert config["synthetic"] == 256 and config["epochs"] == 2
+    assert config["filters"] == [8, 16, 16, 24] and config["units"] == 32
     assert config["extra_data"] == [str(HANDWRITING / "multi_digit")]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["validation_numbers"] == 50 + 6  # ORAND's last 50, the second register's 6
@@ -247,9 +250,17 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     tuned = train_reader(tmp_path / "tuned", handwriting, synthetic=64, real_copies=1,
                          register_copies=1, register_validation=3, epochs=1, bank_size=200,
                          start_from=run)
-    assert json.loads((tuned / "config.json").read_text())["start_from"] == str(run)
+    tuned_config = json.loads((tuned / "config.json").read_text())
+    assert tuned_config["start_from"] == str(run) and tuned_config["units"] == 32
     with pytest.raises(ValueError, match="no model.weights.h5 to start from"):
         train_reader(tmp_path / "bad", handwriting, start_from=tmp_path)
+    with pytest.raises(ValueError, match="fine-tuning keeps a run's widths"):
+        train_reader(tmp_path / "bad", handwriting, start_from=run, units=64)
+    earlier = tmp_path / "earlier"  # a run made before config.json recorded the widths
+    earlier.mkdir()
+    (earlier / "config.json").write_text(json.dumps({"seed": 0}))
+    assert _widths(earlier, None, None) == (tuple(EARLIER_WIDTHS["filters"]),
+                                            EARLIER_WIDTHS["units"])
 
 
 def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_path):

@@ -25,11 +25,12 @@ SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each 
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
 # see docs/reading.md): "ok" needs them to agree, the number reader's sequence confidence to
 # reach AGREEMENT_CONFIDENCE and the digit model's confidence in each digit to reach
-# AGREEMENT_DIGIT_CONFIDENCE; where they disagree, the number reader's reading is kept when its
-# confidence reaches READER_PREFERRED, else segmentation's when all its digits are "ok".
+# AGREEMENT_DIGIT_CONFIDENCE; where they disagree on a whole image, segmentation's reading is
+# kept when the digit model's confidence in each of its digits reaches SEGMENTATION_PREFERRED,
+# else the number reader's.
 AGREEMENT_CONFIDENCE = 0.5
-AGREEMENT_DIGIT_CONFIDENCE = 0.7
-READER_PREFERRED = 0.9
+AGREEMENT_DIGIT_CONFIDENCE = 0.4
+SEGMENTATION_PREFERRED = 0.7
 
 
 def to_batch(images) -> np.ndarray:
@@ -340,10 +341,10 @@ class Recognizer:
         averaged). When both read the same digits, the number reader is fairly sure
         (:data:`AGREEMENT_CONFIDENCE`) and so is the digit model of each digit
         (:data:`AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits less
-        sure are "unsure", digit by digit). Otherwise the answer is "unsure":
-        the number reader's reading when it is sure of it (:data:`READER_PREFERRED`) or when it
-        read a line found in a crop of a document, else segmentation's where all its digits are
-        "ok", else the number reader's. docs/reading.md gives the figures on held-out cheques,
+        sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
+        reading where the digit model is sure of each of its digits
+        (:data:`SEGMENTATION_PREFERRED`) and the number reader read the whole image, else the
+        number reader's. docs/reading.md gives the figures on held-out cheques,
         register crops and ruled paper. With ``reader="segmentation"``, segmentation alone answers,
         on the whole image.
 
@@ -391,9 +392,10 @@ class Recognizer:
         # A line found in a crop of a document is the number reader's to read: segmentation,
         # which reads few of them, only confirms (docs/reading.md).
         found_in_document = reading["line"] != (0, 0, *image.size)
+        segmentation_sure = segmented["status"] == "ok" and all(
+            digit["confidence"] >= SEGMENTATION_PREFERRED for digit in segmented["digits"])
         if learned["text"] == segmented["text"] or not learned["text"] or (
-                segmented["status"] == "ok" and sure < READER_PREFERRED
-                and not found_in_document):
+                segmentation_sure and not found_in_document):
             chosen = segmented
         else:
             chosen = learned

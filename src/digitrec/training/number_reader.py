@@ -33,16 +33,20 @@ ORAND = "orand_car_a"
 REGISTERS = "register_numbers"
 WEIGHTS = "model.weights.h5"  # a reader run's Keras weights, to fine-tune from
 OK_PRECISION = 0.98  # the share of "ok" readings that must be exactly right (issue 20's goal)
+FILTERS = (32, 64, 96, 128)  # the shipped reader's widths (docs/reading.md, "A wider reader")
+UNITS = 192
+EARLIER_WIDTHS = {"filters": [16, 32, 64, 96], "units": 128}  # runs whose config has none
 
 
-def build_reader(filters: tuple[int, ...] = (16, 32, 64, 96), units: int = 128,
+def build_reader(filters: tuple[int, ...] = FILTERS, units: int = UNITS,
                  dropout: float = 0.2) -> keras.Model:
     """The CRNN: (N, HEIGHT, W, 1) float32 in [0, 1] -> (N, W / STEP, NUM_CLASSES) logits.
 
     Four convolution stages (3x3, batch normalisation, ReLU) pooled 2x2, 2x2, 2x1 and 2x1 leave
     a 2-row map whose columns, flattened, are the sequence; a dense layer and two residual 1-D
     convolutions (kernel 5, so each step sees about a digit on either side) read it in
-    context, as the recurrent layers of Shi et al.'s CRNN do, but faster on a CPU.
+    context, as the recurrent layers of Shi et al.'s CRNN do, but faster on a CPU. With the
+    default widths it has 0.69 million parameters.
     """
     inputs = keras.Input((HEIGHT, None, 1), name="image")
     x = inputs
@@ -237,7 +241,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                  validation: int = 50, register_validation: int = 150, epochs: int = 12,
                  batch_size: int = 64, learning_rate: float = 2e-3, seed: int = 0,
                  bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
-                 start_from: str | os.PathLike | None = None) -> Path:
+                 start_from: str | os.PathLike | None = None,
+                 filters: tuple[int, ...] | None = None, units: int | None = None) -> Path:
     """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
@@ -268,19 +273,23 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             (``filename,label``, the label the number's digits): all of them train, with
             ``real_copies`` varied copies each, beside ORAND's amounts.
         start_from: a reader's run folder whose weights (``model.weights.h5``) to start from
-            (fine-tuning) instead of random ones.
+            (fine-tuning) instead of random ones; its config.json gives the architecture.
+        filters, units: :func:`build_reader`'s widths (None: :data:`FILTERS` and
+            :data:`UNITS`, or those of ``start_from``), recorded in config.json.
 
     Raises:
         FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``,
-            ``start_from`` without weights, or no handwriting folder and fewer than 2 numbers
-            in ``extra_data``.
+            ``start_from`` without weights, widths other than ``start_from``'s, or no
+            handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
+    filters, units = _widths(start_from, filters, units)
     config = {key: value for key, value in locals().items() if key not in ("out",)}
     config.update(handwriting=str(handwriting) if handwriting else None,
                   data_dir=str(data_dir) if data_dir else None,
                   extra_data=[str(folder) for folder in extra_data],
-                  start_from=str(start_from) if start_from else None)
+                  start_from=str(start_from) if start_from else None,
+                  filters=list(filters), units=units)
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     if handwriting is None:
@@ -301,7 +310,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                                        handwriting=handwriting, seed=seed)
     images, labels = training_strings(bank, synthetic, _opened(train_amounts), real_copies, seed)
     print(f"{len(labels)} training strings in {time.perf_counter() - started:.0f} s", flush=True)
-    model = _starting_model(start_from)
+    model = _starting_model(start_from, filters, units)
     first = epochs // 2 if train_registers else epochs
     steps = (epochs * len(labels) + (epochs - first) * register_copies * len(train_registers))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
@@ -344,9 +353,26 @@ def _own_numbers_split(extra_data) -> tuple[list[tuple[Path, str]], list[tuple[P
     return numbers[:-held], numbers[-held:]
 
 
-def _starting_model(start_from: str | os.PathLike | None) -> keras.Model:
-    """A new reader, with the weights of the run ``start_from`` when given."""
-    model = build_reader()
+def _widths(start_from, filters, units) -> tuple[tuple[int, ...], int]:
+    """The reader's (filters, units): those asked for, else those of the run ``start_from``
+    (its config.json; :data:`EARLIER_WIDTHS` for a run made before it recorded them), else
+    the shipped ones. Raises ValueError when asked for widths other than ``start_from``'s."""
+    if start_from is None:
+        return tuple(filters or FILTERS), units or UNITS
+    config = run_folder.read_record(start_from, run_folder.CONFIG, required=False)
+    start = {key: config.get(key, value) for key, value in EARLIER_WIDTHS.items()}
+    asked = {"filters": list(filters) if filters else None, "units": units}
+    for name in start:
+        if asked[name] is not None and asked[name] != start[name]:
+            raise ValueError(f"{start_from} has {name} {start[name]}; fine-tuning keeps a "
+                             f"run's widths, so leave {name} out")
+    return tuple(start["filters"]), start["units"]
+
+
+def _starting_model(start_from: str | os.PathLike | None, filters: tuple[int, ...],
+                    units: int) -> keras.Model:
+    """A new reader of those widths, with the weights of the run ``start_from`` when given."""
+    model = build_reader(filters, units)
     if start_from is not None:
         weights = Path(start_from) / WEIGHTS
         if not weights.is_file():
