@@ -327,11 +327,12 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                                     _real_strings(lines, register_copies, rng)], rng)
         model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
                   initial_epoch=first, epochs=epochs, callbacks=[best], verbose=2)
-    model = build_reader(filters, units)  # uncompiled: its weights file holds no Adam state
     model.set_weights(best.weights)
+    kept = build_reader(filters, units)  # uncompiled: its weights file holds no Adam state
+    kept.set_weights(best.weights)
     with run_folder.creating_folder(out) as folder:
         export_reader(model, folder / run_folder.MODEL)
-        model.save_weights(folder / WEIGHTS)
+        kept.save_weights(folder / WEIGHTS)
         metrics = {"validation_exact": best.best, "validation_numbers": len(validation_numbers),
                    "training_strings": int(len(labels)), "register_lines": len(lines),
                    "seconds": round(time.perf_counter() - started)}
