@@ -136,6 +136,17 @@ def test_a_streamed_body_over_the_limit_is_413_before_it_is_parsed(client):
         assert "larger than the 2,000,000 byte limit" in response.json()["detail"]
 
 
+def test_read_held_to_a_number_of_digits(client):
+    body = (HANDWRITING / "orand_car_a" / "images" / "train_a_car_000226.jpg").read_bytes()
+    reading = client.post("/v1/read?digits=5", content=body,
+                          headers={"Content-Type": "image/jpeg"}).json()
+    assert reading["text"] == "19711" and len(reading["digits"]) == 5
+    for digits in ("0", "21", "five", "2.5"):
+        response = client.post(f"/v1/read?digits={digits}", content=body,
+                               headers={"Content-Type": "image/jpeg"})
+        assert response.status_code == 422 and "digits" in response.json()["detail"]
+
+
 def test_read_refuses_pixels_and_garbage(client):
     assert client.post("/v1/read", json={"pixels": [[0] * 28] * 28}).status_code == 422
     assert client.post("/v1/read", content=b"junk",

@@ -46,7 +46,8 @@ def default_jobs() -> int:
 
 def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
             model=None, reader=None, jobs: int = 1, explain: bool = False,
-            address: str | None = None) -> Iterator[tuple[Path, dict]]:
+            address: str | None = None, digits: int | None = None
+            ) -> Iterator[tuple[Path, dict]]:
     """Answers each file, in order.
 
     Args:
@@ -64,24 +65,30 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
             part of): the work runs there on Ray Data, one Recognizer per actor; the files'
             paths must be readable on every machine (a shared folder), as must ``model`` and
             ``reader`` when given.
+        digits: for "read", the number of digits each number has (see
+            :meth:`digitrec.recognizer.Recognizer.read`).
 
     Yields:
         ``(path, answer)`` for each file, in the order of ``files``.
 
     Raises:
-        ValueError: the model or reader cannot be loaded, or an unknown ``task``.
+        ValueError: the model or reader cannot be loaded, an unknown ``task``, or ``digits``
+            that :meth:`digitrec.recognizer.Recognizer.read` refuses.
     """
     if task not in ("predict", "read"):
         raise ValueError(f"task must be predict or read, got {task!r}")
     if jobs < (0 if address else 1):
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    if task == "predict":
-        from digitrec.recognizer import SEGMENTATION
+    from digitrec.recognizer import SEGMENTATION, check_digits
 
+    if task == "predict":
         reader = SEGMENTATION
+    else:
+        check_digits(digits, reader == SEGMENTATION)
+    options = {"explain": explain} if task == "predict" else {"digits": digits}
     if address:
         _start_worker(model, reader)  # the model's errors are raised here, before any work
-        return _ray_answers(files, task, model, reader, jobs, explain, address)
+        return _ray_answers(files, task, model, reader, jobs, options, address)
     chunks = _chunks(files, CHUNK if task == "predict" else READ_CHUNK)
     head = [chunk for chunk in (next(chunks, None), next(chunks, None)) if chunk is not None]
     pool = first = None
@@ -90,7 +97,7 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
         # threads. The first is given work now, so that it starts while this process loads.
         pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_pool_worker, initargs=(model, reader))
-        first = pool.submit(_answer_chunk_list, head.pop(0), task, explain)
+        first = pool.submit(_answer_chunk_list, head.pop(0), task, options)
     try:
         _start_worker(model, reader)  # the model's errors are raised here, before any work
     except BaseException:
@@ -98,18 +105,18 @@ def answers(files: Iterable[tuple[Path, imaging.ImageError | None]], task: str,
             pool.shutdown(wait=False, cancel_futures=True)
         raise
     if pool is None:
-        return _answers_here(_chain(head, chunks), task, explain)
-    return _answers_shared(pool, first, _chain(head, chunks), task, explain, jobs - 1)
+        return _answers_here(_chain(head, chunks), task, options)
+    return _answers_shared(pool, first, _chain(head, chunks), task, options, jobs - 1)
 
 
-def _answers_here(chunks: Iterator[list], task: str, explain: bool
+def _answers_here(chunks: Iterator[list], task: str, options: dict
                   ) -> Iterator[tuple[Path, dict]]:
     for chunk in chunks:
-        yield from _answer_chunk(chunk, task, explain)
+        yield from _answer_chunk(chunk, task, options)
 
 
 def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[list], task: str,
-                    explain: bool, workers: int) -> Iterator[tuple[Path, dict]]:
+                    options: dict, workers: int) -> Iterator[tuple[Path, dict]]:
     """The answers of ``first`` and ``chunks``, in order, from the pool's ``workers`` and this
     process: each worker has up to :data:`IN_FLIGHT` chunks queued, and when they are all
     busy and the next answers to write are not ready, this process answers the next chunk
@@ -121,12 +128,12 @@ def _answers_shared(pool: ProcessPoolExecutor, first: Future, chunks: Iterator[l
                 yield from _result(pending.popleft())
             queued = sum(isinstance(item, Future) for item in pending)
             if queued < workers * IN_FLIGHT:
-                pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+                pending.append(pool.submit(_answer_chunk_list, chunk, task, options))
             elif len(pending) < workers * IN_FLIGHT + AHEAD:
-                pending.append(list(_answer_chunk(chunk, task, explain)))
+                pending.append(list(_answer_chunk(chunk, task, options)))
             else:  # the next answers are a worker's, still running: wait for them
                 yield from _result(pending.popleft())
-                pending.append(pool.submit(_answer_chunk_list, chunk, task, explain))
+                pending.append(pool.submit(_answer_chunk_list, chunk, task, options))
         while pending:
             yield from _result(pending.popleft())
     finally:
@@ -184,18 +191,19 @@ def _start_pool_worker(model, reader) -> None:
         _start_error = error
 
 
-def _answer_chunk_list(chunk, task: str, explain: bool) -> list[tuple[Path, dict]]:
+def _answer_chunk_list(chunk, task: str, options: dict) -> list[tuple[Path, dict]]:
     if _start_error is not None:
         raise _start_error
-    return list(_answer_chunk(chunk, task, explain))
+    return list(_answer_chunk(chunk, task, options))
 
 
 def _answer_chunk(chunk: list[tuple[Path, imaging.ImageError | None]], task: str,
-                  explain: bool) -> Iterator[tuple[Path, dict]]:
-    """The answers for one chunk, in order: the model runs once on its readable images."""
+                  options: dict) -> Iterator[tuple[Path, dict]]:
+    """The answers for one chunk, in order: the model runs once on its readable images.
+    ``options``: the keyword arguments of the task's method (``explain``, ``digits``)."""
     readable = [path for path, error in chunk if error is None]
     if task == "predict":
-        found = iter(_recognizer.recognize(readable, explain=explain) if readable else [])
+        found = iter(_recognizer.recognize(readable, **options) if readable else [])
     for path, error in chunk:
         if error is not None:
             yield path, answer_types.error(str(error))
@@ -203,7 +211,7 @@ def _answer_chunk(chunk: list[tuple[Path, imaging.ImageError | None]], task: str
             yield path, next(found)
         else:
             try:
-                yield path, _recognizer.read(path)
+                yield path, _recognizer.read(path, **options)
             except imaging.ImageError as image_error:
                 yield path, answer_types.error(str(image_error))
 
@@ -212,21 +220,21 @@ class RecognizerActor:
     """A Ray Data actor answering batches of files with its own Recognizer: the rows' ``path``
     and ``error`` ("" for a file to read) in, each answer as JSON (``answer``) out."""
 
-    def __init__(self, task: str, model, reader, explain: bool):
+    def __init__(self, task: str, model, reader, options: dict):
         _start_worker(model, reader)  # one CPU per actor
-        self.task, self.explain = task, explain
+        self.task, self.options = task, options
 
     def __call__(self, batch: dict) -> dict:
         chunk = [(_path(path), imaging.ImageError(error) if error else None)
                  for path, error in zip(batch["path"], batch["error"])]
-        answered = [answer for _, answer in _answer_chunk(chunk, self.task, self.explain)]
+        answered = [answer for _, answer in _answer_chunk(chunk, self.task, self.options)]
         for answer in answered:
             if "model_input" in answer:
                 answer["model_input"] = answer["model_input"].tolist()
         return {"path": batch["path"], "answer": [json.dumps(answer) for answer in answered]}
 
 
-def _ray_answers(files, task: str, model, reader, jobs: int, explain: bool, address: str
+def _ray_answers(files, task: str, model, reader, jobs: int, options: dict, address: str
                  ) -> Iterator[tuple[Path, dict]]:
     """:func:`answers` on a Ray cluster. Ray Data does not run through Ray Client (ray://), so
     each window of :data:`WINDOW` files is answered by a task on the cluster that runs the Ray
@@ -252,7 +260,7 @@ def _ray_answers(files, task: str, model, reader, jobs: int, explain: bool, addr
     # The coordinating task takes no CPU: the actors need them all.
     window_task = ray.remote(num_cpus=0)(_answer_window)
     options = {"task": task, "model": str(model) if model else None,
-               "reader": str(reader) if reader else None, "explain": explain}
+               "reader": str(reader) if reader else None, "options": options}
     windows = _windows(files)
     pending = [window_task.remote(window, actors, options) for window in
                [next(windows, None)] if window]

@@ -92,10 +92,74 @@ def greedy_decode(logits: np.ndarray) -> tuple[str, np.ndarray, list[tuple[int, 
         (first, last) indices, for its box (:data:`STEP` input columns per step).
     """
     probabilities = softmax(np.asarray(logits, dtype=np.float32))
-    best = probabilities.argmax(axis=1)
+    return _merge_path(probabilities.argmax(axis=1).tolist(), probabilities)
+
+
+def fixed_length_decode(logits: np.ndarray, length: int
+                        ) -> tuple[str, np.ndarray, list[tuple[int, int]], float] | None:
+    """CTC's best path among those that decode to exactly ``length`` digits: for a field whose
+    number of digits is known (a meter reading, a form's box), where the greedy path may leave
+    out a thin 1 or read a stroke twice.
+
+    Viterbi decoding over the steps, whose states are (digits read so far, the last class): a
+    blank keeps the count, the same digit again extends it (CTC merges repeats), another digit
+    adds one. Where the greedy path has ``length`` digits this is the greedy path.
+
+    Args:
+        logits: (T, NUM_CLASSES) float, one row per output step, class :data:`BLANK` last.
+        length: the number of digits, at least 1.
+
+    Returns:
+        ``(text, confidences, spans, probability)`` as :func:`greedy_decode` gives the first
+        three, and the path's probability in [0, 1] (the constrained counterpart of
+        :func:`sequence_confidence`); None when no path of T steps holds ``length`` digits.
+
+    Raises:
+        ValueError: ``length`` under 1.
+    """
+    if length < 1:
+        raise ValueError(f"length must be at least 1, got {length}")
+    probabilities = softmax(np.asarray(logits, dtype=np.float32))
+    log_probabilities = np.log(probabilities.astype(np.float64) + 1e-30)
+    counts, classes = np.arange(length + 1), np.arange(BLANK)
+    score = np.full((length + 1, NUM_CLASSES), -np.inf)  # best log-probability of each state
+    score[0, BLANK] = 0.0
+    # For each step and state, the state it came from: (count, class).
+    came_from = np.zeros((len(probabilities), length + 1, NUM_CLASSES, 2), dtype=np.int32)
+    for step, row in enumerate(log_probabilities):
+        ranked = np.argsort(-score, axis=1, kind="stable")
+        best_class = ranked[:, 0]
+        # A new digit d follows the best state of one count fewer whose class is not d.
+        other = np.where(best_class[:, None] == classes, ranked[:, 1:2], best_class[:, None])
+        entering = np.full((length + 1, BLANK), -np.inf)
+        entering[1:] = np.take_along_axis(score, other, axis=1)[:-1]
+        repeating = score[:, :BLANK] >= entering
+        new = np.empty_like(score)
+        new[:, BLANK] = score[counts, best_class] + row[BLANK]
+        new[:, :BLANK] = np.where(repeating, score[:, :BLANK], entering) + row[:BLANK]
+        came_from[step, :, BLANK] = np.stack([counts, best_class], axis=1)
+        came_from[step, :, :BLANK, 0] = np.where(repeating, counts[:, None], counts[:, None] - 1)
+        came_from[step, 1:, :BLANK, 1] = np.where(repeating[1:], classes, other[:-1])
+        came_from[step, 0, :BLANK, 1] = classes
+        score = new
+    label = int(score[length].argmax())
+    if not np.isfinite(score[length, label]):
+        return None
+    probability = float(np.exp(score[length, label]))
+    path, count = [], length
+    for step in range(len(probabilities) - 1, -1, -1):
+        path.append(label)
+        count, label = (int(value) for value in came_from[step, count, label])
+    return (*_merge_path(path[::-1], probabilities), probability)
+
+
+def _merge_path(path: list[int], probabilities: np.ndarray
+                ) -> tuple[str, np.ndarray, list[tuple[int, int]]]:
+    """A path (one class per step) -> ``(text, confidences, spans)`` as :func:`greedy_decode`
+    returns them: repeats merged, blanks dropped."""
     text, confidences, spans = [], [], []
     previous = BLANK
-    for step, label in enumerate(best.tolist()):
+    for step, label in enumerate(path):
         if label != BLANK and label == previous:
             spans[-1] = (spans[-1][0], step)
             confidences[-1] = max(confidences[-1], float(probabilities[step, label]))
@@ -162,7 +226,7 @@ def edit_distance(first: str, second: str) -> int:
     return row[-1]
 
 
-def read_each_line(image: Image.Image, logits_of) -> list[dict]:
+def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> list[dict]:
     """Reads every line of writing that :func:`digitrec.imaging.find_lines` finds in an image
     (the whole image when it is one line), in one batch.
 
@@ -170,11 +234,14 @@ def read_each_line(image: Image.Image, logits_of) -> list[dict]:
         image: a Pillow image, upright.
         logits_of: the model, as a function from a (N, HEIGHT, W, 1) float32 batch to its
             (N, W / STEP, NUM_CLASSES) logits (ONNX Runtime's or Keras').
+        length: read exactly this many digits in each line (:func:`fixed_length_decode`; a
+            line too short for them reads as no digit); None: greedy decoding.
 
     Returns:
         One dict per line, top to bottom: ``text`` (the digits, "" for none), ``confidences``
         ((len(text),) float32, each digit's probability), ``boxes`` (each digit's [x, y,
-        width, height] in the image's pixels), ``sequence_confidence`` and ``line``, the
+        width, height] in the image's pixels), ``sequence_confidence`` (with ``length``, the
+        probability of the path read) and ``line``, the
         (left, top, right, bottom) box of the line.
     """
     lines = imaging.find_lines(image)
@@ -184,16 +251,23 @@ def read_each_line(image: Image.Image, logits_of) -> list[dict]:
     readings = []
     for line, crop, array, logits in zip(lines, crops, arrays, all_logits):
         logits = logits[:-(-array.shape[1] // STEP)]  # the steps of its own width
-        text, confidences, spans = greedy_decode(logits)
+        if length is None:
+            text, confidences, spans = greedy_decode(logits)
+            confidence = sequence_confidence(logits)
+        else:
+            decoded = fixed_length_decode(logits, length)
+            text, confidences, spans, confidence = decoded or ("", np.zeros(0, np.float32), [],
+                                                               0.0)
         boxes = [[x + line[0], y + line[1], width, height]
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
-                         "sequence_confidence": sequence_confidence(logits), "line": line})
+                         "sequence_confidence": confidence, "line": line})
     return readings
 
 
-def read_lines(image: Image.Image, logits_of) -> dict:
-    """Reads the number in an image: of the readings of its lines (:func:`read_each_line`),
+def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict:
+    """Reads the number in an image: of the readings of its lines (:func:`read_each_line`,
+    ``length`` digits each when given),
     the topmost holding digits with a :func:`sequence_confidence` of at least
     :data:`LINE_CONFIDENCE`, or, when there is none, the surest holding digits. (A crop cut
     for one row of a register starts at that row: lines lower down are the next rows'
@@ -202,7 +276,7 @@ def read_lines(image: Image.Image, logits_of) -> dict:
     Returns:
         That line's reading, as :func:`read_each_line` gives it.
     """
-    readings = read_each_line(image, logits_of)
+    readings = read_each_line(image, logits_of, length)
     confident = [reading for reading in readings
                  if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
     if confident:
@@ -241,19 +315,21 @@ class NumberReader:
             raise ValueError(f"{path.parent / run_folder.METRICS}: ok_threshold must be in "
                              f"[0, 1], got {self.threshold_}")
 
-    def read(self, image: Image.Image) -> dict:
+    def read(self, image: Image.Image, length: int | None = None) -> dict:
         """Reads one image of a number, or of a crop of a document holding one (see
-        :func:`read_lines`)."""
-        return read_lines(image, self.logits)
+        :func:`read_lines`), exactly ``length`` digits when given."""
+        return read_lines(image, self.logits, length)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
         NUM_CLASSES) float32 logits."""
         return self.session_.run(None, {self.input_name_: batch})[0]
 
-    def answer(self, image: Image.Image, reading: dict | None = None) -> NumberAnswer:
+    def answer(self, image: Image.Image, reading: dict | None = None,
+               length: int | None = None) -> NumberAnswer:
         """The answer for one upright image of a number (see :meth:`read`; ``reading``: its
-        :meth:`read` of the image, when made already).
+        :meth:`read` of the image, when made already; else it is read, ``length`` digits when
+        given).
 
         Returns:
             A :class:`digitrec.answers.NumberAnswer`, boxes in the file's pixels (an image
@@ -261,7 +337,7 @@ class NumberReader:
             sequence confidence reaches :attr:`threshold_`, else "unsure"; a digit is "ok"
             when its own confidence does. "no_digit" when no digit is read.
         """
-        reading = reading or self.read(image)
+        reading = reading or self.read(image, length)
         if not reading["text"]:
             return answers.no_number()
         scale = image.info.get(imaging.DRAFT_SCALE, 1.0)

@@ -31,6 +31,7 @@ SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each 
 AGREEMENT_CONFIDENCE = 0.5
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
 SEGMENTATION_PREFERRED = 0.7
+MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
 
 
 def to_batch(images) -> np.ndarray:
@@ -76,6 +77,20 @@ def _is_image(image) -> bool:
     """Whether ``image`` is one image other than an array (a path, bytes, a file, a PIL image)."""
     return (isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image))
             or hasattr(image, "read"))
+
+
+def check_digits(digits, segmentation_only: bool) -> None:
+    """Raises ValueError unless ``digits`` (:meth:`Recognizer.read`'s) is None or a whole number
+    from 1 to :data:`MAX_DIGITS`, for a recognizer with a number reader (``segmentation_only``
+    False)."""
+    if digits is None:
+        return
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not (
+            1 <= digits <= MAX_DIGITS):
+        raise ValueError(f"digits must be a whole number from 1 to {MAX_DIGITS}, got {digits!r}")
+    if segmentation_only:
+        raise ValueError("digits needs the number reader; a recognizer with "
+                         "reader='segmentation' cannot be held to a number of digits")
 
 
 def _open(image) -> Image.Image:
@@ -329,7 +344,7 @@ class Recognizer:
                 results[index]["reason"] += _number_hint(image)
         return results
 
-    def read(self, image) -> NumberAnswer:
+    def read(self, image, digits: int | None = None) -> NumberAnswer:
         """Reads a number written as a string of digits (a date, an amount, a meter reading).
 
         Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a whole
@@ -348,9 +363,16 @@ class Recognizer:
         register crops and ruled paper. With ``reader="segmentation"``, segmentation alone answers,
         on the whole image.
 
+        With ``digits`` (a field whose number of digits is known: a meter reading, a form's
+        boxes), the number reader reads the best path of exactly that many digits
+        (:func:`digitrec.number_reader.fixed_length_decode`), and segmentation's reading counts
+        only when it has as many: the text has ``digits`` digits, or none ("no_digit").
+
         Args:
             image: a file path, encoded image bytes, a binary file object or a PIL image of one
                 line of digits; separators (dots, commas, dashes) and underlines are dropped.
+            digits: the number of digits, 1 to :data:`MAX_DIGITS`; None (the default) when
+                it is not known.
 
         Returns:
             A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status`` and ``digits``, left
@@ -362,12 +384,14 @@ class Recognizer:
 
         Raises:
             digitrec.imaging.ImageError: a file or image that cannot be read.
-            ValueError: an input of another type.
+            ValueError: an input of another type; ``digits`` not a whole number from 1 to
+                :data:`MAX_DIGITS`, or given to a recognizer with ``reader="segmentation"``.
         """
         self._check_loaded()
+        check_digits(digits, self.reader_ is None)
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
-        reading = self.reader_.read(image) if self.reader_ is not None else None
+        reading = self.reader_.read(image, digits) if self.reader_ is not None else None
         line = reading["line"] if reading else (0, 0, *image.size)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -394,8 +418,9 @@ class Recognizer:
         found_in_document = reading["line"] != (0, 0, *image.size)
         segmentation_sure = segmented["status"] == "ok" and all(
             digit["confidence"] >= SEGMENTATION_PREFERRED for digit in segmented["digits"])
-        if learned["text"] == segmented["text"] or not learned["text"] or (
-                segmentation_sure and not found_in_document):
+        counted = digits is None or len(segmented["text"]) == digits
+        if learned["text"] == segmented["text"] or (not learned["text"] and counted) or (
+                segmentation_sure and counted and not found_in_document):
             chosen = segmented
         else:
             chosen = learned

@@ -22,11 +22,11 @@ import json
 import os
 import re
 from importlib import resources
-from typing import Union
+from typing import Annotated, Union
 
 import numpy as np
 import pydantic
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -37,7 +37,7 @@ from digitrec import __version__, api_models, imaging
 from digitrec.answers import Answer, NumberAnswer
 from digitrec.api_models import ERRORS
 from digitrec.model_format import to_model_input
-from digitrec.recognizer import Recognizer
+from digitrec.recognizer import MAX_DIGITS, Recognizer
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 64
@@ -157,16 +157,19 @@ async def predict_batch(request: Request, explain: bool = False) -> dict:
 @router.post("/v1/read", response_model=None,
              responses={200: {"model": api_models.ReadResponse}, **ERRORS},
              openapi_extra=api_models.request_body("file", None, IMAGE_TYPES))
-async def read(request: Request) -> dict:
+async def read(request: Request, digits: Annotated[int | None, Query(
+        ge=1, le=MAX_DIGITS, description="the number of digits, when it is known: the reading "
+                                         "then has exactly that many, or none")] = None) -> dict:
     """The number written in an image (multipart ``file`` or raw image body): ``text``,
-    ``status`` and ``digits`` with each digit's ``box`` [x, y, w, h] in the image's pixels."""
+    ``status`` and ``digits`` with each digit's ``box`` [x, y, w, h] in the image's pixels;
+    ``?digits=N`` holds the reading to N digits (:meth:`Recognizer.read`)."""
     (name, source), = await _images(request, "file", many=False)
     if isinstance(source, np.ndarray):
         raise RequestError(422, "/v1/read needs an image of a number, not a 28x28 array")
     image = _decode(source, name)
     try:
-        reading: NumberAnswer = request.app.state.recognizer.read(image)
-    except imaging.ImageError as error:
+        reading: NumberAnswer = request.app.state.recognizer.read(image, digits)
+    except (imaging.ImageError, ValueError) as error:  # ValueError: digits for segmentation
         raise RequestError(422, str(error)) from None
     return reading
 

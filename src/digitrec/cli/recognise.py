@@ -93,6 +93,10 @@ def read(
                                                     "`digitrec train-reader`; default: the "
                                                     "shipped reader), or 'segmentation' to cut "
                                                     "the number into digits for --model."),
+    digits: Optional[int] = typer.Option(None, help="The number of digits each number has, "
+                                                     "when it is known (a meter reading, a "
+                                                     "form's boxes): every reading then has "
+                                                     "exactly that many, or none."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line: path, text, "
                                                        "status, and each digit's box (as "
                                                        "--format json)."),
@@ -112,7 +116,7 @@ def read(
     output_format = _output_format(output_format, as_json)
     try:
         files = imaging.image_files(images, recursive)
-        answered = _answers(files, "read", model, reader, jobs, False, address)
+        answered = _answers(files, "read", model, reader, jobs, False, address, digits)
     except (ValueError, OSError) as error:
         fail(str(error))
     write = _writer(output_format, "text")
@@ -132,7 +136,7 @@ def _output_format(output_format: str, as_json: bool) -> str:
 
 
 def _answers(files, task: str, model, reader, jobs: Optional[int], explain: bool,
-             address: Optional[str]):
+             address: Optional[str], digits: Optional[int] = None):
     """The answers for ``files`` in order (:func:`digitrec.bulk.answers`), on ``jobs`` worker
     processes (default: every core), or on the Ray cluster at ``address``."""
     from digitrec import bulk
@@ -143,7 +147,8 @@ def _answers(files, task: str, model, reader, jobs: Optional[int], explain: bool
         except ImportError as error:
             missing_extra("a Ray cluster", "scale", error)
     return bulk.answers(files, task, model, reader,
-                        jobs or (0 if address else bulk.default_jobs()), explain, address)
+                        jobs or (0 if address else bulk.default_jobs()), explain, address,
+                        digits)
 
 
 def _progress(answered, total: int):
