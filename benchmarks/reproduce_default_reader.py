@@ -56,10 +56,10 @@ def main() -> None:
     config = json.loads((DEFAULT_READER / "config.json").read_text())
     with tempfile.TemporaryDirectory() as folder:
         out = run or Path(folder) / "reader"
-        arguments = ["train-reader", "--out", str(out), "--handwriting", str(HANDWRITING),
-                     "--synthetic", str(config["synthetic"]), "--epochs", str(config["epochs"]),
-                     "--seed", str(config["seed"])]
         if run is None:
+            arguments = ["train-reader", "--out", str(out), "--handwriting", str(HANDWRITING),
+                         "--synthetic", str(config["synthetic"]),
+                         "--epochs", str(config["epochs"]), "--seed", str(config["seed"])]
             print(f"$ digitrec {' '.join(arguments)}", flush=True)
             subprocess.run([sys.executable, "-m", "digitrec.cli", *arguments], check=True,
                            capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
