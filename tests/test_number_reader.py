@@ -75,9 +75,9 @@ def test_fixed_length_decoding_finds_the_digit_the_greedy_path_leaves_out():
 
 
 def test_fixed_length_decoding_on_held_out_cheques(recognizer):
-    """On the 302 held-out cheque amounts the greedy path reads 16 with a wrong number of
-    digits; told the number, it reads 8 of those right (a margin of two for other CPUs' float
-    kernels). Where the greedy path has the number asked for, it is the answer."""
+    """On the 302 held-out cheque amounts the greedy path reads 19 with a wrong number of
+    digits; told the number, it reads 13 of those right (a wide margin for other CPUs' float
+    kernels and later readers). Where the greedy path has the number asked for, it is the answer."""
     recovered = wrong_length = 0
     for path, label in held_out_amounts(302):
         array = number_reader.to_reader_input(imaging.open_image(path))
@@ -93,7 +93,7 @@ def test_fixed_length_decoding_on_held_out_cheques(recognizer):
         if len(greedy) != len(label):
             wrong_length += 1
             recovered += number_reader.fixed_length_decode(logits, len(label))[0] == label
-    assert wrong_length >= 10 and recovered >= 6, (wrong_length, recovered)
+    assert wrong_length >= 10 and recovered >= 8, (wrong_length, recovered)
 
 
 def test_batches_are_padded_with_paper_to_whole_steps():
@@ -130,7 +130,7 @@ def held_out_registers(count: int) -> list[tuple]:
 
 
 def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(recognizer):
-    """The number reader alone reads 49 of these 60 cheque amounts (segmentation 41) and 51 of
+    """The number reader alone reads 51 of these 60 cheque amounts (segmentation 41) and 54 of
     these 60 register crops (segmentation 7), finding the number's line in each crop: a margin
     of five for other CPUs' float kernels, none for a reader no better than segmentation."""
     def read(path):
@@ -138,14 +138,14 @@ def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(rec
 
     cheques, _ = exact_and_ok(read, held_out_amounts(60))
     registers, _ = exact_and_ok(read, held_out_registers(60))
-    assert cheques >= 44 and registers >= 46, (cheques, registers)
+    assert cheques >= 46 and registers >= 49, (cheques, registers)
 
 
 def test_read_is_ok_where_the_two_readers_agree(recognizer):
     """read: "ok" only where the number reader and segmentation read the same digits, the
-    number reader is fairly sure and the digit model is sure enough of each digit (33 of 34
+    number reader is fairly sure and the digit model is sure enough of each digit (35 of 36
     right on these 60 cheques); the same digits with one less sure are "unsure", that digit too
-    (5 of these cheques and register crops). More amounts exact than segmentation alone."""
+    (3 of these cheques and register crops). More amounts exact than segmentation alone."""
     from digitrec.recognizer import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
                                      SEGMENTATION, Recognizer)
 
@@ -175,13 +175,13 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
 
 def test_read_finds_the_number_in_held_out_register_crops(recognizer):
     """Register crops (tall strips with ruling lines, a scanner's black margin, other rows'
-    writing): read gets 51 of these 60 exactly (segmentation of the whole crop: 7), and its 32
+    writing): read gets 54 of these 60 exactly (segmentation of the whole crop: 7), and its 31
     "ok" readings are right; every digit's box lies inside the crop."""
     from PIL import Image
 
     registers = held_out_registers(60)
     exact, ok = exact_and_ok(recognizer.read, registers)
-    assert exact >= 46 and len(ok) >= 27 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
+    assert exact >= 49 and len(ok) >= 27 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
     for path, _ in registers[:10]:
         width, height = Image.open(path).size
         for digit in recognizer.read(path)["digits"]:
@@ -310,6 +310,7 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["synthetic"] == 256 and config["epochs"] == 2
     assert config["filters"] == [8, 16, 16, 24] and config["units"] == 32
+    assert config["fresh_strings"] is True
     assert config["extra_data"] == [str(HANDWRITING / "multi_digit")]
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["validation_numbers"] == 50 + 6  # ORAND's last 50, the second register's 6
@@ -332,6 +333,25 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     (earlier / "config.json").write_text(json.dumps({"seed": 0}))
     assert _widths(earlier, None, None) == (tuple(EARLIER_WIDTHS["filters"]),
                                             EARLIER_WIDTHS["units"])
+
+
+def test_each_epoch_trains_on_strings_of_its_own():
+    """train_reader's fresh strings: an epoch's seed gives other synthetic numbers and other
+    varied copies of the real ones, as many; without them, two fits (before and after the
+    register lines join) on one set."""
+    from digitrec.training import synthetic_strings
+    from digitrec.training.number_reader import _fits, training_strings
+
+    bank = synthetic_strings.load_bank(("mnist",), per_source=100)
+    real = [(imaging.open_image(CHEQUE), "25441")]
+    first, second = (training_strings(bank, 16, real, 2, seed, workers=1) for seed in (0, 1000))
+    assert first[0].shape == second[0].shape and first[1].shape == second[1].shape
+    assert not np.array_equal(first[0], second[0])
+    again = training_strings(bank, 16, real, 2, 0, workers=1)
+    np.testing.assert_array_equal(first[0], again[0])  # the same seed, the same strings
+    assert _fits(4, 2, fresh_strings=True) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert _fits(4, 2, fresh_strings=False) == [(0, 2), (2, 4)]
+    assert _fits(4, 4, fresh_strings=False) == [(0, 4)]  # no register lines to join
 
 
 def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_path):

@@ -236,21 +236,32 @@ class _BestExact(keras.callbacks.Callback):
             self.best, self.weights = share, self.model.get_weights()
 
 
+def _fits(epochs: int, first: int, fresh_strings: bool) -> list[tuple[int, int]]:
+    """(initial epoch, final epoch) of each ``model.fit`` of :func:`train_reader`: one per
+    epoch with fresh strings, else one before the register lines join (at ``first``) and
+    one after."""
+    if fresh_strings:
+        return [(epoch, epoch + 1) for epoch in range(epochs)]
+    return [(start, stop) for start, stop in ((0, first), (first, epochs)) if start < stop]
+
+
 def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_dir=None,
                  synthetic: int = 30_000, real_copies: int = 12, register_copies: int = 4,
                  validation: int = 50, register_validation: int = 150, epochs: int = 12,
                  batch_size: int = 64, learning_rate: float = 2e-3, seed: int = 0,
                  bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
                  start_from: str | os.PathLike | None = None,
-                 filters: tuple[int, ...] | None = None, units: int | None = None) -> Path:
+                 filters: tuple[int, ...] | None = None, units: int | None = None,
+                 fresh_strings: bool = True) -> Path:
     """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
     The first half of the epochs train on synthetic strings and real amounts; then the model
     finds the number's line in each training crop of the registers (:func:`register_lines`),
-    and the second half train on those lines as well. The epoch reading the most validation
-    numbers exactly (ORAND's and the registers') is kept, and its "ok" threshold is calibrated
-    on them (:func:`calibrate`).
+    and the second half train on those lines as well. With ``fresh_strings`` each epoch has
+    strings of its own: new synthetic ones and new varied copies of the real ones. The epoch
+    reading the most validation numbers exactly (ORAND's and the registers') is kept, and its
+    "ok" threshold is calibrated on them (:func:`calibrate`).
 
     Args:
         out: the run folder to create (an existing one is refused).
@@ -276,6 +287,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             (fine-tuning) instead of random ones; its config.json gives the architecture.
         filters, units: :func:`build_reader`'s widths (None: :data:`FILTERS` and
             :data:`UNITS`, or those of ``start_from``), recorded in config.json.
+        fresh_strings: generate each epoch's strings anew (all before training starts: about
+            270 MB an epoch for 30,000 strings) rather than train every epoch on the same.
 
     Raises:
         FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``,
@@ -308,25 +321,31 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         sources = synthetic_strings.SOURCES
     bank = synthetic_strings.load_bank(sources, per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
-    images, labels = training_strings(bank, synthetic, _opened(train_amounts), real_copies, seed)
-    print(f"{len(labels)} training strings in {time.perf_counter() - started:.0f} s", flush=True)
+    # Each epoch's strings are made before TensorFlow trains: the pool that makes them forks.
+    real = _opened(train_amounts)
+    epoch_strings = [training_strings(bank, synthetic, real, real_copies, seed + 1000 * epoch)
+                     for epoch in range(epochs if fresh_strings else 1)]
+    labels = epoch_strings[0][1]
+    print(f"{len(labels)} training strings ({len(epoch_strings)} sets) in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
     model = _starting_model(start_from, filters, units)
     first = epochs // 2 if train_registers else epochs
     steps = (epochs * len(labels) + (epochs - first) * register_copies * len(train_registers))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
     best = _BestExact(_opened(validation_numbers))
-    model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size, epochs=first,
-              callbacks=[best], verbose=2)
-    lines = register_lines(keras_logits(model), train_registers) if first < epochs else []
-    if first < epochs:
-        print(f"the number's line found in {len(lines)} of {len(train_registers)} register "
-              "crops", flush=True)
-        rng = np.random.default_rng(seed + 1)
-        images, labels = _shuffled([(images, labels),
-                                    _real_strings(lines, register_copies, rng)], rng)
+    lines, rng = [], np.random.default_rng(seed + 1)
+    for epoch, until in _fits(epochs, first, fresh_strings):
+        images, labels = epoch_strings[epoch if fresh_strings else 0]
+        if epoch == first:
+            lines = register_lines(keras_logits(model), train_registers)
+            print(f"the number's line found in {len(lines)} of {len(train_registers)} "
+                  "register crops", flush=True)
+        if epoch >= first:
+            images, labels = _shuffled([(images, labels),
+                                        _real_strings(lines, register_copies, rng)], rng)
         model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
-                  initial_epoch=first, epochs=epochs, callbacks=[best], verbose=2)
+                  initial_epoch=epoch, epochs=until, callbacks=[best], verbose=2)
     model.set_weights(best.weights)
     kept = build_reader(filters, units)  # uncompiled: its weights file holds no Adam state
     kept.set_weights(best.weights)
