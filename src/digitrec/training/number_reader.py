@@ -297,6 +297,10 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     """
     out = Path(out)
     filters, units = _widths(start_from, filters, units)
+    if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
+        # Checked before the strings are made: they take minutes.
+        raise ValueError(f"{start_from}: no {WEIGHTS} to start from; give a run folder made "
+                         "by `digitrec train-reader`")
     config = {key: value for key, value in locals().items() if key not in ("out",)}
     config.update(handwriting=str(handwriting) if handwriting else None,
                   data_dir=str(data_dir) if data_dir else None,
@@ -395,11 +399,7 @@ def _starting_model(start_from: str | os.PathLike | None, filters: tuple[int, ..
     """A new reader of those widths, with the weights of the run ``start_from`` when given."""
     model = build_reader(filters, units)
     if start_from is not None:
-        weights = Path(start_from) / WEIGHTS
-        if not weights.is_file():
-            raise ValueError(f"{start_from}: no {WEIGHTS} to start from; give a run folder "
-                             "made by `digitrec train-reader`")
-        model.load_weights(weights)
+        model.load_weights(Path(start_from) / WEIGHTS)
     return model
 
 
