@@ -23,12 +23,14 @@ DEFAULT_MODEL = Path(__file__).parent / "default_model"
 DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
-# see docs/reading.md): "ok" needs them to agree, the number reader's sequence confidence to
-# reach AGREEMENT_CONFIDENCE and the digit model's confidence in each digit to reach
-# AGREEMENT_DIGIT_CONFIDENCE; where they disagree on a whole image, segmentation's reading is
-# kept when the digit model's confidence in each of its digits reaches SEGMENTATION_PREFERRED,
-# else the number reader's.
+# see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
+# AGREEMENT_CONFIDENCE and either the digit model to read each of its digits the same in the
+# digit's box with a confidence of CONFIRMATION_CONFIDENCE (segmentation is then not run), or
+# segmentation to read the same digits with a confidence of AGREEMENT_DIGIT_CONFIDENCE each;
+# where they disagree on a whole image, segmentation's reading is kept when the digit model's
+# confidence in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
 AGREEMENT_CONFIDENCE = 0.5
+CONFIRMATION_CONFIDENCE = 0.5
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
 SEGMENTATION_PREFERRED = 0.7
 MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
@@ -350,11 +352,14 @@ class Recognizer:
         Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a whole
         line, see :mod:`digitrec.number_reader`), which also finds the line holding the number in a
         crop of a document (a register's column: :func:`digitrec.imaging.find_lines`, each line
-        read, the surest reading kept), and segmentation of that line (the digits found by
-        :func:`digitrec.imaging.segmentation.segment`, each read by the digit model in two views,
-        as cut from the string's ink and as its box cut from the image, the two probability vectors
-        averaged). When both read the same digits, the number reader is fairly sure
-        (:data:`AGREEMENT_CONFIDENCE`) and so is the digit model of each digit
+        read, the surest reading kept), and the digit model. When the number reader is fairly
+        sure (:data:`AGREEMENT_CONFIDENCE`) and the digit model reads each of its digits the
+        same in the digit's box (from CTC's alignment) with a confidence of at least
+        :data:`CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line is also
+        segmented (the digits found by :func:`digitrec.imaging.segmentation.segment`, each read
+        by the digit model in two views, as cut from the string's ink and as its box cut from
+        the image, the two probability vectors averaged). When both read the same digits, the
+        number reader is fairly sure and the digit model is sure enough of each digit
         (:data:`AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits less
         sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
         reading where the digit model is sure of each of its digits
@@ -392,6 +397,9 @@ class Recognizer:
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None
+        confirmed = self._confirmed(image, reading) if reading is not None else None
+        if confirmed is not None:
+            return confirmed
         line = reading["line"] if reading else (0, 0, *image.size)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -426,6 +434,50 @@ class Recognizer:
             chosen = learned
         return {**chosen, "status": "unsure"} if chosen["text"] else chosen
 
+    def _confirmed(self, image: Image.Image, reading: dict) -> NumberAnswer | None:
+        """The number reader's ``reading`` of the image as :meth:`read`'s "ok" answer when the
+        number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and the digit model reads
+        each of its digits the same in the digit's box (the box CTC's alignment gives, cut from
+        the image and put through :func:`digitrec.imaging.to_mnist`) with a confidence of at
+        least :data:`CONFIRMATION_CONFIDENCE`, which is each digit's ``confidence`` in the
+        answer; None otherwise."""
+        if reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
+            return None
+        confidences = self._confirmations(image, reading)
+        if confidences is None or confidences.min() < CONFIRMATION_CONFIDENCE:
+            return None
+        answer = self.reader_.answer(image, reading)
+        for digit, confidence in zip(answer["digits"], confidences):
+            digit.update(confidence=float(confidence), status="ok")
+        return {**answer, "status": "ok"}
+
+    def _confirmations(self, image: Image.Image, reading: dict) -> np.ndarray | None:
+        """The digit model's confidence in each digit of the number reader's ``reading``, read
+        in the digit's box cut from the image: (len(text),) float32 in [0, 1]; None for a
+        reading without digits or with a box too faint on its own."""
+        text = reading["text"]
+        rows, probabilities = self._read_boxes_alone(image, reading["boxes"])
+        if not text or len(rows) < len(text):
+            return None
+        return probabilities[np.arange(len(text)), [int(digit) for digit in text]]
+
+    def _read_boxes_alone(self, image: Image.Image, boxes
+                          ) -> tuple[list[int], np.ndarray]:
+        """The digit model's reading of each box (x, y, width, height in the image's pixels)
+        cut from the image on its own (:func:`digitrec.imaging.cut_box`,
+        :func:`digitrec.imaging.to_mnist`): the indices of the boxes holding ink enough for a
+        digit, and their (len(indices), 10) float32 probabilities."""
+        crops, rows = [], []
+        for index, box in enumerate(boxes):
+            try:
+                crops.append(imaging.to_mnist(imaging.cut_box(image, tuple(box))))
+            except imaging.ImageError:
+                continue
+            rows.append(index)
+        if not crops:
+            return rows, np.zeros((0, NUM_CLASSES), dtype=np.float32)
+        return rows, self.predict_proba(np.stack(crops))
+
     def _read_by_segmentation(self, image: Image.Image, line: tuple[int, int, int, int]
                               ) -> NumberAnswer:
         """:meth:`read` by segmentation alone, of the ``line`` (left, top, right, bottom) of
@@ -454,17 +506,12 @@ class Recognizer:
         box cut from the image and put through the single-digit pipeline
         (:func:`digitrec.imaging.to_mnist`): two views of one digit whose errors differ."""
         scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes are in the file's pixels
-        crops, rows = [], []
-        for index, segment in enumerate(segments):
-            box = tuple(value / scale for value in segment.box)
-            try:
-                crops.append(imaging.to_mnist(imaging.cut_box(image, box)))
-            except imaging.ImageError:
-                continue  # too faint on its own: the string's cut alone decides
-            rows.append(index)
-        if crops:
+        # A box too faint on its own is left out: the string's cut alone decides.
+        rows, alone = self._read_boxes_alone(
+            image, [[value / scale for value in segment.box] for segment in segments])
+        if rows:
             probabilities = probabilities.copy()
-            probabilities[rows] = (probabilities[rows] + self.predict_proba(np.stack(crops))) / 2
+            probabilities[rows] = (probabilities[rows] + alone) / 2
         return probabilities
 
     def predict(self, images) -> np.ndarray:
