@@ -98,6 +98,25 @@ def test_write_a_number_across_the_canvas(page):
     page.get_by_role("button", name="Clear").click()
 
 
+def test_a_number_held_to_the_digits_the_writer_gives(page):
+    """Number mode shows a field for the number of digits; given, the page asks the API for
+    that many (?digits=)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#digits-field")).to_be_hidden()
+    page.get_by_label("A number (several digits)").check()
+    page.get_by_label("How many digits, if you know").fill("2")
+    page.get_by_role("button", name="Clear").click()
+    with page.expect_request(lambda request: "/v1/read?digits=2" in request.url):
+        draw(page, [[(0.3, 0.2), (0.3, 0.8)],
+                    [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])
+    expect(page.locator("#result")).to_have_text("17", timeout=10_000)
+    page.get_by_label("How many digits, if you know").fill("")
+    page.get_by_label("One digit").check()
+    expect(page.locator("#digits-field")).to_be_hidden()
+    page.get_by_role("button", name="Clear").click()
+
+
 def test_upload_a_real_photo(page):
     from playwright.sync_api import expect
 

@@ -384,7 +384,7 @@ def train_reader(
 ) -> None:
     """Train a number reader (a CRNN with CTC loss) for `digitrec read --reader RUN`: synthetic
     numbers of real digits, ORAND-CAR-A's fit half of cheque amounts and the fit half of the
-    register crops; about 35 minutes on 2 cores."""
+    register crops; about an hour on 2 cores."""
     from datetime import datetime
 
     from digitrec import datasets

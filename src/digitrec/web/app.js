@@ -12,12 +12,22 @@ const seen = document.getElementById("seen");
 const digitView = document.getElementById("digit-view");
 const photoView = document.getElementById("photo-view");
 const photoCanvas = document.getElementById("photo-canvas");
+const digitsField = document.getElementById("digits-field");
+const digitsInput = document.getElementById("digits");
 let drawing = false, last = null, pending = null, inFlight = false, dirty = false;
 // Every request takes a number; an answer to anything but the latest one is dropped, so that a
 // slow answer about an earlier drawing never overwrites a newer one.
 let latest = 0;
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
+
+// A number's reading, held to the digits the writer says it has (the API's ?digits=, 1 to 20);
+// an empty or other value reads any number of digits.
+function readUrl() {
+  const digits = Number(digitsInput.value);
+  const known = mode() === "number" && Number.isInteger(digits) && digits >= 1 && digits <= 20;
+  return known ? `/v1/read?digits=${digits}` : "/v1/read";
+}
 
 function clearCanvas() {
   context.fillStyle = "#fff";
@@ -84,7 +94,7 @@ async function send() {
       const answer = await post("/v1/predict?explain=true", blob);
       if (request === latest) showDigit(answer);
     } else {
-      const reading = await post("/v1/read", blob);
+      const reading = await post(readUrl(), blob);
       if (request === latest) showNumber(reading, overlayContext, canvas.width / overlay.width);
     }
   } catch (error) {
@@ -149,7 +159,12 @@ document.getElementById("clear").addEventListener("click", () => {
   schedule(0);
 });
 document.querySelectorAll("input[name=mode]").forEach((input) =>
-  input.addEventListener("change", () => { photoView.hidden = true; schedule(0); }));
+  input.addEventListener("change", () => {
+    photoView.hidden = true;
+    digitsField.hidden = mode() !== "number";
+    schedule(0);
+  }));
+digitsInput.addEventListener("change", () => schedule(0));
 
 document.getElementById("photo").addEventListener("change", async (event) => {
   const file = event.target.files[0];
@@ -165,7 +180,7 @@ document.getElementById("photo").addEventListener("change", async (event) => {
     photoView.hidden = true;
     digitView.hidden = true;
     try {
-      const reading = await post("/v1/read", file);
+      const reading = await post(readUrl(), file);
       if (request !== latest) return;
       if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
       else show(reading.text, reading.status, "This browser cannot show the photo itself");
@@ -180,7 +195,7 @@ document.getElementById("photo").addEventListener("change", async (event) => {
   const photoContext = photoCanvas.getContext("2d");
   photoView.hidden = false;
   try {
-    const reading = await post("/v1/read", file);
+    const reading = await post(readUrl(), file);
     if (request !== latest) return;
     photoContext.drawImage(bitmap, 0, 0);
     // Boxes come in the file's pixels; the bitmap is the file's size, upright.
