@@ -1,5 +1,6 @@
 """Reading whole numbers, side by side in one run: digitrec's read (its number reader checked
-against segmentation), each of the two alone, and RapidOCR's recogniser as the peer.
+by the digit model in each digit's box, or against segmentation), the number reader and
+segmentation each alone, and RapidOCR's recogniser as the peer.
 
     DIGITREC_DATA=../shared/data python benchmarks/reading.py [--reader RUN] [--limit N]
 
@@ -105,7 +106,7 @@ def main() -> None:
             "ruled paper, five digits": ruled_numbers(arguments.data_dir,
                                                       min(arguments.limit or 60, 60))}
     recognizer = Recognizer.load(reader=arguments.reader)
-    readers = {"digitrec read (both, agreement)": digitrec_reader(recognizer),
+    readers = {"digitrec read": digitrec_reader(recognizer),
                "digitrec read, told the number of digits": digitrec_reader(recognizer, True),
                "digitrec number reader alone": number_reader_alone(recognizer),
                "digitrec segmentation alone": digitrec_reader(

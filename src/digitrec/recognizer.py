@@ -24,15 +24,17 @@ DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
 # see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
-# AGREEMENT_CONFIDENCE and either the digit model to read each of its digits the same in the
-# digit's box with a confidence of CONFIRMATION_CONFIDENCE (segmentation is then not run), or
-# segmentation to read the same digits with a confidence of AGREEMENT_DIGIT_CONFIDENCE each;
-# where they disagree on a whole image, segmentation's reading is kept when the digit model's
-# confidence in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
+# AGREEMENT_CONFIDENCE and either segmentation to read the same digits with a confidence of
+# AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
+# the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
+# disagree on a whole image, segmentation's reading is kept when the digit model's confidence
+# in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
 AGREEMENT_CONFIDENCE = 0.5
-CONFIRMATION_CONFIDENCE = 0.5
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
 SEGMENTATION_PREFERRED = 0.7
+# One view of each digit confirms the number reader where the digit model is as sure as it must
+# be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
+CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
 MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
 
 

@@ -370,7 +370,7 @@ def train_reader(
     data_dir: Optional[Path] = typer.Option(None, envvar="DIGITREC_DATA",
                                             help="Where MNIST's IDX files are ($DIGITREC_DATA)."),
     synthetic: int = typer.Option(30_000, help="Synthetic numbers to generate."),
-    epochs: int = typer.Option(12, help="Epochs."),
+    epochs: int = typer.Option(16, help="Epochs."),
     seed: int = typer.Option(0, help="Random seed."),
     extra_data: Optional[List[Path]] = typer.Option(None, help="A folder of your own numbers "
                                                                "(labels.csv: filename,label) "
@@ -384,7 +384,7 @@ def train_reader(
 ) -> None:
     """Train a number reader (a CRNN with CTC loss) for `digitrec read --reader RUN`: synthetic
     numbers of real digits, ORAND-CAR-A's fit half of cheque amounts and the fit half of the
-    register crops; about an hour on 2 cores."""
+    register crops; about an hour and a half on 2 cores."""
     from datetime import datetime
 
     from digitrec import datasets

@@ -247,7 +247,7 @@ def _fits(epochs: int, first: int, fresh_strings: bool) -> list[tuple[int, int]]
 
 def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_dir=None,
                  synthetic: int = 30_000, real_copies: int = 12, register_copies: int = 4,
-                 validation: int = 50, register_validation: int = 150, epochs: int = 12,
+                 validation: int = 50, register_validation: int = 150, epochs: int = 16,
                  batch_size: int = 64, learning_rate: float = 2e-3, seed: int = 0,
                  bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
                  start_from: str | os.PathLike | None = None,
