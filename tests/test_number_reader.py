@@ -275,9 +275,12 @@ def test_the_shipped_readers_threshold_is_calibrated():
         assert metrics["ok_threshold"] == 1.0 and metrics["calibration_precision"] is None
     reader = number_reader.NumberReader(DEFAULT_READER)
     assert reader.threshold_ == metrics["ok_threshold"]
-    reading = reader.read(imaging.open_image(CHEQUE))
-    assert reader.answer(imaging.open_image(CHEQUE), reading)["status"] == (
-        "ok" if reading["sequence_confidence"] >= reader.threshold_ else "unsure")
+    image = imaging.open_image(CHEQUE)
+    reading = reader.read(image)
+    for confidence in (0.0, reader.threshold_ / 2, reader.threshold_, 1.0):
+        answer = reader.answer(image, {**reading, "sequence_confidence": confidence})
+        assert answer["status"] == ("ok" if reader.threshold_ <= confidence
+                                    and reader.threshold_ < 1 else "unsure"), confidence
 
 
 def test_segmentation_stays_available(recognizer):

@@ -293,8 +293,8 @@ class NumberReader:
 
     Attributes:
         threshold_: a reading is "ok" when its :func:`sequence_confidence` is at least this,
-            in [0, 1]: the run's calibrated ``ok_threshold`` (``metrics.json``), or 1.0 (every
-            reading "unsure") for a model without one.
+            in [0, 1]: the run's calibrated ``ok_threshold`` (``metrics.json``), or 1.0 for a
+            model without one; 1.0 makes every reading "unsure".
 
     Raises:
         ValueError: no model there, not a valid ONNX model, or a damaged ``metrics.json``.
@@ -320,6 +320,11 @@ class NumberReader:
         :func:`read_lines`), exactly ``length`` digits when given."""
         return read_lines(image, self.logits, length)
 
+    def _sure(self, confidence: float) -> bool:
+        """Whether a confidence reaches :attr:`threshold_`; none does a threshold of 1.0, which
+        calibration gives a reader whose confidence reaches 98% right at no level."""
+        return self.threshold_ < 1.0 and confidence >= self.threshold_
+
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
         NUM_CLASSES) float32 logits."""
@@ -344,8 +349,8 @@ class NumberReader:
         digits: list[DigitInNumber] = [
             {"digit": int(character), "confidence": float(confidence),
              "box": [round(value * scale) for value in box],
-             "status": "ok" if confidence >= self.threshold_ else "unsure"}
+             "status": "ok" if self._sure(confidence) else "unsure"}
             for character, confidence, box in zip(reading["text"], reading["confidences"],
                                                   reading["boxes"])]
-        status = "ok" if reading["sequence_confidence"] >= self.threshold_ else "unsure"
+        status = "ok" if self._sure(reading["sequence_confidence"]) else "unsure"
         return {"text": reading["text"], "status": status, "digits": digits}

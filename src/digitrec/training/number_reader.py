@@ -414,7 +414,8 @@ def calibrate(run: str | os.PathLike, amounts: list[tuple[Path, str]],
         precision: the share, in (0, 1], of "ok" readings that must be right.
 
     Returns:
-        ``ok_threshold`` in [0, 1] (1.0 when no threshold reaches ``precision``), and the
+        ``ok_threshold`` in [0, 1] (1.0, every reading "unsure", when no threshold below 1
+        reaches ``precision``), and the
         ``calibration_coverage`` (share of ``amounts`` read "ok") and ``calibration_precision``
         it gives on them, with ``calibration_amounts``.
     """
@@ -430,7 +431,7 @@ def calibrate(run: str | os.PathLike, amounts: list[tuple[Path, str]],
         if right[chosen].mean() < precision:
             break
         threshold = candidate
-    chosen = confidence >= threshold
+    chosen = (confidence >= threshold) & (threshold < 1.0)  # 1.0: never "ok" (NumberReader)
     return {"ok_threshold": threshold, "calibration_amounts": len(amounts),
             "calibration_coverage": float(chosen.mean()),
             "calibration_precision": float(right[chosen].mean()) if chosen.any() else None}
