@@ -178,6 +178,13 @@ def sequence_confidence(logits: np.ndarray) -> float:
     return float(np.exp(np.log(probabilities.max(axis=1)).sum()))
 
 
+def reaches(confidence, threshold: float):
+    """Whether a confidence (a float, or an array of them) reaches an "ok" threshold; none
+    reaches 1.0, the threshold calibration gives a reader whose confidence is 98% right at no
+    level (``digitrec.training.number_reader.calibrate``). A bool, or a bool array."""
+    return (np.asarray(confidence) >= threshold) & (threshold < 1.0)
+
+
 def digit_boxes(array: np.ndarray, spans: list[tuple[int, int]], size: tuple[int, int]
                 ) -> list[list[int]]:
     """Each digit's bounding box in the image, from where CTC read it and the ink there.
@@ -320,11 +327,6 @@ class NumberReader:
         :func:`read_lines`), exactly ``length`` digits when given."""
         return read_lines(image, self.logits, length)
 
-    def _sure(self, confidence: float) -> bool:
-        """Whether a confidence reaches :attr:`threshold_`; none does a threshold of 1.0, which
-        calibration gives a reader whose confidence reaches 98% right at no level."""
-        return self.threshold_ < 1.0 and confidence >= self.threshold_
-
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
         NUM_CLASSES) float32 logits."""
@@ -349,8 +351,8 @@ class NumberReader:
         digits: list[DigitInNumber] = [
             {"digit": int(character), "confidence": float(confidence),
              "box": [round(value * scale) for value in box],
-             "status": "ok" if self._sure(confidence) else "unsure"}
+             "status": "ok" if reaches(confidence, self.threshold_) else "unsure"}
             for character, confidence, box in zip(reading["text"], reading["confidences"],
                                                   reading["boxes"])]
-        status = "ok" if self._sure(reading["sequence_confidence"]) else "unsure"
+        status = "ok" if reaches(reading["sequence_confidence"], self.threshold_) else "unsure"
         return {"text": reading["text"], "status": status, "digits": digits}

@@ -458,8 +458,10 @@ class Recognizer:
         in the digit's box cut from the image: (len(text),) float32 in [0, 1]; None for a
         reading without digits or with a box too faint on its own."""
         text = reading["text"]
+        if not text:
+            return None
         rows, probabilities = self._read_boxes_alone(image, reading["boxes"])
-        if not text or len(rows) < len(text):
+        if len(rows) < len(text):
             return None
         return probabilities[np.arange(len(text)), [int(digit) for digit in text]]
 

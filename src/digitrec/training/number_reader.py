@@ -23,7 +23,8 @@ from PIL import Image
 
 from digitrec import datasets, imaging, run_folder
 from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
-                                    pad_batch, read_each_line, read_lines, to_reader_input)
+                                    pad_batch, reaches, read_each_line, read_lines,
+                                    to_reader_input)
 from digitrec.training import synthetic_strings
 
 TRAIN_WIDTH = 256  # training inputs are padded to this width (64 steps); wider ones are left out
@@ -431,7 +432,7 @@ def calibrate(run: str | os.PathLike, amounts: list[tuple[Path, str]],
         if right[chosen].mean() < precision:
             break
         threshold = candidate
-    chosen = (confidence >= threshold) & (threshold < 1.0)  # 1.0: never "ok" (NumberReader)
+    chosen = reaches(confidence, threshold)
     return {"ok_threshold": threshold, "calibration_amounts": len(amounts),
             "calibration_coverage": float(chosen.mean()),
             "calibration_precision": float(right[chosen].mean()) if chosen.any() else None}

@@ -21,11 +21,12 @@ let latest = 0;
 
 function mode() { return document.querySelector("input[name=mode]:checked").value; }
 
-// A number's reading, held to the digits the writer says it has (the API's ?digits=, 1 to 20);
-// an empty or other value reads any number of digits.
+// A number's reading, held to the digits the writer says it has (the API's ?digits=, within the
+// field's min and max); an empty or other value reads any number of digits.
 function readUrl() {
   const digits = Number(digitsInput.value);
-  const known = mode() === "number" && Number.isInteger(digits) && digits >= 1 && digits <= 20;
+  const known = mode() === "number" && Number.isInteger(digits)
+    && digits >= Number(digitsInput.min) && digits <= Number(digitsInput.max);
   return known ? `/v1/read?digits=${digits}` : "/v1/read";
 }
 
