@@ -130,7 +130,7 @@ def held_out_registers(count: int) -> list[tuple]:
 
 
 def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(recognizer):
-    """The number reader alone reads 50 of these 60 cheque amounts (segmentation 41) and 53 of
+    """The number reader alone reads 50 of these 60 cheque amounts (segmentation 41) and 56 of
     these 60 register crops (segmentation 7), finding the number's line in each crop: a margin
     of four for other CPUs' float kernels, none for a reader no better than segmentation."""
     def read(path):
@@ -138,7 +138,7 @@ def test_the_shipped_number_reader_reads_held_out_cheques_and_register_crops(rec
 
     cheques, _ = exact_and_ok(read, held_out_amounts(60))
     registers, _ = exact_and_ok(read, held_out_registers(60))
-    assert cheques >= 46 and registers >= 49, (cheques, registers)
+    assert cheques >= 46 and registers >= 52, (cheques, registers)
 
 
 def test_read_is_ok_where_the_two_readers_agree(recognizer):
@@ -178,7 +178,7 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
         recognizer, monkeypatch):
     """read: where the number reader is fairly sure and the digit model reads each of its
     digits the same in the digit's box, the number reader's reading is "ok" and segmentation is
-    not run (8 of these 60 cheques and 26 of these 60 register crops, all right); every other
+    not run (8 of these 60 cheques and 31 of these 60 register crops, all right); every other
     reading runs it."""
     from digitrec.recognizer import AGREEMENT_CONFIDENCE, CONFIRMATION_CONFIDENCE
 
@@ -202,24 +202,66 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
                 imaging.open_image(path), learned)["digits"]]
         confirmed.append(reading["text"] == label)
     assert len(segmented) >= 20, len(segmented)
-    assert len(confirmed) >= 28 and sum(confirmed) >= 0.95 * len(confirmed), (
+    assert len(confirmed) >= 33 and sum(confirmed) >= 0.95 * len(confirmed), (
         sum(confirmed), len(confirmed))
 
 
 def test_read_finds_the_number_in_held_out_register_crops(recognizer):
     """Register crops (tall strips with ruling lines, a scanner's black margin, other rows'
-    writing): read gets 53 of these 60 exactly (segmentation of the whole crop: 7), and its 35
+    writing): read gets 56 of these 60 exactly (segmentation of the whole crop: 7), and its 44
     "ok" readings are right; every digit's box lies inside the crop."""
     from PIL import Image
 
     registers = held_out_registers(60)
     exact, ok = exact_and_ok(recognizer.read, registers)
-    assert exact >= 49 and len(ok) >= 27 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
+    assert exact >= 52 and len(ok) >= 36 and sum(ok) >= 0.9 * len(ok), (exact, sum(ok), len(ok))
     for path, _ in registers[:10]:
         width, height = Image.open(path).size
         for digit in recognizer.read(path)["digits"]:
             x, y, w, h = digit["box"]
             assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+
+
+def test_a_sure_mark_at_the_top_gives_way_to_the_number_under_it(mnist):
+    """read_lines: of two lines read surely, one at the crop's top edge (a tick or ditto mark
+    above the number) gives way to the line just under it; a number at the top with the next
+    row's number far below it stays the answer."""
+    (_, _), (digits, _) = mnist
+
+    def page(mark_top: int, number_top: int) -> Image.Image:
+        pixels = np.full((220, 120), 235, np.uint8)
+        for top, digit in ((mark_top, digits[1]), (number_top, digits[0])):
+            ink = np.asarray(Image.fromarray(digit).resize((24, 24)))
+            pixels[top:top + 24, 40:64] = 235 - (ink * 0.8).astype(np.uint8)
+        return Image.fromarray(pixels)
+
+    def sure_one(batch: np.ndarray) -> np.ndarray:
+        logits = np.full((len(batch), batch.shape[2] // number_reader.STEP,
+                          number_reader.NUM_CLASSES), -9.0, dtype=np.float32)
+        logits[:, :, number_reader.BLANK] = 9.0
+        logits[:, 1, :] = -9.0
+        logits[:, 1, 1] = 9.0  # every line reads "1", surely
+        return logits
+
+    near = page(mark_top=10, number_top=50)
+    lines = [reading["line"] for reading in number_reader.read_each_line(near, sure_one)]
+    assert len(lines) == 2 and lines[0][1] <= number_reader.TOP_EDGE
+    assert number_reader.read_lines(near, sure_one)["line"] == lines[1]
+    far = page(mark_top=10, number_top=170)
+    lines = [reading["line"] for reading in number_reader.read_each_line(far, sure_one)]
+    assert len(lines) == 2 and number_reader.read_lines(far, sure_one)["line"] == lines[0]
+
+
+def test_register_crops_with_a_tick_above_the_number_are_read(recognizer):
+    """Fit-half register crops whose clerk put a tick above each row's number: the tick is
+    read as a sure "1", the number under it is the answer (before: 0 of these 5)."""
+    names = {"born_K2698_0180a-FK_row_id_0": "33", "born_K2698_0259a-FK_row_id_1": "29",
+             "born_K2698_0264a-FK_row_id_3": "52", "born_K2699_0247a-FK_row_id_3": "89",
+             "born_K2701_0168a-FK_row_id_2": "24"}
+    images = HANDWRITING / "register_numbers" / "images"
+    right = sum(recognizer.read(images / f"{name}.jpg")["text"] == label
+                for name, label in names.items())
+    assert right >= 4, right
 
 
 def test_digit_boxes_lie_on_the_annotated_digits(recognizer):

@@ -74,3 +74,64 @@ def test_a_small_image_is_one_line_even_when_its_digit_is_broken():
     tall = Image.fromarray(np.pad(pixels, ((0, 120), (0, 0)), constant_values=255))
     lines = imaging.find_lines(tall)  # the same marks at the top of a tall strip: a line
     assert lines != [(0, 0, 40, 180)] and all(bottom <= 70 for _, _, _, bottom in lines)
+
+
+def test_a_scanner_margin_wider_than_half_the_crop_is_cut_off(mnist):
+    """Rows are judged inside the page's columns: a margin covering most of each row does not
+    make every row look dark (which left no page, and the whole crop read as one line)."""
+    (_, _), (digits, _) = mnist
+    image, (left, top, right, bottom) = _document(digits[:2])
+    pixels = np.asarray(image).copy()
+    pixels[:, :80] = 12  # the margin now covers 80 of the 140 columns, over the ruling line's
+    pixels[90:114, 80:] = np.asarray(image)[90:114, 60:120]  # end; the digits moved right
+    image = Image.fromarray(pixels)
+    margin_left, margin_top, margin_right, margin_bottom = imaging.scanner_margins(pixels)
+    assert margin_left == 80 and (margin_top, margin_bottom) == (0, 220)
+    lines = imaging.find_lines(image)
+    assert len(lines) == 1 and lines[0][0] >= 80
+    assert lines[0][1] <= top + 4 and lines[0][3] >= bottom - 4
+    assert lines[0][3] - lines[0][1] < 0.35 * image.height
+
+
+def test_the_page_edge_beside_the_margin_does_not_join_the_number_to_a_mark_below(mnist):
+    """A broken, thin upright shadow of the page's edge beside the scanner's margin runs down
+    the whole strip; it is not writing, so the number's line is found, tight round its rows
+    and apart from a dash written under it (before, the shadow joined every row into one band
+    and the whole crop was read as one line)."""
+    (_, _), (digits, _) = mnist
+    image, (left, top, right, bottom) = _document(digits[:2])
+    pixels = np.asarray(image).copy()
+    for row in range(0, 220, 11):  # pieces 10 rows long, shorter than a rule, 1 row apart
+        pixels[row:row + 10, 43:45] = 60
+    pixels[150:155, 62:100] = 40  # a dash well under the number
+    lines = imaging.find_lines(Image.fromarray(pixels))
+    assert lines != [(0, 0, 140, 220)]
+    number_line = lines[0]
+    assert number_line[0] > 45  # the shadow is not in it
+    assert number_line[1] <= top + 4 and bottom - 4 <= number_line[3] < 150
+
+
+def test_print_running_off_the_strips_side_does_not_hide_a_small_number(mnist):
+    """A page's printed footer at the bottom of the last row's crop, cut by the crop's right
+    side, has twenty times the ink of one small digit; it does not make that digit a speck."""
+    (_, _), (digits, _) = mnist
+    image, (left, top, right, bottom) = _document(digits[:1])
+    pixels = np.asarray(image).copy()
+    for column in range(50, 140, 8):  # letters 6 pixels wide, the last one cut by the side
+        pixels[196:212, column:column + 6] = 20
+    pixels[196:212, 136:] = 20
+    lines = imaging.find_lines(Image.fromarray(pixels))
+    assert len(lines) == 2
+    (_, number_top, _, number_bottom), (_, footer_top, _, _) = lines
+    assert number_top <= top + 4 and bottom - 4 <= number_bottom < 196 <= footer_top + 8
+
+
+def test_real_register_crops_with_a_wide_margin_or_an_edge_shadow_give_the_number_line():
+    """Fit-half register crops that gave the whole image (a margin over half the width) or one
+    tall band from the number to a cross or dash under it (the page edge's shadow)."""
+    wide_margin = imaging.open_image(REGISTERS / "images" / "born_K2702_0002a-FM_row_id_0.jpg")
+    shadow = imaging.open_image(REGISTERS / "images" / "born_K2704_0114a-FM_row_id_0.jpg")
+    for image in (wide_margin, shadow):
+        lines = imaging.find_lines(image)
+        assert lines != [(0, 0, *image.size)]
+        assert max(bottom - top for _, top, _, bottom in lines) < 0.3 * image.height

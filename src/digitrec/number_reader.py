@@ -32,6 +32,8 @@ MAX_WIDTH = 512  # wider images are squeezed to this width (about 20 digits at H
 BLANK = 10  # CTC's blank class, after the digits 0..9
 LINE_CONFIDENCE = 0.5  # the topmost line read at least this surely is the number (read_lines;
 # chosen on the fit half of the register crops, see docs/reading.md)
+TOP_EDGE = 8  # pixels: a line starting this near the top, with a sure line under it within
+MARK_GAP = 32  # pixels, is a mark above the number (read_lines; the fit registers again)
 NUM_CLASSES = 11
 
 
@@ -278,7 +280,10 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     the topmost holding digits with a :func:`sequence_confidence` of at least
     :data:`LINE_CONFIDENCE`, or, when there is none, the surest holding digits. (A crop cut
     for one row of a register starts at that row: lines lower down are the next rows'
-    writing.)
+    writing.) A sure line whose box starts within :data:`TOP_EDGE` pixels of the image's top,
+    with another sure line starting within :data:`MARK_GAP` pixels under it, is a mark above
+    the number (a tick or a ditto mark, a heading, the foot of the row above's writing): the
+    line under it is taken.
 
     Returns:
         That line's reading, as :func:`read_each_line` gives it.
@@ -286,6 +291,9 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     readings = read_each_line(image, logits_of, length)
     confident = [reading for reading in readings
                  if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
+    if len(confident) > 1 and confident[0]["line"][1] <= TOP_EDGE \
+            and confident[1]["line"][1] - confident[0]["line"][3] <= MARK_GAP:
+        return confident[1]
     if confident:
         return confident[0]
     with_digits = [reading for reading in readings if reading["text"]] or readings[:1]

@@ -2,10 +2,11 @@
 
 A crop cut from a scanned register or form is a tall strip: the number sits somewhere inside,
 among ruling lines, the scanner's black margin, underlines and pieces of neighbouring columns
-and print. :func:`find_lines` trims the margin, erases ruling lines, and returns the bands of
-rows that hold writing, each as a box to read; the number reader reads each and keeps the
-reading it is surest of (:mod:`digitrec.number_reader`). An image that is itself one line of
-writing (a cheque's amount, a drawn number) is returned whole.
+and print. :func:`find_lines` trims the margin (and the shadow of the page's edge beside it),
+erases ruling lines, and returns the bands of rows that hold writing, each as a box to read;
+the number reader reads each and picks the number's
+(:func:`digitrec.number_reader.read_lines`). An image that is itself one line of writing (a
+cheque's amount, a drawn number) is returned whole.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ FAINT_SHARE = 0.5  # in a strip, a level of this share of the writing's own ink 
 # first (at least MIN_FAINT_LEVEL): ruling lines and the margin's edge set the ink's scale, and
 # faint writing can stay under STROKE_LEVEL
 MIN_FAINT_LEVEL = 0.08
+EDGE_BAND = 12  # columns: thin upright pieces this near a strip's side are the page's edge
+EDGE_STROKE_WIDTH = 4  # pixels: and at most this wide (measured on the fit registers,
+# docs/reading.md)
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
 # docs/reading.md)
@@ -50,7 +54,8 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         off, at every level tried for an image taller than wide: :func:`_faint_level`, then
         :data:`STRIP_LEVELS`), or when it holds no writing at all; else each band of rows
         holding writing (ruling lines, the margin, bands lower than :data:`MIN_LINE_HEIGHT` and
-        bands with less than :data:`MIN_BAND_SHARE` of the inkiest band's ink left out) with a
+        bands with less than :data:`MIN_BAND_SHARE` of the inkiest band's ink left out, of
+        the bands that do not run off the strip's right side when there are such) with a
         margin of paper around its ink of 40% of its height.
     """
     whole = [(0, 0, image.width, image.height)]
@@ -74,7 +79,10 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
         bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level))
-        most = max((band[4] for band in bands), default=0)
+        # A band running off the strip's right side is print or writing of the next column (a
+        # page's printed footer): it does not set the scale a faint number is measured by.
+        inside = [band[4] for band in bands if band[0] + band[2] < right - left - 1]
+        most = max(inside or [band[4] for band in bands], default=0)
         bands = [band for band in bands if band[4] >= MIN_BAND_SHARE * most]
         if bands and max(bands, key=lambda band: band[4])[3] < LINE_SHARE * (bottom - top):
             break
@@ -112,7 +120,9 @@ def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
         return start, max(start, end)
 
     left, right = inside(np.median(grey, axis=0))
-    top, bottom = inside(np.median(grey, axis=1))
+    # Rows are judged inside the columns found: a margin wider than half the image would
+    # otherwise make every row's median dark.
+    top, bottom = inside(np.median(grey[:, left:right], axis=1)) if right > left else (0, 0)
     return left, top, right, bottom
 
 
@@ -130,7 +140,11 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
 def _without_rules(strokes: np.ndarray) -> np.ndarray:
     """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
     height and horizontal runs of half the width (found by morphological opening), and the
-    pixels next to them, and less specks (components under 6 pixels or 3 rows)."""
+    pixels next to them, less specks (components under 6 pixels or 3 rows), and less the thin
+    upright pieces (at most :data:`EDGE_STROKE_WIDTH` wide, three times as high) within
+    :data:`EDGE_BAND` columns of the left or right edge: the broken shadow of the page's edge
+    beside a scanner's margin, which otherwise joins a number to the marks below it in one
+    band."""
     height, width = strokes.shape
     strokes = strokes.astype(np.uint8)
     vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((max(8, height // 4), 1),
@@ -140,7 +154,12 @@ def _without_rules(strokes: np.ndarray) -> np.ndarray:
     rules = cv2.dilate(vertical | horizontal, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes & (1 - rules),
                                                                connectivity=8)
-    keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (stats[:, cv2.CC_STAT_HEIGHT] >= 3)
+    left, component_width = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
+    component_height = stats[:, cv2.CC_STAT_HEIGHT]
+    at_edge = (left <= EDGE_BAND) | (left + component_width >= width - EDGE_BAND)
+    edge_shadow = at_edge & (component_width <= EDGE_STROKE_WIDTH) & (
+        component_height >= 3 * component_width)
+    keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (component_height >= 3) & ~edge_shadow
     keep[0] = False
     return keep[labels]
 
