@@ -188,6 +188,17 @@ def test_page_and_its_assets_are_served(client):
                                                                   "/v1/predict/batch"}
 
 
+def test_the_pages_digits_field_allows_what_the_api_allows(client):
+    """The page's "How many digits" field is static HTML: its bounds are those of read's
+    ``digits`` (1 to recognizer.MAX_DIGITS), which the API answers 422 beyond."""
+    import re
+
+    from digitrec.recognizer import MAX_DIGITS
+
+    field = re.search(r'<input id="digits"[^>]*>', client.get("/").text, re.DOTALL).group(0)
+    assert 'min="1"' in field and f'max="{MAX_DIGITS}"' in field, field
+
+
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
 def test_the_api_documentation_needs_no_other_host(client, path):
     """Swagger UI and ReDoc come from files the serve extra installs (fastapi-offline), so the
