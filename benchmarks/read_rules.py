@@ -26,64 +26,60 @@ import os
 
 import numpy as np
 
-from digitrec import datasets, imaging
-from digitrec.recognizer import AGREEMENT_CONFIDENCE, Recognizer
+from digitrec import answers, datasets, imaging
+from digitrec.recognizer import (Recognizer, agreement, confirmed_in_boxes,
+                                 prefers_segmentation)
 from digitrec.training.number_reader import ORAND, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from reading import ruled_numbers  # benchmarks/reading.py, beside this script
 
 
 def readings(recognizer, items) -> list[dict]:
-    """For each item: its label, the number reader's text and sequence confidence, whether its
-    line is a part of the image (a document's crop), the digit model's lowest confidence in
-    its digits read in their boxes (0 for none, or a box with too little ink), and
-    segmentation's text, status and digit confidences on that line."""
+    """For each item: its label, the number reader's reading, the digit model's confidence in
+    each of its digits read in their boxes (None for none, or a box with too little ink),
+    segmentation's answer on that line, and whether the line is a part of the image (a
+    document's crop): what read's rules look at."""
     rows = []
     for item, label in items:
         image = item if not isinstance(item, (str, os.PathLike)) else imaging.open_image(item)
         reading = recognizer.reader_.read(image)
-        confirmations = recognizer._confirmations(image, reading)
         try:
             segmented = recognizer._read_by_segmentation(image, reading["line"])
         except imaging.ImageError:
-            segmented = {"text": "", "status": "no_digit", "digits": []}
-        rows.append({"label": label, "learned": reading["text"],
-                     "sure": float(reading["sequence_confidence"]),
-                     "in_document": reading["line"] != (0, 0, *image.size),
-                     "confirmation": 0.0 if confirmations is None
-                     else float(confirmations.min()),
-                     "segmented": segmented["text"], "status": segmented["status"],
-                     "confidences": [digit["confidence"] for digit in segmented["digits"]]})
+            segmented = answers.no_number()
+        rows.append({"label": label, "reading": reading, "segmented": segmented,
+                     "confirmations": recognizer._confirmations(image, reading),
+                     "in_document": reading["line"] != (0, 0, *image.size)})
     return rows
 
 
 def ok_cell(rows, level) -> tuple[str, float, int]:
     """The "ok" readings' share exact and coverage at this level of every digit's confidence."""
-    ok = [row["label"] == row["learned"] for row in rows if agreed(row, level)]
+    ok = [row["label"] == row["reading"]["text"] for row in rows if agreed(row, level)]
     precision = np.mean(ok) if ok else float("nan")
     return (f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}",
             precision, len(ok))
 
 
 def agreed(row, level) -> bool:
-    """Whether the two readers agree, "ok", with this level of the digit model's confidence."""
-    return bool(row["learned"]) and row["learned"] == row["segmented"] \
-        and row["sure"] >= AGREEMENT_CONFIDENCE and min(row["confidences"]) >= level
+    """Whether read's two readers agree, "ok", with this level of the digit model's confidence
+    in each digit (recognizer.agreement)."""
+    answer = agreement(row["reading"], row["segmented"], level)
+    return answer is not None and answer["status"] == "ok"
 
 
 def confirmed(row, level) -> bool:
-    """Whether read answers with the number reader's reading, "ok", without segmentation."""
-    return bool(row["learned"]) and row["sure"] >= AGREEMENT_CONFIDENCE \
-        and row["confirmation"] >= level
+    """Whether read answers with the number reader's reading, "ok", without segmentation, with
+    this level of confirmation (recognizer.confirmed_in_boxes)."""
+    return confirmed_in_boxes(row["reading"], row["confirmations"], level)
 
 
 def text(row, level) -> str:
-    """read's text when segmentation's reading is preferred at this level (recognizer.read)."""
-    if row["learned"] == row["segmented"] or not row["learned"] or (
-            row["status"] == "ok" and not row["in_document"]
-            and min(row["confidences"]) >= level):
-        return row["segmented"]
-    return row["learned"]
+    """read's text when segmentation's reading is preferred at this level
+    (recognizer.prefers_segmentation)."""
+    if prefers_segmentation(row["reading"], row["segmented"], row["in_document"], level=level):
+        return row["segmented"]["text"]
+    return row["reading"]["text"]
 
 
 def main() -> None:
@@ -136,9 +132,10 @@ def print_confirmation(sets, levels, ok_level, text_level) -> None:
         cells = []
         for rows in sets.values():
             is_confirmed = [level is not None and confirmed(row, level) for row in rows]
-            ok = [row["label"] == row["learned"] for row, sure in zip(rows, is_confirmed)
-                  if sure or agreed(row, ok_level)]
-            exact = sum((row["learned"] if sure else text(row, text_level)) == row["label"]
+            ok = [row["label"] == row["reading"]["text"]
+                  for row, sure in zip(rows, is_confirmed) if sure or agreed(row, ok_level)]
+            exact = sum((row["reading"]["text"] if sure else text(row, text_level))
+                        == row["label"]
                         for row, sure in zip(rows, is_confirmed))
             precision = np.mean(ok) if ok else float("nan")
             cells.append(f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}"

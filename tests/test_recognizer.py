@@ -180,3 +180,39 @@ def test_an_unsure_number_points_to_read(recognizer, user_digits):
         assert answer["status"] == "unsure" and "digitrec read" in answer["reason"]
     for answer in recognizer.recognize([row["path"] for row in user_digits]):
         assert "digitrec read" not in (answer.get("reason") or "")
+
+
+def test_reads_rules_on_made_up_readings():
+    """read's rules, as functions of the two readers' readings (benchmarks/read_rules.py sweeps
+    their levels with them): agreement makes each sure digit "ok", a confirmation needs every
+    box, segmentation's text is preferred only where it is sure and the line is the image."""
+    import numpy as np
+
+    from digitrec.recognizer import agreement, confirmed_in_boxes, prefers_segmentation
+
+    reading = {"text": "42", "sequence_confidence": 0.8}
+    segmented = {"text": "42", "status": "ok", "digits": [
+        {"digit": 4, "confidence": 0.9, "box": [0, 0, 5, 9], "status": "ok"},
+        {"digit": 2, "confidence": 0.45, "box": [6, 0, 5, 9], "status": "ok"}]}
+    agreed = agreement(reading, segmented)  # 0.40: both digits sure enough
+    assert agreed["status"] == "ok" and [d["status"] for d in agreed["digits"]] == ["ok", "ok"]
+    stricter = agreement(reading, segmented, level=0.5)
+    assert stricter["status"] == "unsure"
+    assert [d["status"] for d in stricter["digits"]] == ["ok", "unsure"]
+    assert segmented["digits"][1]["status"] == "ok"  # the reading given is left as it was
+    assert agreement({**reading, "sequence_confidence": 0.3}, segmented) is None
+    assert agreement({**reading, "text": "47"}, segmented) is None
+
+    assert confirmed_in_boxes(reading, np.array([0.9, 0.8], np.float32))
+    assert not confirmed_in_boxes(reading, np.array([0.9, 0.6], np.float32))
+    assert not confirmed_in_boxes(reading, None)
+    assert not confirmed_in_boxes({**reading, "sequence_confidence": 0.4},
+                                  np.array([1.0, 1.0], np.float32))
+
+    other = {**reading, "text": "47"}
+    sure = {**segmented, "digits": [{**d, "confidence": 0.9} for d in segmented["digits"]]}
+    assert prefers_segmentation(other, sure, in_document=False)
+    assert not prefers_segmentation(other, sure, in_document=True)  # a line in a document
+    assert not prefers_segmentation(other, segmented, in_document=False)  # a digit at 0.45
+    assert not prefers_segmentation(other, sure, in_document=False, digits=3)  # two digits
+    assert prefers_segmentation({**reading, "text": ""}, segmented, in_document=True)

@@ -97,6 +97,53 @@ def check_digits(digits, segmentation_only: bool) -> None:
                          "reader='segmentation' cannot be held to a number of digits")
 
 
+def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
+                       level: float = CONFIRMATION_CONFIDENCE) -> bool:
+    """Whether :meth:`Recognizer.read` answers with the number reader's ``reading`` ("ok",
+    segmentation not run): the number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and
+    the digit model's confidence in each of its digits, read alone in the digit's box
+    (``confirmations``, (len(text),) float32 in [0, 1], or None where a box holds too little
+    ink or there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
+    return (confirmations is not None and len(confirmations) > 0
+            and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
+            and bool(confirmations.min() >= level))
+
+
+def agreement(reading: dict, segmented: NumberAnswer,
+              level: float = AGREEMENT_DIGIT_CONFIDENCE) -> NumberAnswer | None:
+    """:meth:`Recognizer.read`'s answer where its two readers agree: when segmentation's
+    reading (``segmented``) has the number reader's digits (``reading``) and the number reader
+    is fairly sure (:data:`AGREEMENT_CONFIDENCE`), segmentation's answer with each digit "ok"
+    where the digit model's confidence in it reaches ``level`` (read:
+    :data:`AGREEMENT_DIGIT_CONFIDENCE`), else "unsure", and the whole "ok" where every digit is
+    ("no_digit" for no digits); None otherwise."""
+    if reading["text"] != segmented["text"] or \
+            reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
+        return None
+    digits: list[DigitInNumber] = [
+        {**digit, "status": "ok" if digit["confidence"] >= level else "unsure"}
+        for digit in segmented["digits"]]
+    status = "ok" if all(digit["status"] == "ok" for digit in digits) else "unsure"
+    return {**segmented, "digits": digits, "status": status if digits else "no_digit"}
+
+
+def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
+                         digits: int | None = None,
+                         level: float = SEGMENTATION_PREFERRED) -> bool:
+    """Where :meth:`Recognizer.read`'s two readers do not agree "ok": whether its text is
+    segmentation's (``segmented``) rather than the number reader's (``reading``). It is when
+    both read the same digits, when the number reader read none, or when segmentation is "ok"
+    and the digit model's confidence in each of its digits reaches ``level`` (read:
+    :data:`SEGMENTATION_PREFERRED`) and the number reader read the whole image
+    (``in_document`` False: segmentation reads few lines found in a document's crop); with
+    ``digits``, segmentation's reading counts only when it has that many."""
+    counted = digits is None or len(segmented["text"]) == digits
+    sure = segmented["status"] == "ok" and all(
+        digit["confidence"] >= level for digit in segmented["digits"])
+    return reading["text"] == segmented["text"] or (not reading["text"] and counted) or (
+        sure and counted and not in_document)
+
+
 def _open(image) -> Image.Image:
     """A path, encoded bytes, a binary file object or a PIL image -> an upright PIL image.
 
@@ -414,26 +461,12 @@ class Recognizer:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
             return segmented
-        learned = self.reader_.answer(image, reading)
-        sure = reading["sequence_confidence"]
-        if learned["text"] == segmented["text"] and sure >= AGREEMENT_CONFIDENCE:
-            for digit in segmented["digits"]:
-                sure_digit = digit["confidence"] >= AGREEMENT_DIGIT_CONFIDENCE
-                digit["status"] = "ok" if sure_digit else "unsure"
-            status = "ok" if all(digit["status"] == "ok" for digit in segmented["digits"]) \
-                else "unsure"
-            return {**segmented, "status": status if segmented["text"] else "no_digit"}
-        # A line found in a crop of a document is the number reader's to read: segmentation,
-        # which reads few of them, only confirms (docs/reading.md).
-        found_in_document = reading["line"] != (0, 0, *image.size)
-        segmentation_sure = segmented["status"] == "ok" and all(
-            digit["confidence"] >= SEGMENTATION_PREFERRED for digit in segmented["digits"])
-        counted = digits is None or len(segmented["text"]) == digits
-        if learned["text"] == segmented["text"] or (not learned["text"] and counted) or (
-                segmentation_sure and counted and not found_in_document):
-            chosen = segmented
-        else:
-            chosen = learned
+        agreed = agreement(reading, segmented)
+        if agreed is not None:
+            return agreed
+        in_document = reading["line"] != (0, 0, *image.size)
+        chosen = segmented if prefers_segmentation(reading, segmented, in_document, digits) \
+            else self.reader_.answer(image, reading)
         return {**chosen, "status": "unsure"} if chosen["text"] else chosen
 
     def _confirmed(self, image: Image.Image, reading: dict) -> NumberAnswer | None:
@@ -444,9 +477,9 @@ class Recognizer:
         least :data:`CONFIRMATION_CONFIDENCE`, which is each digit's ``confidence`` in the
         answer; None otherwise."""
         if reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
-            return None
+            return None  # not sure enough to be "ok": the box check is spared
         confidences = self._confirmations(image, reading)
-        if confidences is None or confidences.min() < CONFIRMATION_CONFIDENCE:
+        if not confirmed_in_boxes(reading, confidences):
             return None
         answer = self.reader_.answer(image, reading)
         for digit, confidence in zip(answer["digits"], confidences):
