@@ -111,6 +111,19 @@ def test_the_page_edge_beside_the_margin_does_not_join_the_number_to_a_mark_belo
     assert number_line[1] <= top + 4 and bottom - 4 <= number_line[3] < 150
 
 
+def test_a_thin_digit_at_the_edge_of_a_page_without_a_margin_stays_in_its_line(mnist):
+    """The page edge's shadow is looked for only beside a scanner's margin: on a page without
+    one, a thin 1 written near its right side stays in the number's line."""
+    (_, _), (digits, _) = mnist
+    page = np.full((220, 140), 235, np.uint8)
+    for left, digit in ((70, digits[0]), (94, digits[1])):
+        ink = np.asarray(Image.fromarray(digit).resize((24, 24), Image.Resampling.BICUBIC))
+        page[90:114, left:left + 24] = 235 - (ink * 0.8).astype(np.uint8)
+    page[90:114, 131:134] = 40  # a 1, three pixels wide, six from the side
+    lines = imaging.find_lines(Image.fromarray(page))
+    assert len(lines) == 1 and lines[0][2] >= 134 and lines[0][1] <= 90 <= 114 <= lines[0][3]
+
+
 def test_print_running_off_the_strips_side_does_not_hide_a_small_number(mnist):
     """A page's printed footer at the bottom of the last row's crop, cut by the crop's right
     side, has twenty times the ink of one small digit; it does not make that digit a speck."""

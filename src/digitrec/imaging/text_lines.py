@@ -32,7 +32,7 @@ FAINT_SHARE = 0.5  # in a strip, a level of this share of the writing's own ink 
 # first (at least MIN_FAINT_LEVEL): ruling lines and the margin's edge set the ink's scale, and
 # faint writing can stay under STROKE_LEVEL
 MIN_FAINT_LEVEL = 0.08
-EDGE_BAND = 12  # columns: thin upright pieces this near a strip's side are the page's edge
+EDGE_BAND = 12  # columns: thin upright pieces this near a margin's side are the page's edge
 EDGE_STROKE_WIDTH = 4  # pixels: and at most this wide (measured on the fit registers,
 # docs/reading.md)
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
@@ -73,12 +73,13 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     # than its rules, or leave the paper's texture over the stroke level, so other levels are
     # tried.
     strokes = ink > STROKE_LEVEL
-    writing = _without_rules(strokes)
+    sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
+    writing = _without_rules(strokes, sides)
     levels = STRIP_LEVELS[:1]
     if bottom - top > right - left:  # each level once: the faint one may be STROKE_LEVEL
         levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
-        bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level))
+        bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level, sides))
         # A band running off the strip's right side is print or writing of the next column (a
         # page's printed footer): it does not set the scale a faint number is measured by.
         inside = [band[4] for band in bands if band[0] + band[2] < right - left - 1]
@@ -137,14 +138,14 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
     return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
 
 
-def _without_rules(strokes: np.ndarray) -> np.ndarray:
+def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool] = (True, True)) -> np.ndarray:
     """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
     height and horizontal runs of half the width (found by morphological opening), and the
     pixels next to them, less specks (components under 6 pixels or 3 rows), and less the thin
     upright pieces (at most :data:`EDGE_STROKE_WIDTH` wide, three times as high) within
-    :data:`EDGE_BAND` columns of the left or right edge: the broken shadow of the page's edge
-    beside a scanner's margin, which otherwise joins a number to the marks below it in one
-    band."""
+    :data:`EDGE_BAND` columns of the left or right edge where ``sides`` (left, right) says a
+    scanner's margin was cut off there: the broken shadow of the page's edge, which otherwise
+    joins a number to the marks below it in one band."""
     height, width = strokes.shape
     strokes = strokes.astype(np.uint8)
     vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((max(8, height // 4), 1),
@@ -156,7 +157,8 @@ def _without_rules(strokes: np.ndarray) -> np.ndarray:
                                                                connectivity=8)
     left, component_width = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
     component_height = stats[:, cv2.CC_STAT_HEIGHT]
-    at_edge = (left <= EDGE_BAND) | (left + component_width >= width - EDGE_BAND)
+    at_edge = (sides[0] & (left <= EDGE_BAND)) | (
+        sides[1] & (left + component_width >= width - EDGE_BAND))
     edge_shadow = at_edge & (component_width <= EDGE_STROKE_WIDTH) & (
         component_height >= 3 * component_width)
     keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (component_height >= 3) & ~edge_shadow
