@@ -9,7 +9,7 @@ reading is also "ok", without segmentation, where the digit model reads each of 
 the same in the digit's box with that level, and the share of numbers that skips segmentation
 so (read confirms at the text level: recognizer.CONFIRMATION_CONFIDENCE).
 
-    DIGITREC_DATA=../shared/data python benchmarks/read_rules.py
+    DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN]
 
 The validation numbers are the ones the shipped reader's training held back (ORAND-CAR-A's last
 50 fit amounts, the crops of the last fit registers: ``training.number_reader``) and 60
@@ -85,11 +85,12 @@ def text(row, level) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=os.environ.get("DIGITREC_DATA"))
+    parser.add_argument("--reader", help="a number reader's run folder (default: the shipped)")
     arguments = parser.parse_args()
     amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")
     _, registers = register_split(HANDWRITING, 150)  # as train_reader's defaults hold them back
     ruled = ruled_numbers(arguments.data_dir, 1060)[1000:]  # digits 5,000 to 5,299
-    recognizer = Recognizer.load()
+    recognizer = Recognizer.load(reader=arguments.reader)
     sets = {"cheques": readings(recognizer, amounts[-50:]),
             "registers": readings(recognizer, registers),
             "ruled paper": readings(recognizer, ruled)}
