@@ -138,7 +138,7 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
     return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
 
 
-def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool] = (True, True)) -> np.ndarray:
+def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
     """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
     height and horizontal runs of half the width (found by morphological opening), and the
     pixels next to them, less specks (components under 6 pixels or 3 rows), and less the thin
