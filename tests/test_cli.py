@@ -536,3 +536,26 @@ def test_uris_are_read_through_pyarrow_as_local_paths_are(many_files):
         f"file://{many_files}/missing.png: no such file or folder",
         "nofs://bucket/key.png: cannot open (Unrecognized filesystem type in URI: "
         "nofs://bucket/key.png)"]
+
+
+def test_an_unsure_reading_says_which_digits_or_the_whole_number(capsys):
+    """digitrec read names the digits that are unsure, or says that the whole number is (every
+    digit unsure, or the two readers disagree while each digit is sure)."""
+    from digitrec.cli.recognise import _print_reading
+
+    def reading(statuses):
+        return {"text": "123"[:len(statuses)], "status": "unsure",
+                "digits": [{"digit": index + 1, "confidence": 0.9, "box": [0, 0, 1, 1],
+                            "status": status} for index, status in enumerate(statuses)]}
+
+    _print_reading("a.png", reading(["ok", "unsure", "ok"]))
+    _print_reading("b.png", reading(["unsure", "ok", "unsure"]))
+    _print_reading("c.png", reading(["unsure", "unsure", "unsure"]))
+    _print_reading("d.png", reading(["ok", "ok", "ok"]))
+    _print_reading("e.png", {**reading(["ok", "ok", "ok"]), "status": "ok"})
+    assert capsys.readouterr().out.splitlines() == [
+        "a.png: 123 (1:90% 2:90% 3:90%) - unsure of digit 2 (from the left)",
+        "b.png: 123 (1:90% 2:90% 3:90%) - unsure of digits 1, 3 (from the left)",
+        "c.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
+        "d.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
+        "e.png: 123 (1:90% 2:90% 3:90%)"]

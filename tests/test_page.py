@@ -117,6 +117,40 @@ def test_a_number_held_to_the_digits_the_writer_gives(page):
     page.get_by_role("button", name="Clear").click()
 
 
+def test_an_unsure_number_names_its_unsure_digits(page):
+    """As digitrec read does, the page names a number's unsure digits, counted from the left,
+    or says that the whole number is unsure (the API's answers for two such readings are
+    served in place of the server's, as POST /v1/read gives them)."""
+    import json
+
+    from playwright.sync_api import expect
+
+    def answer(statuses):
+        return {"text": "17", "status": "unsure", "digits": [
+            {"digit": digit, "confidence": 0.9, "box": [20 + 30 * index, 20, 25, 60],
+             "status": status} for index, (digit, status) in enumerate(zip((1, 7), statuses))]}
+
+    def serve(body):
+        return lambda route: route.fulfill(status=200, content_type="application/json",
+                                           body=body)
+
+    page.get_by_label("A number (several digits)").check()
+    try:
+        for statuses, note in ((("ok", "unsure"), "Unsure of digit 2 (from the left)"),
+                               (("ok", "ok"), "Unsure: check the whole number")):
+            page.route("**/v1/read*", serve(json.dumps(answer(statuses))))
+            page.get_by_role("button", name="Clear").click()
+            draw(page, [[(0.3, 0.2), (0.3, 0.8)],
+                        [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])
+            expect(page.locator("#reason")).to_have_text(note, timeout=10_000)
+            expect(page.locator("#result")).to_have_text("17")
+            page.unroute("**/v1/read*")
+    finally:
+        page.unroute("**/v1/read*")
+        page.get_by_label("One digit").check()
+        page.get_by_role("button", name="Clear").click()
+
+
 def test_upload_a_real_photo(page):
     from playwright.sync_api import expect
 

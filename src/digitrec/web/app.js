@@ -151,8 +151,18 @@ function showNumber(reading, target, scale) {
   }
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
   else show(reading.text, reading.status,
-            reading.status === "unsure" ? "Unsure of some digits"
+            reading.status === "unsure" ? unsureNote(reading.digits)
               : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
+}
+
+// As `digitrec read` says it: the unsure digits counted from the left when some are, else the
+// whole number (every digit unsure, or the two readers read different numbers).
+function unsureNote(digits) {
+  const unsure = digits.flatMap((digit, index) => (digit.status === "ok" ? [] : [index + 1]));
+  if (unsure.length > 0 && unsure.length < digits.length) {
+    return `Unsure of digit${unsure.length > 1 ? "s" : ""} ${unsure.join(", ")} (from the left)`;
+  }
+  return "Unsure: check the whole number";
 }
 
 document.getElementById("clear").addEventListener("click", () => {
