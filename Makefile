@@ -74,6 +74,7 @@ benchmark: setup-train
 	$(BIN)/python benchmarks/ruled_paper.py
 	$(BIN)/python benchmarks/reproduce_default_model.py
 	$(BIN)/python benchmarks/reading.py
+	$(BIN)/python benchmarks/reading_time.py
 	$(BIN)/python benchmarks/bulk.py
 	$(BIN)/python benchmarks/reproduce_default_reader.py
 
