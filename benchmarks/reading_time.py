@@ -1,7 +1,7 @@
 """Where read's time goes: each part of ``Recognizer.read`` timed on the held-out cheques and
 register crops, in milliseconds per image and as a share of read's whole time.
 
-    DIGITREC_DATA=../shared/data python benchmarks/reading_time.py [--limit N]
+    python benchmarks/reading_time.py [--limit N]   (the first N of each set, default 300)
 
 The parts (nested: segmentation holds its segmenting, the candidate cuts scored and the second
 view; the digit model's runs happen inside several parts): opening the file; the number reader
