@@ -538,24 +538,35 @@ def test_uris_are_read_through_pyarrow_as_local_paths_are(many_files):
         "nofs://bucket/key.png)"]
 
 
-def test_an_unsure_reading_says_which_digits_or_the_whole_number(capsys):
-    """digitrec read names the digits that are unsure, or says that the whole number is (every
-    digit unsure, or the two readers disagree while each digit is sure)."""
+def test_an_unsure_reading_says_what_to_check(capsys):
+    """digitrec read prints an "unsure" reading's reason (answers.unsure_reason): the digits
+    that are unsure, or that the other reader reads otherwise (its reading as many digits),
+    counted from the left, or else the whole number, and the other reader's reading."""
+    from digitrec.answers import explained
     from digitrec.cli.recognise import _print_reading
 
-    def reading(statuses):
-        return {"text": "123"[:len(statuses)], "status": "unsure",
-                "digits": [{"digit": index + 1, "confidence": 0.9, "box": [0, 0, 1, 1],
-                            "status": status} for index, status in enumerate(statuses)]}
+    def reading(statuses, other=None):
+        return explained({"text": "123", "status": "unsure", "digits": [
+            {"digit": index + 1, "confidence": 0.9, "box": [0, 0, 1, 1], "status": status}
+            for index, status in enumerate(statuses)]}, other)
 
     _print_reading("a.png", reading(["ok", "unsure", "ok"]))
     _print_reading("b.png", reading(["unsure", "ok", "unsure"]))
-    _print_reading("c.png", reading(["unsure", "unsure", "unsure"]))
-    _print_reading("d.png", reading(["ok", "ok", "ok"]))
-    _print_reading("e.png", {**reading(["ok", "ok", "ok"]), "status": "ok"})
+    _print_reading("c.png", reading(["unsure", "unsure", "unsure"], ""))
+    _print_reading("d.png", reading(["ok", "ok", "ok"], "1283"))
+    _print_reading("e.png", reading(["ok", "ok", "ok"], "123"))
+    _print_reading("f.png", reading(["ok", "unsure", "ok"], "723"))
+    _print_reading("g.png", reading(["ok", "ok", "ok"], "723"))
+    _print_reading("h.png", {**reading(["ok", "ok", "ok"]), "status": "ok"})
     assert capsys.readouterr().out.splitlines() == [
-        "a.png: 123 (1:90% 2:90% 3:90%) - unsure of digit 2 (from the left)",
-        "b.png: 123 (1:90% 2:90% 3:90%) - unsure of digits 1, 3 (from the left)",
+        "a.png: 123 (1:90% 2:90% 3:90%) - unsure: check digit 2 (counted from the left)",
+        "b.png: 123 (1:90% 2:90% 3:90%) - unsure: check digits 1, 3 (counted from the left)",
         "c.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
-        "d.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
-        "e.png: 123 (1:90% 2:90% 3:90%)"]
+        "d.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number; another reading: "
+        "1283",
+        "e.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
+        "f.png: 123 (1:90% 2:90% 3:90%) - unsure: check digit 1 (counted from the left); "
+        "another reading: 723",
+        "g.png: 123 (1:90% 2:90% 3:90%) - unsure: check digit 1 (counted from the left); "
+        "another reading: 723",
+        "h.png: 123 (1:90% 2:90% 3:90%)"]

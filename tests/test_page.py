@@ -117,18 +117,21 @@ def test_a_number_held_to_the_digits_the_writer_gives(page):
     page.get_by_role("button", name="Clear").click()
 
 
-def test_an_unsure_number_names_its_unsure_digits(page):
-    """As digitrec read does, the page names a number's unsure digits, counted from the left,
-    or says that the whole number is unsure (the API's answers for two such readings are
-    served in place of the server's, as POST /v1/read gives them)."""
+def test_an_unsure_number_shows_what_to_check(page):
+    """The page shows an "unsure" number's reason, as digitrec read prints it (the API's
+    answers for two such readings are served in place of the server's, as POST /v1/read gives
+    them)."""
     import json
 
     from playwright.sync_api import expect
 
-    def answer(statuses):
-        return {"text": "17", "status": "unsure", "digits": [
+    from digitrec.answers import explained
+
+    def answer(statuses, other):
+        return explained({"text": "17", "status": "unsure", "digits": [
             {"digit": digit, "confidence": 0.9, "box": [20 + 30 * index, 20, 25, 60],
-             "status": status} for index, (digit, status) in enumerate(zip((1, 7), statuses))]}
+             "status": status} for index, (digit, status) in enumerate(zip((1, 7), statuses))]},
+            other)
 
     def serve(body):
         return lambda route: route.fulfill(status=200, content_type="application/json",
@@ -136,9 +139,10 @@ def test_an_unsure_number_names_its_unsure_digits(page):
 
     page.get_by_label("A number (several digits)").check()
     try:
-        for statuses, note in ((("ok", "unsure"), "Unsure of digit 2 (from the left)"),
-                               (("ok", "ok"), "Unsure: check the whole number")):
-            page.route("**/v1/read*", serve(json.dumps(answer(statuses))))
+        for statuses, other, note in (
+                (("ok", "unsure"), None, "Unsure: check digit 2 (counted from the left)"),
+                (("ok", "ok"), "170", "Unsure: check the whole number; another reading: 170")):
+            page.route("**/v1/read*", serve(json.dumps(answer(statuses, other))))
             page.get_by_role("button", name="Clear").click()
             draw(page, [[(0.3, 0.2), (0.3, 0.8)],
                         [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])

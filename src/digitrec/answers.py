@@ -103,18 +103,64 @@ class NumberAnswer(TypedDict):
 
     Fields:
         text: the digits read, left to right (no separators); "" when none was found.
-        status: "ok"; "unsure" when any digit is; "no_digit" when no digit was found.
+        status: "ok"; "unsure" when any digit is or the reading is not confirmed (see
+            :meth:`digitrec.recognizer.Recognizer.read`); "no_digit" when no digit was found.
         digits: one :class:`DigitInNumber` per character of ``text``, left to right; [] for
             "no_digit".
-        reason: only for "no_digit" when the image holds no ink at all (a blank page): why, as
-            a sentence starting with the file's path when a path was given. Absent when there
-            is ink but none of it is digit-sized.
+        reason: for "unsure", what to check, as a sentence (:func:`unsure_reason`); for
+            "no_digit" when the image holds no ink at all (a blank page), why, as a sentence
+            starting with the file's path when a path was given. Absent for "ok", and for
+            "no_digit" when there is ink but none of it is digit-sized.
     """
 
     text: str
     status: Literal["ok", "unsure", "no_digit"]
     digits: list[DigitInNumber]
     reason: NotRequired[str]
+
+
+def unsure_reason(digits: list[DigitInNumber], other_reading: str | None = None) -> str:
+    """What to check in a number read "unsure", for :class:`NumberAnswer`'s ``reason``.
+
+    The digits to check are, where the number's two readers read different numbers of as many
+    digits, those they read otherwise; else those whose own status is "unsure".
+
+    Args:
+        digits: the answer's digits, left to right.
+        other_reading: where the two readers read different numbers, the text of the one not
+            answered ("" for none found, which is not named).
+
+    Returns:
+        "check digit 2 (counted from the left)" or "check digits 1, 3 (counted from the left)"
+        when some but not all digits are to be checked; else (every digit is, none is and the
+        reading is not confirmed, or the other reading has another number of digits) "check
+        the whole number"; with "; another reading: 1784" after it when ``other_reading`` is
+        another number.
+    """
+    text = "".join(str(digit["digit"]) for digit in digits)
+    other = other_reading if other_reading and other_reading != text else None
+    if other is None:
+        checked = [position for position, digit in enumerate(digits, 1)
+                   if digit["status"] != "ok"]
+    elif len(other) == len(text):
+        checked = [position for position, (mine, theirs) in enumerate(zip(text, other), 1)
+                   if mine != theirs]
+    else:
+        checked = []
+    if 0 < len(checked) < len(digits):
+        reason = (f"check digit{'s' * (len(checked) > 1)} "
+                  f"{', '.join(map(str, checked))} (counted from the left)")
+    else:
+        reason = "check the whole number"
+    return reason if other is None else f"{reason}; another reading: {other}"
+
+
+def explained(answer: NumberAnswer, other_reading: str | None = None) -> NumberAnswer:
+    """``answer`` with the ``reason`` of :func:`unsure_reason` when it is "unsure" (see there
+    for ``other_reading``); as it is otherwise."""
+    if answer["status"] != "unsure":
+        return answer
+    return {**answer, "reason": unsure_reason(answer["digits"], other_reading)}
 
 
 def no_digit(reason: str) -> NoDigitAnswer:

@@ -97,11 +97,15 @@ class ReadResponse(BaseModel):
     text: str = Field(pattern="^[0-9]*$", description="the digits read, left to right; empty "
                                                       "for no_digit")
     status: Literal["ok", "unsure", "no_digit"] = Field(
-        description="ok: very likely right (calibrated: at least 98% of ok readings of "
-                    "held-out numbers are right); unsure: the best reading, to check; "
-                    "no_digit: none found")
+        description="ok: very likely right (of the ok readings of held-out numbers, 96% of "
+                    "cheque amounts and 98% of register numbers were right: docs/reading.md); "
+                    "unsure: the best reading, to check (see reason); no_digit: none found")
     digits: list[DigitInNumberResponse]
-    reason: str = Field(None, description="only for a blank image: why")
+    reason: str | None = Field(None, description="null for ok; for unsure, what to check (the "
+                                                 "unsure digits counted from the left, or the "
+                                                 "whole number, and another reading where the "
+                                                 "two readers disagree); for no_digit in a "
+                                                 "blank image, why")
 
 
 class ModelResponse(BaseModel):

@@ -432,9 +432,11 @@ class Recognizer:
             A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status`` and ``digits``, left
             to right, with their boxes in the image's pixels. A digit's status is "ok" or
             "unsure"; the whole reading's is "unsure" if any digit's is or the two readers
-            disagree, and "no_digit" with an empty ``text`` when no digit is found: with a
-            ``reason`` when the image is blank, without one when it has ink but no digit is
-            read in it.
+            disagree, with a ``reason`` saying what to check
+            (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number,
+            and the other reader's reading where it read another number), and "no_digit" with
+            an empty ``text`` when no digit is found: with a ``reason`` when the image is blank,
+            without one when it has ink but no digit is read in it.
 
         Raises:
             digitrec.imaging.ImageError: a file or image that cannot be read.
@@ -460,14 +462,18 @@ class Recognizer:
         except imaging.ImageError as error:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
-            return segmented
+            return answers.explained(segmented)
         agreed = agreement(reading, segmented)
         if agreed is not None:
-            return agreed
+            return answers.explained(agreed)
         in_document = reading["line"] != (0, 0, *image.size)
-        chosen = segmented if prefers_segmentation(reading, segmented, in_document, digits) \
-            else self.reader_.answer(image, reading)
-        return {**chosen, "status": "unsure"} if chosen["text"] else chosen
+        if prefers_segmentation(reading, segmented, in_document, digits):
+            chosen, other = segmented, reading["text"]
+        else:
+            chosen, other = self.reader_.answer(image, reading), segmented["text"]
+        if not chosen["text"]:
+            return chosen
+        return answers.explained({**chosen, "status": "unsure"}, other)
 
     def _confirmed(self, image: Image.Image, reading: dict) -> NumberAnswer | None:
         """The number reader's ``reading`` of the image as :meth:`read`'s "ok" answer when the

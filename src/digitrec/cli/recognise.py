@@ -229,19 +229,8 @@ def _print_reading(path: Path, reading: NumberAnswer) -> None:
         return
     confidences = " ".join(f"{digit['digit']}:{digit['confidence']:.0%}"
                            for digit in reading["digits"])
-    note = _unsure_note(reading) if reading["status"] == "unsure" else ""
+    note = f" - unsure: {reading['reason']}" if reading["status"] == "unsure" else ""
     typer.echo(f"{path}: {reading['text']} ({confidences}){note}")
-
-
-def _unsure_note(reading: NumberAnswer) -> str:
-    """What ``digitrec read`` adds to an "unsure" reading: the digits whose own status is
-    "unsure", counted from the left, when some are; else (every digit is, or none is and the
-    two readers read different numbers) that the whole number is to be checked."""
-    unsure = [str(position) for position, digit in enumerate(reading["digits"], 1)
-              if digit["status"] != "ok"]
-    if 0 < len(unsure) < len(reading["digits"]):
-        return f" - unsure of digit{'s' * (len(unsure) > 1)} {', '.join(unsure)} (from the left)"
-    return " - unsure: check the whole number"
 
 
 def serve(

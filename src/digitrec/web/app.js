@@ -150,19 +150,8 @@ function showNumber(reading, target, scale) {
     target.fillText(String(digit.digit), x, Math.max(12, y - 4));
   }
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
-  else show(reading.text, reading.status,
-            reading.status === "unsure" ? unsureNote(reading.digits)
-              : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
-}
-
-// As `digitrec read` says it: the unsure digits counted from the left when some are, else the
-// whole number (every digit unsure, or the two readers read different numbers).
-function unsureNote(digits) {
-  const unsure = digits.flatMap((digit, index) => (digit.status === "ok" ? [] : [index + 1]));
-  if (unsure.length > 0 && unsure.length < digits.length) {
-    return `Unsure of digit${unsure.length > 1 ? "s" : ""} ${unsure.join(", ")} (from the left)`;
-  }
-  return "Unsure: check the whole number";
+  else show(reading.text, reading.status, reading.status === "unsure" ? `Unsure: ${reading.reason}`
+            : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
 }
 
 document.getElementById("clear").addEventListener("click", () => {
