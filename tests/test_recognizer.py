@@ -185,10 +185,12 @@ def test_an_unsure_number_points_to_read(recognizer, user_digits):
 def test_reads_rules_on_made_up_readings():
     """read's rules, as functions of the two readers' readings (benchmarks/read_rules.py sweeps
     their levels with them): agreement makes each sure digit "ok", a confirmation needs every
-    box, segmentation's text is preferred only where it is sure and the line is the image."""
+    box, segmentation's text is preferred only where it is sure and the line is the image, and
+    a disputed reading marks the digits the other reads otherwise."""
     import numpy as np
 
-    from digitrec.recognizer import agreement, confirmed_in_boxes, prefers_segmentation
+    from digitrec.recognizer import (agreement, confirmed_in_boxes, disputed,
+                                     prefers_segmentation)
 
     reading = {"text": "42", "sequence_confidence": 0.8}
     segmented = {"text": "42", "status": "ok", "digits": [
@@ -216,3 +218,13 @@ def test_reads_rules_on_made_up_readings():
     assert not prefers_segmentation(other, segmented, in_document=False)  # a digit at 0.45
     assert not prefers_segmentation(other, sure, in_document=False, digits=3)  # two digits
     assert prefers_segmentation({**reading, "text": ""}, segmented, in_document=True)
+
+    # Where they disagree, the digits both read alike are "ok", the others to check.
+    assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \
+        "reading: 47"
+    assert [d["status"] for d in disputed(sure, "47")["digits"]] == ["ok", "unsure"]
+    assert [d["status"] for d in disputed(sure, "472")["digits"]] == ["unsure", "unsure"]
+    assert disputed(sure, "472")["reason"] == "check the whole number; another reading: 472"
+    assert disputed(sure, "")["reason"] == "check the whole number"  # none other found
+    assert [d["status"] for d in disputed(stricter, "42")["digits"]] == ["ok", "unsure"]
+    assert disputed(stricter, "42")["reason"] == "check digit 2 (counted from the left)"

@@ -89,7 +89,9 @@ class DigitInNumber(TypedDict):
         box: [x, y, w, h], ints: the digit's box in pixels of the image as given (of the file, for
             a JPEG decoded at a reduced scale), x and y of its top left corner from the image's
             top left, w and h its width and height.
-        status: "ok", or "unsure" when ``confidence`` is below the recognizer's threshold.
+        status: "ok", or "unsure" when ``confidence`` is below the recognizer's threshold,
+            or, in a number whose two readers read it differently, when the other reading
+            does not have this digit here (see :func:`digitrec.recognizer.disputed`).
     """
 
     digit: int
@@ -122,37 +124,28 @@ class NumberAnswer(TypedDict):
 def unsure_reason(digits: list[DigitInNumber], other_reading: str | None = None) -> str:
     """What to check in a number read "unsure", for :class:`NumberAnswer`'s ``reason``.
 
-    The digits to check are, where the number's two readers read different numbers of as many
-    digits, those they read otherwise; else those whose own status is "unsure".
-
     Args:
         digits: the answer's digits, left to right.
-        other_reading: where the two readers read different numbers, the text of the one not
-            answered ("" for none found, which is not named).
+        other_reading: where the number's two readers read different numbers, the text of the
+            one not answered ("" for none found, which is not named).
 
     Returns:
         "check digit 2 (counted from the left)" or "check digits 1, 3 (counted from the left)"
-        when some but not all digits are to be checked; else (every digit is, none is and the
-        reading is not confirmed, or the other reading has another number of digits) "check
-        the whole number"; with "; another reading: 1784" after it when ``other_reading`` is
-        another number.
+        when some but not all digits are "unsure"; else (every digit is, or none is and the
+        reading is not confirmed) "check the whole number"; with "; another reading: 1784"
+        after it when ``other_reading`` is another number.
     """
-    text = "".join(str(digit["digit"]) for digit in digits)
-    other = other_reading if other_reading and other_reading != text else None
-    if other is None:
-        checked = [position for position, digit in enumerate(digits, 1)
-                   if digit["status"] != "ok"]
-    elif len(other) == len(text):
-        checked = [position for position, (mine, theirs) in enumerate(zip(text, other), 1)
-                   if mine != theirs]
-    else:
-        checked = []
-    if 0 < len(checked) < len(digits):
-        reason = (f"check digit{'s' * (len(checked) > 1)} "
-                  f"{', '.join(map(str, checked))} (counted from the left)")
+    unsure = [str(position) for position, digit in enumerate(digits, 1)
+              if digit["status"] != "ok"]
+    if 0 < len(unsure) < len(digits):
+        reason = (f"check digit{'s' * (len(unsure) > 1)} {', '.join(unsure)} "
+                  "(counted from the left)")
     else:
         reason = "check the whole number"
-    return reason if other is None else f"{reason}; another reading: {other}"
+    text = "".join(str(digit["digit"]) for digit in digits)
+    if other_reading and other_reading != text:
+        reason += f"; another reading: {other_reading}"
+    return reason
 
 
 def explained(answer: NumberAnswer, other_reading: str | None = None) -> NumberAnswer:

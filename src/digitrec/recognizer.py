@@ -144,6 +144,23 @@ def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bo
         sure and counted and not in_document)
 
 
+def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
+    """:meth:`Recognizer.read`'s answer where its two readers do not agree "ok": ``chosen``
+    (:func:`prefers_segmentation`'s pick), "unsure", with a ``reason``
+    (:func:`digitrec.answers.unsure_reason`, naming ``other_reading``, the other reader's
+    text, when it is another number). Where ``other_reading`` has as many digits and is another
+    number, each digit is "ok" where the two read the same digit and "unsure" where they do
+    not; with another number of digits every digit is "unsure"; otherwise (the same text, or
+    none) each digit keeps its own status."""
+    text = chosen["text"]
+    digits = chosen["digits"]
+    if other_reading and other_reading != text:
+        same_length = len(other_reading) == len(text)
+        digits = [{**digit, "status": "ok" if same_length and mine == theirs else "unsure"}
+                  for digit, mine, theirs in zip(digits, text, other_reading.ljust(len(text)))]
+    return answers.explained({**chosen, "digits": digits, "status": "unsure"}, other_reading)
+
+
 def _open(image) -> Image.Image:
     """A path, encoded bytes, a binary file object or a PIL image -> an upright PIL image.
 
@@ -471,9 +488,7 @@ class Recognizer:
             chosen, other = segmented, reading["text"]
         else:
             chosen, other = self.reader_.answer(image, reading), segmented["text"]
-        if not chosen["text"]:
-            return chosen
-        return answers.explained({**chosen, "status": "unsure"}, other)
+        return disputed(chosen, other) if chosen["text"] else chosen
 
     def _confirmed(self, image: Image.Image, reading: dict) -> NumberAnswer | None:
         """The number reader's ``reading`` of the image as :meth:`read`'s "ok" answer when the
