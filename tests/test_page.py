@@ -118,9 +118,9 @@ def test_a_number_held_to_the_digits_the_writer_gives(page):
 
 
 def test_an_unsure_number_shows_what_to_check(page):
-    """The page shows an "unsure" number's reason, as digitrec read prints it (the API's
-    answers for two such readings are served in place of the server's, as POST /v1/read gives
-    them)."""
+    """The page shows an "unsure" number's reason, as digitrec read prints it, and boxes the
+    digits to check in red (the API's answers for two such readings are served in place of the
+    server's, as POST /v1/read gives them)."""
     import json
 
     from playwright.sync_api import expect
@@ -148,6 +148,16 @@ def test_an_unsure_number_shows_what_to_check(page):
                         [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]])
             expect(page.locator("#reason")).to_have_text(note, timeout=10_000)
             expect(page.locator("#result")).to_have_text("17")
+            # Each digit's box: the top edge's colour, in the overlay's pixels.
+            colours = page.evaluate("""() => {
+                const overlay = document.getElementById("overlay");
+                const scale = document.getElementById("canvas").width / overlay.width;
+                const context = overlay.getContext("2d");
+                return [20, 50].map((x) => Array.from(context.getImageData(  // a dash's start
+                    Math.round(x / scale) + 2, Math.round(20 / scale), 1, 1).data));
+            }""")
+            blue, red = [11, 92, 173, 255], [163, 0, 0, 255]
+            assert colours == [blue if status == "ok" else red for status in statuses], colours
             page.unroute("**/v1/read*")
     finally:
         page.unroute("**/v1/read*")

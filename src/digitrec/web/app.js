@@ -140,15 +140,19 @@ function showDigit(answer) {
 function showNumber(reading, target, scale) {
   digitView.hidden = true;
   target.clearRect(0, 0, target.canvas.width, target.canvas.height);
-  target.strokeStyle = "#0b5cad";
-  target.fillStyle = "#0b5cad";
-  target.lineWidth = Math.max(2, target.canvas.width / 200);
+  const lineWidth = Math.max(2, target.canvas.width / 200);
+  target.lineWidth = lineWidth;
   target.font = `${Math.max(14, target.canvas.height / 12)}px system-ui, sans-serif`;
   for (const digit of reading.digits) {
     const [x, y, w, h] = digit.box.map((value) => value / scale);
+    // A digit to check is boxed in red and dashed (not by colour alone).
+    const sure = digit.status === "ok";
+    target.strokeStyle = target.fillStyle = sure ? "#0b5cad" : "#a30000";
+    target.setLineDash(sure ? [] : [3 * lineWidth, 2 * lineWidth]);
     target.strokeRect(x, y, w, h);
     target.fillText(String(digit.digit), x, Math.max(12, y - 4));
   }
+  target.setLineDash([]);
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
   else show(reading.text, reading.status, reading.status === "unsure" ? `Unsure: ${reading.reason}`
             : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
