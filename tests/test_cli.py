@@ -545,10 +545,11 @@ def test_an_unsure_reading_says_what_to_check(capsys):
     from digitrec.answers import explained
     from digitrec.cli.recognise import _print_reading
 
-    def reading(statuses, other=None):
-        return explained({"text": "123", "status": "unsure", "digits": [
+    def reading(statuses, alternative=None):
+        answer = {"text": "123", "status": "unsure", "digits": [
             {"digit": index + 1, "confidence": 0.9, "box": [0, 0, 1, 1], "status": status}
-            for index, status in enumerate(statuses)]}, other)
+            for index, status in enumerate(statuses)]}
+        return explained({**answer, "alternative": alternative} if alternative else answer)
 
     _print_reading("a.png", reading(["ok", "unsure", "ok"]))
     _print_reading("b.png", reading(["unsure", "ok", "unsure"]))

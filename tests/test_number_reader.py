@@ -147,8 +147,8 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
     and the digit model is sure enough of each digit (31 of 33 right on these 60 cheques); the
     same digits with one less sure are "unsure", that digit too (3 of these cheques and
     register crops). More amounts exact than segmentation alone. An "unsure" reading says what
-    to check, and names the number reader's reading where segmentation's is answered instead
-    (4 of these numbers)."""
+    to check, and gives the number reader's reading as its alternative where segmentation's is
+    answered instead (4 of these numbers)."""
     from digitrec.recognizer import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
                                      SEGMENTATION, Recognizer)
 
@@ -170,6 +170,7 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
         assert reading["reason"].startswith("check "), reading
         if reading["text"] != learned["text"] != "":
             other_named += 1
+            assert reading["alternative"] == learned["text"], reading
             assert reading["reason"].endswith(f"; another reading: {learned['text']}"), reading
         if (learned["text"] == reading["text"] != ""
                 and learned["sequence_confidence"] >= AGREEMENT_CONFIDENCE

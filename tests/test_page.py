@@ -127,11 +127,11 @@ def test_an_unsure_number_shows_what_to_check(page):
 
     from digitrec.answers import explained
 
-    def answer(statuses, other):
-        return explained({"text": "17", "status": "unsure", "digits": [
+    def answer(statuses, alternative):
+        reading = {"text": "17", "status": "unsure", "digits": [
             {"digit": digit, "confidence": 0.9, "box": [20 + 30 * index, 20, 25, 60],
-             "status": status} for index, (digit, status) in enumerate(zip((1, 7), statuses))]},
-            other)
+             "status": status} for index, (digit, status) in enumerate(zip((1, 7), statuses))]}
+        return explained({**reading, "alternative": alternative} if alternative else reading)
 
     def serve(body):
         return lambda route: route.fulfill(status=200, content_type="application/json",

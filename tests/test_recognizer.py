@@ -225,6 +225,8 @@ def test_reads_rules_on_made_up_readings():
     assert [d["status"] for d in disputed(sure, "47")["digits"]] == ["ok", "unsure"]
     assert [d["status"] for d in disputed(sure, "472")["digits"]] == ["unsure", "unsure"]
     assert disputed(sure, "472")["reason"] == "check the whole number; another reading: 472"
+    assert disputed(sure, "472")["alternative"] == "472"
     assert disputed(sure, "")["reason"] == "check the whole number"  # none other found
+    assert "alternative" not in disputed(sure, "") and "alternative" not in disputed(sure, "42")
     assert [d["status"] for d in disputed(stricter, "42")["digits"]] == ["ok", "unsure"]
     assert disputed(stricter, "42")["reason"] == "check digit 2 (counted from the left)"

@@ -113,27 +113,30 @@ class NumberAnswer(TypedDict):
             "no_digit" when the image holds no ink at all (a blank page), why, as a sentence
             starting with the file's path when a path was given. Absent for "ok", and for
             "no_digit" when there is ink but none of it is digit-sized.
+        alternative: only for "unsure" where the number's two readers read different numbers:
+            the digits of the one not answered (a form or cheque tool can offer both; see
+            :func:`digitrec.recognizer.disputed`).
     """
 
     text: str
     status: Literal["ok", "unsure", "no_digit"]
     digits: list[DigitInNumber]
     reason: NotRequired[str]
+    alternative: NotRequired[str]
 
 
-def unsure_reason(digits: list[DigitInNumber], other_reading: str | None = None) -> str:
+def unsure_reason(digits: list[DigitInNumber], alternative: str | None = None) -> str:
     """What to check in a number read "unsure", for :class:`NumberAnswer`'s ``reason``.
 
     Args:
         digits: the answer's digits, left to right.
-        other_reading: where the number's two readers read different numbers, the text of the
-            one not answered ("" for none found, which is not named).
+        alternative: the answer's ``alternative``, where it has one.
 
     Returns:
         "check digit 2 (counted from the left)" or "check digits 1, 3 (counted from the left)"
         when some but not all digits are "unsure"; else (every digit is, or none is and the
         reading is not confirmed) "check the whole number"; with "; another reading: 1784"
-        after it when ``other_reading`` is another number.
+        after it when ``alternative`` is another number.
     """
     unsure = [str(position) for position, digit in enumerate(digits, 1)
               if digit["status"] != "ok"]
@@ -143,17 +146,17 @@ def unsure_reason(digits: list[DigitInNumber], other_reading: str | None = None)
     else:
         reason = "check the whole number"
     text = "".join(str(digit["digit"]) for digit in digits)
-    if other_reading and other_reading != text:
-        reason += f"; another reading: {other_reading}"
+    if alternative and alternative != text:
+        reason += f"; another reading: {alternative}"
     return reason
 
 
-def explained(answer: NumberAnswer, other_reading: str | None = None) -> NumberAnswer:
-    """``answer`` with the ``reason`` of :func:`unsure_reason` when it is "unsure" (see there
-    for ``other_reading``); as it is otherwise."""
+def explained(answer: NumberAnswer) -> NumberAnswer:
+    """``answer`` with the ``reason`` of :func:`unsure_reason` when it is "unsure"; as it is
+    otherwise."""
     if answer["status"] != "unsure":
         return answer
-    return {**answer, "reason": unsure_reason(answer["digits"], other_reading)}
+    return {**answer, "reason": unsure_reason(answer["digits"], answer.get("alternative"))}
 
 
 def no_digit(reason: str) -> NoDigitAnswer:

@@ -103,9 +103,11 @@ class ReadResponse(BaseModel):
     digits: list[DigitInNumberResponse]
     reason: str | None = Field(None, description="null for ok; for unsure, what to check (the "
                                                  "unsure digits counted from the left, or the "
-                                                 "whole number, and another reading where the "
-                                                 "two readers disagree); for no_digit in a "
-                                                 "blank image, why")
+                                                 "whole number, and the alternative); for "
+                                                 "no_digit in a blank image, why")
+    alternative: str | None = Field(None, pattern="^[0-9]+$", description=(
+        "only for unsure, where the two readers read different numbers: the digits of the "
+        "one not answered, to offer beside text; null otherwise"))
 
 
 class ModelResponse(BaseModel):

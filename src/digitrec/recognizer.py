@@ -147,18 +147,19 @@ def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bo
 def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
     """:meth:`Recognizer.read`'s answer where its two readers do not agree "ok": ``chosen``
     (:func:`prefers_segmentation`'s pick), "unsure", with a ``reason``
-    (:func:`digitrec.answers.unsure_reason`, naming ``other_reading``, the other reader's
-    text, when it is another number). Where ``other_reading`` has as many digits and is another
-    number, each digit is "ok" where the two read the same digit and "unsure" where they do
-    not; with another number of digits every digit is "unsure"; otherwise (the same text, or
-    none) each digit keeps its own status."""
+    (:func:`digitrec.answers.unsure_reason`). Where ``other_reading``, the other reader's
+    text, is another number, it is the answer's ``alternative``, and each digit is "ok" where
+    the two have as many digits and read the same digit there, "unsure" otherwise; where it is
+    the same text, or none, each digit keeps its own status."""
+    answer: NumberAnswer = {**chosen, "status": "unsure"}
     text = chosen["text"]
-    digits = chosen["digits"]
     if other_reading and other_reading != text:
         same_length = len(other_reading) == len(text)
-        digits = [{**digit, "status": "ok" if same_length and mine == theirs else "unsure"}
-                  for digit, mine, theirs in zip(digits, text, other_reading.ljust(len(text)))]
-    return answers.explained({**chosen, "digits": digits, "status": "unsure"}, other_reading)
+        answer["digits"] = [
+            {**digit, "status": "ok" if same_length and mine == theirs else "unsure"}
+            for digit, mine, theirs in zip(chosen["digits"], text, other_reading.ljust(len(text)))]
+        answer["alternative"] = other_reading
+    return answers.explained(answer)
 
 
 def _open(image) -> Image.Image:
@@ -450,8 +451,9 @@ class Recognizer:
             to right, with their boxes in the image's pixels. A digit's status is "ok" or
             "unsure"; the whole reading's is "unsure" if any digit's is or the two readers
             disagree, with a ``reason`` saying what to check
-            (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number,
-            and the other reader's reading where it read another number), and "no_digit" with
+            (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
+            and the other reader's reading as ``alternative`` where it read another number
+            (:func:`disputed`), and "no_digit" with
             an empty ``text`` when no digit is found: with a ``reason`` when the image is blank,
             without one when it has ink but no digit is read in it.
 
