@@ -396,8 +396,8 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     handwriting = _small_handwriting(tmp_path / "handwriting")
     run = train_reader(tmp_path / "reader", handwriting, synthetic=256, real_copies=1,
                        register_copies=1, register_validation=3, epochs=2, bank_size=200,
-                       extra_data=[HANDWRITING / "multi_digit"], filters=(8, 16, 16, 24),
-                       units=32)
+                       recomposed=64, extra_data=[HANDWRITING / "multi_digit"],
+                       filters=(8, 16, 16, 24), units=32)
     for name in ("model.onnx", WEIGHTS, "config.json", "history.json", "metrics.json"):
         assert (run / name).is_file()
     config = json.loads((run / "config.json").read_text())

@@ -25,7 +25,7 @@ from digitrec import datasets, imaging, run_folder
 from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
                                     pad_batch, reaches, read_each_line, read_lines,
                                     to_reader_input)
-from digitrec.training import synthetic_strings
+from digitrec.training import recomposed_amounts, synthetic_strings
 
 TRAIN_WIDTH = 256  # training inputs are padded to this width (64 steps); wider ones are left out
 MAX_LABEL = synthetic_strings.MAX_DIGITS
@@ -138,16 +138,23 @@ def _real_strings(real: list[tuple[Image.Image, str]], copies: int,
 
 
 def training_strings(bank, synthetic: int, real: list[tuple[Image.Image, str]],
-                     real_copies: int, seed: int, workers: int = 2):
-    """The training set: ``synthetic`` generated strings and ``real_copies`` varied copies of
-    each real number (image, digits), as (N, HEIGHT, TRAIN_WIDTH, 1) uint8 and (N, MAX_LABEL)
-    int32, shuffled."""
+                     real_copies: int, seed: int, workers: int = 2, recomposed: int = 0,
+                     cut_amounts: list[recomposed_amounts.CutAmount] = ()):
+    """The training set: ``synthetic`` generated strings, ``real_copies`` varied copies of
+    each real number (image, digits) and ``recomposed`` new numbers made of ``cut_amounts``'
+    pieces (:func:`recomposed_amounts.recompose`, varied as the real ones), as
+    (N, HEIGHT, TRAIN_WIDTH, 1) uint8 and (N, MAX_LABEL) int32, shuffled."""
     chunks = [(bank, synthetic // (4 * workers) + 1, seed * 1000 + index)
               for index in range(4 * workers)]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         parts = pool.map(_synthetic_chunk, chunks)
     rng = np.random.default_rng(seed)
     parts.append(_real_strings(real, real_copies, rng))
+    if recomposed and cut_amounts:
+        made = [recomposed_amounts.recompose(cut_amounts[index], rng)
+                for index in rng.integers(0, len(cut_amounts), recomposed)]
+        parts.append(_real_strings([(Image.fromarray(image), text) for image, text in made],
+                                   1, rng))
     return _shuffled(parts, rng)
 
 
@@ -253,7 +260,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                  bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
                  start_from: str | os.PathLike | None = None,
                  filters: tuple[int, ...] | None = None, units: int | None = None,
-                 fresh_strings: bool = True) -> Path:
+                 fresh_strings: bool = True, recomposed: int = 4_000) -> Path:
     """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
@@ -288,6 +295,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             (fine-tuning) instead of random ones; its config.json gives the architecture.
         filters, units: :func:`build_reader`'s widths (None: :data:`FILTERS` and
             :data:`UNITS`, or those of ``start_from``), recorded in config.json.
+        recomposed: new numbers made each epoch of the training amounts' pieces, cut between
+            their digit boxes (:mod:`recomposed_amounts`; none without the handwriting folder).
         fresh_strings: generate each epoch's strings anew (all before training starts: about
             270 MB an epoch for 30,000 strings) rather than train every epoch on the same.
 
@@ -310,6 +319,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                   filters=list(filters), units=units)
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
+    cut_amounts = []
     if handwriting is None:
         train_amounts, validation_numbers = _own_numbers_split(extra_data)
         train_registers, sources = [], ("mnist",)
@@ -319,6 +329,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             raise ValueError(f"only {len(amounts)} real amounts, fewer than "
                              f"validation={validation}")
         train_amounts, validation_numbers = amounts[:-validation], amounts[-validation:]
+        cut_amounts = recomposed_amounts.load_amounts(Path(handwriting) / ORAND,
+                                                      [path for path, _ in train_amounts])
         train_registers, validation_registers = register_split(handwriting, register_validation)
         validation_numbers += validation_registers
         for folder in extra_data:
@@ -328,7 +340,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                                        handwriting=handwriting, seed=seed)
     # Each epoch's strings are made before TensorFlow trains: the pool that makes them forks.
     real = _opened(train_amounts)
-    epoch_strings = [training_strings(bank, synthetic, real, real_copies, seed + 1000 * epoch)
+    epoch_strings = [training_strings(bank, synthetic, real, real_copies, seed + 1000 * epoch,
+                                      recomposed=recomposed, cut_amounts=cut_amounts)
                      for epoch in range(epochs if fresh_strings else 1)]
     labels = epoch_strings[0][1]
     print(f"{len(labels)} training strings ({len(epoch_strings)} sets) in "
