@@ -410,13 +410,13 @@ def test_read_with_either_reader_and_a_missing_one(tmp_path):
 
 
 def test_read_held_to_a_number_of_digits():
-    """--digits: the cheque whose second 1 the greedy path leaves out, read whole; a number of
-    digits out of range, or with segmentation alone, is a one-line error before any work."""
-    cheque = HANDWRITING / "orand_car_a" / "images" / "train_a_car_000418.jpg"  # 111.544
-    result = digitrec("read", cheque, "--json", "--digits", "6", "--jobs", "2")
+    """--digits: the cheque whose 1 the greedy path leaves out, read whole; a number of digits
+    out of range, or with segmentation alone, is a one-line error before any work."""
+    cheque = HANDWRITING / "orand_car_a" / "images" / "train_a_car_000384.jpg"  # 2.510
+    result = digitrec("read", cheque, "--json", "--digits", "4", "--jobs", "2")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["text"] == "111544"
-    for arguments in (["--digits", "0"], ["--digits", "6", "--reader", "segmentation"]):
+    assert json.loads(result.stdout)["text"] == "2510"
+    for arguments in (["--digits", "0"], ["--digits", "4", "--reader", "segmentation"]):
         result = digitrec("read", cheque, *arguments)
         assert result.returncode == 2 and "digits" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
