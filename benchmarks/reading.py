@@ -41,6 +41,11 @@ def ruled_numbers(data_dir, count: int):
             for start in range(0, count * 5, 5)]
 
 
+def held_out(folder: str, limit: int | None = None) -> list[tuple]:
+    """The held-out numbers of a folder of ../shared/handwriting (the first ``limit``)."""
+    return datasets.folder_numbers(HANDWRITING / folder, "holdout")[:limit]
+
+
 def digitrec_reader(recognizer, told: bool = False):
     """read; ``told``: held to the label's number of digits (``read(digits=N)``), as a user
     who knows the field's length (a meter reading) asks."""
@@ -101,10 +106,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("DIGITREC_DATA"))
     parser.add_argument("--no-peer", action="store_true", help="leave RapidOCR out")
     arguments = parser.parse_args()
-    sets = {"ORAND-CAR-A, held-out half": datasets.folder_numbers(
-                HANDWRITING / "orand_car_a", "holdout")[:arguments.limit],
-            "registers, held-out registers": datasets.folder_numbers(
-                HANDWRITING / "register_numbers", "holdout")[:arguments.limit],
+    sets = {"ORAND-CAR-A, held-out half": held_out("orand_car_a", arguments.limit),
+            "registers, held-out registers": held_out("register_numbers", arguments.limit),
             "multi_digit (canvas)": datasets.folder_numbers(
                 HANDWRITING / "multi_digit")[:arguments.limit],
             "ruled paper, five digits": ruled_numbers(arguments.data_dir,

@@ -20,10 +20,10 @@ import collections
 import functools
 import time
 
-from digitrec import datasets, number_reader, recognizer
+from digitrec import number_reader, recognizer
 from digitrec.imaging import segmentation
 from digitrec.recognizer import Recognizer
-from inference import HANDWRITING  # benchmarks/inference.py, beside this script
+from reading import held_out  # benchmarks/reading.py, beside this script
 
 PARTS = [  # (label, owner of the function, its name)
     ("open the file", recognizer, "_open"),
@@ -53,8 +53,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=300, help="images of each set")
     arguments = parser.parse_args()
-    sets = {"cheques": datasets.folder_numbers(HANDWRITING / "orand_car_a", "holdout"),
-            "registers": datasets.folder_numbers(HANDWRITING / "register_numbers", "holdout")}
+    sets = {"cheques": held_out("orand_car_a", arguments.limit),
+            "registers": held_out("register_numbers", arguments.limit)}
     reader = Recognizer.load()
     totals = collections.Counter()
     for label, owner, name in PARTS:
@@ -64,7 +64,6 @@ def main() -> None:
     rows = {label: [] for label, _, _ in PARTS}
     whole = []
     for items in sets.values():
-        items = items[:arguments.limit]
         for path, _ in items[:5]:  # warm-up: sessions, caches
             reader.read(path)
         totals.clear()

@@ -177,3 +177,19 @@ def test_register_numbers_are_split_by_register_never_by_image():
     holdout_registers = {register[name] for name in holdout}
     assert not fit_registers & holdout_registers
     assert len(fit_registers) == len(set(register.values())) // 2
+
+
+def test_digit_boxes_give_each_strings_digits_in_order(tmp_path):
+    """ORAND-CAR-A's digit boxes, by file: their digits, by position, are the file's label."""
+    from conftest import HANDWRITING
+
+    folder = HANDWRITING / "orand_car_a"
+    boxes = datasets.digit_boxes(folder)
+    labels = {path.relative_to(folder).as_posix(): label
+              for path, label in datasets.folder_numbers(folder)}
+    assert len(boxes) == len(labels) == 604
+    for name, rows in boxes.items():
+        assert "".join(str(digit) for _, digit, _ in sorted(rows)) == labels[name]
+        assert all(len(box) == 4 and box[2] > 0 and box[3] > 0 for _, _, box in rows)
+    with pytest.raises(datasets.DatasetError, match="no digit_boxes.csv"):
+        datasets.digit_boxes(tmp_path)

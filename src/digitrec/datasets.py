@@ -325,10 +325,8 @@ def load_folder(folder: str | os.PathLike, part: str = "all"):
     chosen = set(folder_files(folder, part))
     boxes_file, labels_file = folder / "digit_boxes.csv", folder / "labels.csv"
     if boxes_file.is_file():
-        with open(boxes_file) as file:
-            rows = [(row["filename"], int(row["digit"]),
-                     tuple(int(row[key]) for key in ("x", "y", "w", "h")))
-                    for row in csv.DictReader(file)]
+        rows = [(filename, digit, box) for filename, boxes in digit_boxes(folder).items()
+                for _, digit, box in boxes]
     elif labels_file.is_file():
         with open(labels_file) as file:
             rows = [(row["filename"], int(row["label"]), None) for row in csv.DictReader(file)
@@ -381,6 +379,29 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int = 0) -> list[np.n
             parts[fold].append(chunk)
     return [np.sort(np.concatenate(part)) for part in parts]
 
+
+
+def digit_boxes(folder: str | os.PathLike) -> dict[str, list[tuple[int, int, tuple]]]:
+    """The digit boxes of a folder of digit strings (``digit_boxes.csv``:
+    ``filename,position,digit,x,y,w,h``, one row per digit, such as ORAND-CAR-A's): for each
+    file, in the order the file lists them, its ``(position, digit, (x, y, w, h))`` rows in that
+    order; position 0 is the string's first digit, the box in the image's pixels.
+
+    Raises:
+        DatasetError: the folder has no ``digit_boxes.csv``.
+    """
+    import csv
+
+    path = Path(folder) / "digit_boxes.csv"
+    if not path.is_file():
+        raise DatasetError(f"{folder}: no digit_boxes.csv (filename,position,digit,x,y,w,h)")
+    boxes: dict[str, list[tuple[int, int, tuple]]] = {}
+    with open(path) as file:
+        for row in csv.DictReader(file):
+            boxes.setdefault(row["filename"], []).append(
+                (int(row["position"]), int(row["digit"]),
+                 tuple(int(row[key]) for key in ("x", "y", "w", "h"))))
+    return boxes
 
 
 def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:

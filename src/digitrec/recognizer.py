@@ -156,8 +156,8 @@ def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
     if other_reading and other_reading != text:
         same_length = len(other_reading) == len(text)
         answer["digits"] = [
-            {**digit, "status": "ok" if same_length and mine == theirs else "unsure"}
-            for digit, mine, theirs in zip(chosen["digits"], text, other_reading.ljust(len(text)))]
+            {**digit, "status": "ok" if same_length and text[index] == other_reading[index]
+             else "unsure"} for index, digit in enumerate(chosen["digits"])]
         answer["alternative"] = other_reading
     return answers.explained(answer)
 

@@ -13,13 +13,13 @@ Keras-free.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from digitrec import datasets
 from digitrec.training import synthetic_strings
 
 MARGIN = 2  # pixels of paper kept before the first box and after the last in the outer pieces
@@ -95,27 +95,24 @@ def recompose(amount: CutAmount, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def load_amounts(folder: str | Path, files: list[Path]) -> list[CutAmount]:
     """The cut amounts (:func:`amount_pieces`) of ``files``, in their order, in a folder
-    holding a ``digit_boxes.csv`` (``filename,position,digit,x,y,w,h``), such as
+    holding a ``digit_boxes.csv`` (:func:`digitrec.datasets.digit_boxes`), such as
     ORAND-CAR-A's. Files without boxes, or whose boxes do not cut cleanly, are left out; none
     without the file."""
     folder = Path(folder)
     if not (folder / "digit_boxes.csv").is_file():
         return []
-    rows: dict[Path, list[dict]] = {}
-    with open(folder / "digit_boxes.csv") as file:
-        for row in csv.DictReader(file):
-            rows.setdefault((folder / row["filename"]).resolve(), []).append(row)
+    boxes = {(folder / name).resolve(): sorted(rows)
+             for name, rows in datasets.digit_boxes(folder).items()}
     amounts = []
     for path in files:
-        boxes = sorted(rows.get(Path(path).resolve(), []), key=lambda row: int(row["position"]))
-        if not boxes:
+        rows = boxes.get(Path(path).resolve())
+        if not rows:
             continue
         with Image.open(path) as image:
             grey = np.asarray(image.convert("L"))
         try:
-            amounts.append(amount_pieces(
-                grey, [tuple(int(row[key]) for key in "xywh") for row in boxes],
-                "".join(row["digit"] for row in boxes)))
+            amounts.append(amount_pieces(grey, [box for _, _, box in rows],
+                                         "".join(str(digit) for _, digit, _ in rows)))
         except ValueError:
             continue
     return amounts

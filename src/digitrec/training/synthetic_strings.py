@@ -142,29 +142,32 @@ def _folder_digits(folder: Path, count, random):
     ``labels.csv``."""
     fit = set(datasets.folder_files(folder, "fit"))
     boxed = (folder / "digit_boxes.csv").is_file()
-    label = "digit" if boxed else "label"
-    with open(folder / ("digit_boxes.csv" if boxed else "labels.csv")) as file:
-        rows = [row for row in csv.DictReader(file)
-                if row["filename"] in fit and len(row[label]) == 1]
     boxes = {}  # each file's digit boxes, (x, y, w, h)
-    for row in rows if boxed else []:
-        boxes.setdefault(row["filename"], []).append(tuple(int(row[key]) for key in "xywh"))
+    if boxed:
+        rows = []  # (filename, digit, position, box)
+        for name, file_boxes in datasets.digit_boxes(folder).items():
+            if name in fit:
+                boxes[name] = [box for _, _, box in file_boxes]
+                rows += [(name, digit, position, box) for position, digit, box in file_boxes]
+    else:
+        with open(folder / "labels.csv") as file:
+            rows = [(row["filename"], int(row["label"]), None, None)
+                    for row in csv.DictReader(file)
+                    if row["filename"] in fit and len(row["label"]) == 1]
     if count is not None and count < len(rows):
         rows = [rows[index] for index in np.sort(random.choice(len(rows), count, replace=False))]
     digits, page_name, page = [], None, None
-    for row in rows:
-        name = row["filename"]
+    for name, digit, position, box in rows:
         if not boxed:
             with Image.open(folder / name) as image:
                 ink = np.asarray(image.convert("L"), dtype=np.float32) / 255
         else:
             if name != page_name:  # the rows of a file follow each other
                 page_name, page = name, _page_ink(folder / name)
-            box = tuple(int(row[key]) for key in "xywh")
             ink = None if page is None else _own_ink(page, box, boxes[name])
         ink = None if ink is None else _cropped(ink)
         if ink is not None and ink.max() >= 0.5:  # not a faint remnant
-            digits.append((ink, int(row[label]), name + (f"#{row['position']}" if boxed else "")))
+            digits.append((ink, digit, name + (f"#{position}" if boxed else "")))
     return digits
 
 
