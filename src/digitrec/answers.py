@@ -85,7 +85,10 @@ class DigitInNumber(TypedDict):
 
     Fields:
         digit: int in 0..9.
-        confidence: float in [0, 1], the probability of ``digit``.
+        confidence: float in [0, 1], the probability of ``digit``: in
+            :meth:`digitrec.recognizer.Recognizer.read`'s answers the digit model's, the digit
+            read as segmentation cut it or in the box the number reader's alignment gives it;
+            in the number reader's own answers (``NumberReader.answer``), its best CTC step's.
         box: [x, y, w, h], ints: the digit's box in pixels of the image as given (of the file, for
             a JPEG decoded at a reduced scale), x and y of its top left corner from the image's
             top left, w and h its width and height.

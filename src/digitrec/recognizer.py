@@ -102,8 +102,8 @@ def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
     """Whether :meth:`Recognizer.read` answers with the number reader's ``reading`` ("ok",
     segmentation not run): the number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and
     the digit model's confidence in each of its digits, read alone in the digit's box
-    (``confirmations``, (len(text),) float32 in [0, 1], or None where a box holds too little
-    ink or there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
+    (``confirmations``, (len(text),) float32 in [0, 1], 0 where a box holds too little ink;
+    None where there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
     return (confirmations is not None and len(confirmations) > 0
             and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
             and bool(confirmations.min() >= level))
@@ -448,9 +448,11 @@ class Recognizer:
 
         Returns:
             A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status`` and ``digits``, left
-            to right, with their boxes in the image's pixels. A digit's status is "ok" or
-            "unsure"; the whole reading's is "unsure" if any digit's is or the two readers
-            disagree, with a ``reason`` saying what to check
+            to right, with their boxes in the image's pixels. A digit's confidence is the
+            digit model's probability of it, in [0, 1] (read as segmentation cut it, or in the
+            box the number reader's alignment gives it); its status is "ok" or "unsure". The
+            whole reading's is "unsure" if any digit's is or the two readers disagree, with a
+            ``reason`` saying what to check
             (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
             and the other reader's reading as ``alternative`` where it read another number
             (:func:`disputed`), and "no_digit" with
@@ -467,9 +469,11 @@ class Recognizer:
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None
-        confirmed = self._confirmed(image, reading) if reading is not None else None
-        if confirmed is not None:
-            return confirmed
+        # The box check is spared where the number reader is not sure enough to be "ok".
+        confirmations = self._confirmations(image, reading) if reading is not None and \
+            reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE else None
+        if reading is not None and confirmed_in_boxes(reading, confirmations):
+            return self._checked_answer(image, reading, confirmations)
         line = reading["line"] if reading else (0, 0, *image.size)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -489,37 +493,41 @@ class Recognizer:
         if prefers_segmentation(reading, segmented, in_document, digits):
             chosen, other = segmented, reading["text"]
         else:
-            chosen, other = self.reader_.answer(image, reading), segmented["text"]
+            if confirmations is None and reading["text"]:
+                confirmations = self._confirmations(image, reading)
+            chosen = self._checked_answer(image, reading, confirmations)
+            other = segmented["text"]
         return disputed(chosen, other) if chosen["text"] else chosen
 
-    def _confirmed(self, image: Image.Image, reading: dict) -> NumberAnswer | None:
-        """The number reader's ``reading`` of the image as :meth:`read`'s "ok" answer when the
-        number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and the digit model reads
-        each of its digits the same in the digit's box (the box CTC's alignment gives, cut from
-        the image and put through :func:`digitrec.imaging.to_mnist`) with a confidence of at
-        least :data:`CONFIRMATION_CONFIDENCE`, which is each digit's ``confidence`` in the
-        answer; None otherwise."""
-        if reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
-            return None  # not sure enough to be "ok": the box check is spared
-        confidences = self._confirmations(image, reading)
-        if not confirmed_in_boxes(reading, confidences):
-            return None
+    def _checked_answer(self, image: Image.Image, reading: dict,
+                        confirmations: np.ndarray | None) -> NumberAnswer:
+        """The number reader's ``reading`` of the image as :meth:`read` answers with it: each
+        digit's ``confidence`` is the digit model's in the digit's box (``confirmations``,
+        :meth:`_confirmations`), as every digit's in read's answers is the digit model's (CTC's
+        own, its best step's probability, is near 1 for most digits, misread ones included), and
+        a digit is "ok" where it reaches :data:`CONFIRMATION_CONFIDENCE`, the reading "ok" where
+        every digit is ("no_digit" for none)."""
         answer = self.reader_.answer(image, reading)
-        for digit, confidence in zip(answer["digits"], confidences):
-            digit.update(confidence=float(confidence), status="ok")
-        return {**answer, "status": "ok"}
+        if confirmations is None:
+            return answer  # no digits
+        for digit, confidence in zip(answer["digits"], confidences := confirmations.tolist()):
+            digit.update(confidence=confidence,
+                         status="ok" if confidence >= CONFIRMATION_CONFIDENCE else "unsure")
+        return {**answer, "status": "ok" if min(confidences) >= CONFIRMATION_CONFIDENCE
+                else "unsure"}
 
     def _confirmations(self, image: Image.Image, reading: dict) -> np.ndarray | None:
         """The digit model's confidence in each digit of the number reader's ``reading``, read
-        in the digit's box cut from the image: (len(text),) float32 in [0, 1]; None for a
-        reading without digits or with a box too faint on its own."""
+        in the digit's box cut from the image: (len(text),) float32 in [0, 1], 0 for a box
+        holding too little ink to read on its own; None for a reading without digits."""
         text = reading["text"]
         if not text:
             return None
         rows, probabilities = self._read_boxes_alone(image, reading["boxes"])
-        if len(rows) < len(text):
-            return None
-        return probabilities[np.arange(len(text)), [int(digit) for digit in text]]
+        confidences = np.zeros(len(text), dtype=np.float32)
+        confidences[rows] = probabilities[np.arange(len(rows)),
+                                          [int(text[row]) for row in rows]]
+        return confidences
 
     def _read_boxes_alone(self, image: Image.Image, boxes
                           ) -> tuple[list[int], np.ndarray]:
