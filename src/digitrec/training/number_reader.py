@@ -34,7 +34,7 @@ ORAND = "orand_car_a"
 REGISTERS = "register_numbers"
 WEIGHTS = "model.weights.h5"  # a reader run's Keras weights, to fine-tune from
 OK_PRECISION = 0.98  # the share of "ok" readings that must be exactly right (issue 20's goal)
-FILTERS = (32, 64, 96, 128)  # the shipped reader's widths (docs/reading.md, "A wider reader")
+FILTERS = (32, 64, 96, 128)  # the shipped reader's widths (docs/reading.md, "What is not done yet")
 UNITS = 192
 EARLIER_WIDTHS = {"filters": [16, 32, 64, 96], "units": 128}  # runs whose config has none
 
