@@ -510,7 +510,8 @@ class Recognizer:
         answer = self.reader_.answer(image, reading)
         if confirmations is None:
             return answer  # no digits
-        for digit, confidence in zip(answer["digits"], confidences := confirmations.tolist()):
+        confidences = confirmations.tolist()
+        for digit, confidence in zip(answer["digits"], confidences):
             digit.update(confidence=confidence,
                          status="ok" if confidence >= CONFIRMATION_CONFIDENCE else "unsure")
         return {**answer, "status": "ok" if min(confidences) >= CONFIRMATION_CONFIDENCE
