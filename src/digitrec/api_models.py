@@ -85,8 +85,7 @@ class DigitInNumberResponse(BaseModel):
     """One digit of a number read."""
 
     digit: Digit
-    confidence: Probability = Field(description="the digit model's probability of `digit`, "
-                                    "read in the digit's box")
+    confidence: Probability = Field(description="the digit model's probability of `digit`")
     box: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=4, max_length=4)] = Field(
         description="[x, y, width, height] in the image's pixels, from its top left corner")
     status: Literal["ok", "unsure"]
