@@ -493,8 +493,6 @@ class Recognizer:
         if prefers_segmentation(reading, segmented, in_document, digits):
             chosen, other = segmented, reading["text"]
         else:
-            if confirmations is None and reading["text"]:
-                confirmations = self._confirmations(image, reading)
             chosen = self._checked_answer(image, reading, confirmations)
             other = segmented["text"]
         return disputed(chosen, other) if chosen["text"] else chosen
@@ -503,11 +501,14 @@ class Recognizer:
                         confirmations: np.ndarray | None) -> NumberAnswer:
         """The number reader's ``reading`` of the image as :meth:`read` answers with it: each
         digit's ``confidence`` is the digit model's in the digit's box (``confirmations``,
-        :meth:`_confirmations`), as every digit's in read's answers is the digit model's (CTC's
-        own, its best step's probability, is near 1 for most digits, misread ones included), and
-        a digit is "ok" where it reaches :data:`CONFIRMATION_CONFIDENCE`, the reading "ok" where
-        every digit is ("no_digit" for none)."""
+        :meth:`_confirmations`, computed here when None), as every digit's in read's answers is
+        the digit model's (CTC's own, its best step's probability, is near 1 for most digits,
+        misread ones included), and a digit is "ok" where it reaches
+        :data:`CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is ("no_digit" for
+        none)."""
         answer = self.reader_.answer(image, reading)
+        if confirmations is None:
+            confirmations = self._confirmations(image, reading)
         if confirmations is None:
             return answer  # no digits
         confidences = confirmations.tolist()
