@@ -11,8 +11,9 @@ so (read confirms at the text level: recognizer.CONFIRMATION_CONFIDENCE).
 
     DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN]
 
-The validation numbers are the ones the shipped reader's training held back (ORAND-CAR-A's last
-50 fit amounts, the crops of the last fit registers: ``training.number_reader``) and 60
+The validation numbers are the ones the reader's training held back (ORAND-CAR-A's last fit
+amounts and the crops of the last fit registers, as many as its config.json's ``validation``
+and ``register_validation`` say: ``training.number_reader``) and 60
 five-digit numbers of MNIST test digits 5,000 to 5,299 on ruled paper (the benchmark's own,
 benchmarks/reading.py, are digits 0 to 299). No held-out number is read. The "ok" level kept
 (1) is the lowest multiple of 0.05 at which at least 98% of all the validation numbers' "ok"
@@ -26,8 +27,8 @@ import os
 
 import numpy as np
 
-from digitrec import answers, datasets, imaging
-from digitrec.recognizer import (Recognizer, agreement, confirmed_in_boxes,
+from digitrec import answers, datasets, imaging, run_folder
+from digitrec.recognizer import (DEFAULT_READER, Recognizer, agreement, confirmed_in_boxes,
                                  prefers_segmentation)
 from digitrec.training.number_reader import ORAND, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -87,11 +88,13 @@ def main() -> None:
     parser.add_argument("--data-dir", default=os.environ.get("DIGITREC_DATA"))
     parser.add_argument("--reader", help="a number reader's run folder (default: the shipped)")
     arguments = parser.parse_args()
-    amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")
-    _, registers = register_split(HANDWRITING, 150)  # as train_reader's defaults hold them back
+    # The numbers the reader's training held back (its config.json says how many).
+    config = run_folder.read_record(arguments.reader or DEFAULT_READER, run_folder.CONFIG)
+    amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")[-config["validation"]:]
+    _, registers = register_split(HANDWRITING, config["register_validation"])
     ruled = ruled_numbers(arguments.data_dir, 1060)[1000:]  # digits 5,000 to 5,299
     recognizer = Recognizer.load(reader=arguments.reader)
-    sets = {"cheques": readings(recognizer, amounts[-50:]),
+    sets = {"cheques": readings(recognizer, amounts),
             "registers": readings(recognizer, registers),
             "ruled paper": readings(recognizer, ruled)}
     sets["all"] = [row for rows in sets.values() for row in rows]
