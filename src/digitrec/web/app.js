@@ -153,9 +153,16 @@ function showNumber(reading, target, scale) {
     target.fillText(String(digit.digit), x, Math.max(12, y - 4));
   }
   target.setLineDash([]);
+  const count = `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`;
+  const each = reading.digits.map((digit) => `${digit.digit} at ${percent(digit.confidence)}`);
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
   else show(reading.text, reading.status, reading.status === "unsure" ? `Unsure: ${reading.reason}`
-            : `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`);
+            : `${count}: ${each.join(", ")}`);
+}
+
+// A confidence in [0, 1] as a whole percentage, as the page shows it.
+function percent(confidence) {
+  return `${Math.round(confidence * 100)}%`;
 }
 
 document.getElementById("clear").addEventListener("click", () => {
