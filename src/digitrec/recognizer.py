@@ -507,10 +507,10 @@ class Recognizer:
         :data:`CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is ("no_digit" for
         none)."""
         answer = self.reader_.answer(image, reading)
+        if not reading["text"]:
+            return answer  # "no_digit"
         if confirmations is None:
             confirmations = self._confirmations(image, reading)
-        if confirmations is None:
-            return answer  # no digits
         confidences = confirmations.tolist()
         for digit, confidence in zip(answer["digits"], confidences):
             digit.update(confidence=confidence,
