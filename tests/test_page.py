@@ -190,6 +190,37 @@ def test_a_sure_number_shows_each_digits_confidence(page):
         page.get_by_role("button", name="Clear").click()
 
 
+def test_a_phone_draws_a_number_with_a_finger(page, server_url):
+    """On a phone-sized screen (390x844, touch), a number written with touch events (not the
+    mouse) is read, and the canvas fits the screen without scrolling sideways."""
+    from playwright.sync_api import expect
+
+    context = page.context.browser.new_context(viewport={"width": 390, "height": 844},
+                                               is_mobile=True, has_touch=True)
+    try:
+        phone = context.new_page()
+        phone.goto(server_url)
+        phone.get_by_label("A number (several digits)").check()
+        box = phone.locator("#canvas").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        touch = context.new_cdp_session(phone)
+        for stroke in ([(0.3, 0.2), (0.3, 0.5), (0.3, 0.8)],
+                       [(0.5, 0.2), (0.66, 0.2), (0.58, 0.5), (0.54, 0.82)]):
+            points = [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}
+                      for x, y in stroke]
+            touch.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                                    "touchPoints": points[:1]})
+            for point in points[1:]:
+                touch.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                                        "touchPoints": [point]})
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(phone.locator("#result")).to_have_text("17", timeout=10_000)
+        assert phone.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+    finally:
+        context.close()
+
+
 def test_upload_a_real_photo(page):
     from playwright.sync_api import expect
 
