@@ -428,6 +428,8 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     assert tuned_config["start_from"] == str(run) and tuned_config["units"] == 32
     with pytest.raises(ValueError, match="no model.weights.h5 to start from"):
         train_reader(tmp_path / "bad", handwriting, start_from=tmp_path)
+    with pytest.raises(ValueError, match="validation must be at least 1 amount, got 0"):
+        train_reader(tmp_path / "bad", handwriting, validation=0)
     with pytest.raises(ValueError, match="fine-tuning keeps a run's widths"):
         train_reader(tmp_path / "bad", handwriting, start_from=run, units=64)
     earlier = tmp_path / "earlier"  # a run made before config.json recorded the widths

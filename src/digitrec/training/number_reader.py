@@ -301,11 +301,14 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             270 MB an epoch for 30,000 strings) rather than train every epoch on the same.
 
     Raises:
-        FileExistsError: ``out`` exists. ValueError: fewer real amounts than ``validation``,
+        FileExistsError: ``out`` exists. ValueError: ``validation`` under 1, fewer real
+            amounts than ``validation``,
             ``start_from`` without weights, widths other than ``start_from``'s, or no
             handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
+    if validation < 1:  # amounts[:-0] would train on none of them
+        raise ValueError(f"validation must be at least 1 amount, got {validation}")
     filters, units = _widths(start_from, filters, units)
     if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
         # Checked before the strings are made: they take minutes.
