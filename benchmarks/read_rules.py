@@ -95,7 +95,8 @@ def main() -> None:
         parser.error(f"--ruled must be 1 to 1000, got {arguments.ruled}")
     # The numbers the reader's training held back (its config.json says how many).
     config = run_folder.read_record(arguments.reader or DEFAULT_READER, run_folder.CONFIG)
-    amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")[-config["validation"]:]
+    amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")
+    amounts = amounts[len(amounts) - config["validation"]:]  # none when every amount trained
     _, registers = register_split(HANDWRITING, config["register_validation"])
     ruled = ruled_numbers(arguments.data_dir, 1000 + arguments.ruled)[1000:]  # from digit 5,000
     recognizer = Recognizer.load(reader=arguments.reader)
