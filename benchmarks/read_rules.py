@@ -103,6 +103,7 @@ def main() -> None:
     sets = {"cheques": readings(recognizer, amounts),
             "registers": readings(recognizer, registers),
             "ruled paper": readings(recognizer, ruled)}
+    sets = {name: rows for name, rows in sets.items() if rows}  # a column for each set read
     sets["all"] = [row for rows in sets.values() for row in rows]
     levels = [round(level, 2) for level in np.arange(0.40, 0.951, 0.05)]
     print("| digit confidence | " + " | ".join(f"{name}: ok exact, coverage" for name in sets)
