@@ -27,10 +27,10 @@ import os
 
 import numpy as np
 
-from digitrec import answers, datasets, imaging, run_folder
+from digitrec import answers, imaging, run_folder
 from digitrec.recognizer import (DEFAULT_READER, Recognizer, agreement, confirmed_in_boxes,
                                  prefers_segmentation)
-from digitrec.training.number_reader import ORAND, register_split
+from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from reading import ruled_numbers  # benchmarks/reading.py, beside this script
 
@@ -95,8 +95,7 @@ def main() -> None:
         parser.error(f"--ruled must be 1 to 1000, got {arguments.ruled}")
     # The numbers the reader's training held back (its config.json says how many).
     config = run_folder.read_record(arguments.reader or DEFAULT_READER, run_folder.CONFIG)
-    amounts = datasets.folder_numbers(HANDWRITING / ORAND, "fit")
-    amounts = amounts[len(amounts) - config["validation"]:]  # none when every amount trained
+    _, amounts = amount_split(HANDWRITING, config["validation"])  # none when all trained
     _, registers = register_split(HANDWRITING, config["register_validation"])
     ruled = ruled_numbers(arguments.data_dir, 1000 + arguments.ruled)[1000:]  # from digit 5,000
     recognizer = Recognizer.load(reader=arguments.reader)

@@ -170,6 +170,18 @@ def _opened(numbers: list[tuple[Path, str]]) -> list[tuple[Image.Image, str]]:
     return [(imaging.open_image(path), text) for path, text in numbers]
 
 
+def amount_split(handwriting: str | os.PathLike, validation: int
+                 ) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """The fit half of ORAND-CAR-A's amounts as (training, validation): the last
+    ``validation`` of them (0 or more) validate. Raises ValueError when there are not more
+    amounts than that."""
+    amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
+    if len(amounts) <= validation:
+        raise ValueError(f"only {len(amounts)} real amounts, fewer than validation={validation}")
+    cut = len(amounts) - validation
+    return amounts[:cut], amounts[cut:]
+
+
 def register_split(handwriting: str | os.PathLike, validation: int
                    ) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
     """The fit half of the register crops (``register_numbers``, split by register) as
@@ -307,7 +319,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
-    if validation < 1:  # amounts[:-0] would train on none of them
+    if validation < 1:  # this recipe chooses its epoch on cheques too (0: branch whole-fit)
         raise ValueError(f"validation must be at least 1 amount, got {validation}")
     filters, units = _widths(start_from, filters, units)
     if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
@@ -327,11 +339,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         train_amounts, validation_numbers = _own_numbers_split(extra_data)
         train_registers, sources = [], ("mnist",)
     else:
-        amounts = datasets.folder_numbers(Path(handwriting) / ORAND, "fit")
-        if len(amounts) <= validation:
-            raise ValueError(f"only {len(amounts)} real amounts, fewer than "
-                             f"validation={validation}")
-        train_amounts, validation_numbers = amounts[:-validation], amounts[-validation:]
+        train_amounts, validation_numbers = amount_split(handwriting, validation)
         cut_amounts = recomposed_amounts.load_amounts(Path(handwriting) / ORAND,
                                                       [path for path, _ in train_amounts])
         train_registers, validation_registers = register_split(handwriting, register_validation)

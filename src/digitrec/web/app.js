@@ -125,8 +125,8 @@ function showDigit(answer) {
   const probabilities = answer.probabilities || new Array(10).fill(0);
   bars.querySelectorAll("li").forEach((item, digit) => {
     const value = probabilities[digit];
-    item.querySelector(".bar span").style.width = `${(value * 100).toFixed(1)}%`;
-    item.querySelector(".value").textContent = `${(value * 100).toFixed(1)}%`;
+    item.querySelector(".bar span").style.width = percent(value, 1);
+    item.querySelector(".value").textContent = percent(value, 1);
     item.classList.toggle("top", digit === answer.digit);
   });
   if (answer.model_input) seen.src = "data:image/png;base64," + answer.model_input;
@@ -134,7 +134,7 @@ function showDigit(answer) {
   seen.hidden = !answer.model_input;  // no broken-image icon before the first answer
   if (answer.status === "no_digit") show("No digit", "no_digit", answer.reason);
   else if (answer.status === "unsure") show(`Unsure (${answer.digit}?)`, "unsure", answer.reason);
-  else show(`${answer.digit}`, "ok", `${(answer.confidence * 100).toFixed(1)}% sure`);
+  else show(`${answer.digit}`, "ok", `${percent(answer.confidence, 1)} sure`);
 }
 
 function showNumber(reading, target, scale) {
@@ -160,9 +160,9 @@ function showNumber(reading, target, scale) {
             : `${count}: ${each.join(", ")}`);
 }
 
-// A confidence in [0, 1] as a whole percentage, as the page shows it.
-function percent(confidence) {
-  return `${Math.round(confidence * 100)}%`;
+// A probability in [0, 1] as a percentage with this many decimals (a number's digits: none).
+function percent(probability, decimals = 0) {
+  return `${(probability * 100).toFixed(decimals)}%`;
 }
 
 document.getElementById("clear").addEventListener("click", () => {
