@@ -362,7 +362,22 @@ def test_a_digit_cut_from_its_box_reads_as_the_whole_image(user_digits, recogniz
     cut_right = recognizer.predict(cut) == labels
     assert cut_right.sum() >= whole_right.sum() - 1, [
         row["filename"] for row, right in zip(rows, cut_right) if not right]
-    assert cut[0].mode == images[0].mode
+    assert all(box.mode == image.mode for box, image in zip(cut, images) if image.mode != "P")
+
+
+def test_a_palette_image_reads_as_its_colours(recognizer):
+    """A cheque saved with a palette (a GIF, an 8-bit PNG) reads as the grey image it shows:
+    each digit's box, cut for the digit model, keeps the palette's colours (its frame was once
+    filled with a palette index on a default palette, and every digit scored 0%)."""
+    cheque = imaging.open_image(HANDWRITING / "orand_car_a" / "images" /
+                                "train_a_car_000160.jpg").convert("L")
+    palette = cheque.convert("P", palette=Image.Palette.ADAPTIVE, colors=256)
+    assert np.array_equal(np.asarray(palette.convert("L")), np.asarray(cheque))  # same pixels
+    grey, coloured = recognizer.read(cheque), recognizer.read(palette)
+    assert coloured["text"] == grey["text"] == "25441"
+    assert [digit["confidence"] for digit in coloured["digits"]] == pytest.approx(
+        [digit["confidence"] for digit in grey["digits"]], abs=1e-3)
+    assert min(digit["confidence"] for digit in coloured["digits"]) > 0.5
 
 
 def test_uris_without_pyarrow_are_answered_with_what_to_install(monkeypatch):

@@ -219,8 +219,12 @@ def cut_box(image: Image.Image, box: tuple[float, float, float, float]) -> Image
         box: (x, y, width, height) in the image's pixels, floats allowed.
 
     Returns:
-        A Pillow image in ``image``'s mode, the box's pixels in the middle.
+        A Pillow image in ``image``'s mode (a palette image's in RGB, or RGBA where it has
+        transparency), the box's pixels in the middle.
     """
+    if image.mode in ("P", "PA"):  # a median of palette indices is no colour of the paper
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info
+                              else "RGB")
     left, top = int(box[0]), int(box[1])
     right, bottom = int(np.ceil(box[0] + box[2])), int(np.ceil(box[1] + box[3]))
     width, height = right - left, bottom - top
