@@ -68,6 +68,8 @@ def test_a_file_path_its_bytes_a_file_object_and_its_pil_image_read_the_same(rec
     number = HANDWRITING / "multi_digit" / "dfak0_2026.png"
     assert recognizer.read(number.read_bytes())["text"] == recognizer.read(number)["text"]
     assert recognizer.read(Image.open(number))["text"] == recognizer.read(number)["text"]
+    with pytest.raises(ValueError, match=r"not an array: pass PIL.Image.fromarray\(array\)"):
+        recognizer.read(np.asarray(Image.open(number)))  # as OpenCV users hold images
     with pytest.raises(ValueError, match="cannot recognise a float; pass file paths, image bytes"):
         recognizer.predict([3.5])
 

@@ -461,11 +461,16 @@ class Recognizer:
 
         Raises:
             digitrec.imaging.ImageError: a file or image that cannot be read.
-            ValueError: an input of another type; ``digits`` not a whole number from 1 to
+            ValueError: an input of another type (a NumPy array too: wrap it with
+                ``PIL.Image.fromarray``); ``digits`` not a whole number from 1 to
                 :data:`MAX_DIGITS`, or given to a recognizer with ``reader="segmentation"``.
         """
         self._check_loaded()
         check_digits(digits, self.reader_ is None)
+        if isinstance(image, np.ndarray):  # predict's arrays are MNIST digits, not photos
+            raise ValueError("read takes a whole image, not an array: pass "
+                             "PIL.Image.fromarray(array) (an OpenCV image's channels are BGR: "
+                             "cv2.cvtColor(array, cv2.COLOR_BGR2RGB) first)")
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None
