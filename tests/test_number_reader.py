@@ -512,3 +512,6 @@ def test_a_users_labels_must_be_digits(tmp_path):
         labelled_numbers(tmp_path)
     with pytest.raises(ValueError, match="no labels.csv"):
         labelled_numbers(tmp_path / "missing")
+    (tmp_path / "labels.csv").write_text("filename,label\n")  # the header alone
+    with pytest.raises(ValueError, match="no image is listed in labels.csv; add a row"):
+        labelled_numbers(tmp_path)

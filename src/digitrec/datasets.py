@@ -416,7 +416,8 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
     of its registers, in the order they first appear, are "fit", the others "holdout".
 
     Raises:
-        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, or an unknown ``part``.
+        DatasetError: no ``labels.csv`` or ``digit_boxes.csv``, neither lists an image, or an
+            unknown ``part``.
     """
     import csv
 
@@ -437,7 +438,11 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
                   "holdout": [name for name in registers if registers[name] not in fit]}
         return halves.get(part, list(registers))
     if not files:
-        raise DatasetError(f"{folder}: holds neither labels.csv nor digit_boxes.csv")
+        listed = [name for name in ("labels.csv", "digit_boxes.csv")
+                  if (Path(folder) / name).is_file()]
+        raise DatasetError(f"{folder}: no image is listed in {' or '.join(listed)}; add a "
+                           "row filename,label for each" if listed else
+                           f"{folder}: holds neither labels.csv nor digit_boxes.csv")
     files = list(dict.fromkeys(files))
     half = len(files) // 2
     return {"fit": files[:half], "holdout": files[half:], "all": files}[part]
