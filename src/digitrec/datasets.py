@@ -424,13 +424,13 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
     if part not in ("fit", "holdout", "all"):
         raise DatasetError(f"part must be fit, holdout or all, got {part!r}")
     files, registers = [], {}
-    for name in ("digit_boxes.csv", "labels.csv"):
-        if (Path(folder) / name).is_file():
-            with open(Path(folder) / name) as file:
-                for row in csv.DictReader(file):
-                    files.append(row["filename"])
-                    if row.get("register"):
-                        registers[row["filename"]] = row["register"]
+    found = [name for name in ("digit_boxes.csv", "labels.csv") if (Path(folder) / name).is_file()]
+    for name in found:
+        with open(Path(folder) / name) as file:
+            for row in csv.DictReader(file):
+                files.append(row["filename"])
+                if row.get("register"):
+                    registers[row["filename"]] = row["register"]
     if registers:
         order = list(dict.fromkeys(registers.values()))
         fit = set(order[:len(order) // 2])
@@ -438,10 +438,8 @@ def folder_files(folder: str | os.PathLike, part: str = "all") -> list[str]:
                   "holdout": [name for name in registers if registers[name] not in fit]}
         return halves.get(part, list(registers))
     if not files:
-        listed = [name for name in ("labels.csv", "digit_boxes.csv")
-                  if (Path(folder) / name).is_file()]
-        raise DatasetError(f"{folder}: no image is listed in {' or '.join(listed)}; add a "
-                           "row filename,label for each" if listed else
+        raise DatasetError(f"{folder}: no image is listed in {' or '.join(found)}; add a "
+                           "row filename,label for each" if found else
                            f"{folder}: holds neither labels.csv nor digit_boxes.csv")
     files = list(dict.fromkeys(files))
     half = len(files) // 2

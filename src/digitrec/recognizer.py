@@ -166,7 +166,9 @@ def _open(image) -> Image.Image:
     """A path, encoded bytes, a binary file object or a PIL image -> an upright PIL image.
 
     Raises:
-        ValueError: any other type. digitrec.imaging.ImageError: unreadable bytes or file.
+        ValueError: any other type (an array too: only predict takes arrays, as MNIST digits,
+            and it does before calling this). digitrec.imaging.ImageError: unreadable bytes or
+            file.
     """
     if isinstance(image, (str, os.PathLike)):
         return imaging.open_image(image)
@@ -176,6 +178,10 @@ def _open(image) -> Image.Image:
         image = image.read()
     if isinstance(image, (bytes, bytearray, memoryview)):
         return imaging.decode_image(bytes(image))
+    if isinstance(image, np.ndarray):  # predict takes arrays as MNIST digits before this
+        raise ValueError("read takes a whole image, not an array: pass "
+                         "PIL.Image.fromarray(array) (an OpenCV image's channels are BGR: "
+                         "cv2.cvtColor(array, cv2.COLOR_BGR2RGB) first)")
     raise ValueError(f"cannot recognise a {type(image).__name__}; pass {INPUTS}")
 
 
@@ -467,10 +473,6 @@ class Recognizer:
         """
         self._check_loaded()
         check_digits(digits, self.reader_ is None)
-        if isinstance(image, np.ndarray):  # predict's arrays are MNIST digits, not photos
-            raise ValueError("read takes a whole image, not an array: pass "
-                             "PIL.Image.fromarray(array) (an OpenCV image's channels are BGR: "
-                             "cv2.cvtColor(array, cv2.COLOR_BGR2RGB) first)")
         path = image if isinstance(image, (str, os.PathLike)) else None
         image = _open(image)
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None

@@ -222,14 +222,15 @@ def cut_box(image: Image.Image, box: tuple[float, float, float, float]) -> Image
         A Pillow image in ``image``'s mode (a palette image's in RGB, or RGBA where it has
         transparency), the box's pixels in the middle.
     """
-    if image.mode in ("P", "PA"):  # a median of palette indices is no colour of the paper
-        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info
-                              else "RGB")
     left, top = int(box[0]), int(box[1])
     right, bottom = int(np.ceil(box[0] + box[2])), int(np.ceil(box[1] + box[3]))
     width, height = right - left, bottom - top
     band = max(1, max(width, height) // 8)
-    surround = np.asarray(image.crop((left - band, top - band, right + band, bottom + band)))
+    around = image.crop((left - band, top - band, right + band, bottom + band))
+    if around.mode in ("P", "PA"):  # a median of palette indices is no colour of the paper
+        around = around.convert("RGBA" if around.mode == "PA" or "transparency" in around.info
+                                else "RGB")
+    surround = np.asarray(around)
     inside = np.zeros(surround.shape[:2], dtype=bool)
     inside[band:-band, band:-band] = True
     # Pixels past the image's edge come back from crop as zeros: only those in it count.
@@ -242,8 +243,8 @@ def cut_box(image: Image.Image, box: tuple[float, float, float, float]) -> Image
     size = (width + 2 * band, height + 2 * band)
     if max(width, height) >= PAGE_SIZE:
         size = (max(size), max(size))
-    framed = Image.new(image.mode, size, fill[0] if len(fill) == 1 else fill)
-    framed.paste(image.crop((left, top, right, bottom)),
+    framed = Image.new(around.mode, size, fill[0] if len(fill) == 1 else fill)
+    framed.paste(around.crop((band, band, band + width, band + height)),
                  ((size[0] - width) // 2, (size[1] - height) // 2))
     return framed
 

@@ -319,7 +319,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
-    if validation < 1:  # this recipe chooses its epoch on cheques too (0: branch whole-fit)
+    if validation < 1:  # this recipe chooses its epoch on the cheques too
         raise ValueError(f"validation must be at least 1 amount, got {validation}")
     filters, units = _widths(start_from, filters, units)
     if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
