@@ -29,7 +29,7 @@ import numpy as np
 
 from digitrec import answers, imaging, run_folder
 from digitrec.recognizer import (DEFAULT_READER, Recognizer, agreement, confirmed_in_boxes,
-                                 prefers_segmentation)
+                                 prefers_segmentation, segmentation_line)
 from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from reading import ruled_numbers  # benchmarks/reading.py, beside this script
@@ -38,19 +38,20 @@ from reading import ruled_numbers  # benchmarks/reading.py, beside this script
 def readings(recognizer, items) -> list[dict]:
     """For each item: its label, the number reader's reading, the digit model's confidence in
     each of its digits read in their boxes (None for none, or a box with too little ink),
-    segmentation's answer on that line, and whether the line is a part of the image (a
-    document's crop): what read's rules look at."""
+    segmentation's answer on the part of the image it reads (recognizer.segmentation_line),
+    and whether that is a line of a document's crop: what read's rules look at."""
     rows = []
     for item, label in items:
         image = item if not isinstance(item, (str, os.PathLike)) else imaging.open_image(item)
         reading = recognizer.reader_.read(image)
+        line = segmentation_line(image, reading)
         try:
-            segmented = recognizer._read_by_segmentation(image, reading["line"])
+            segmented = recognizer._read_by_segmentation(image, line)
         except imaging.ImageError:
             segmented = answers.no_number()
         rows.append({"label": label, "reading": reading, "segmented": segmented,
                      "confirmations": recognizer._confirmations(image, reading),
-                     "in_document": reading["line"] != (0, 0, *image.size)})
+                     "in_document": line != (0, 0, *image.size)})
     return rows
 
 

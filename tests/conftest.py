@@ -1,6 +1,7 @@
 """Shared fixtures: the real data beside the repository (../shared, or $DIGITREC_SHARED), never
 downloaded."""
 
+import functools
 import os
 from pathlib import Path
 
@@ -14,6 +15,18 @@ HANDWRITING = SHARED / "handwriting"
 # Tests read SHARED/data unless DIGITREC_DATA already points elsewhere.
 os.environ.setdefault("DIGITREC_DATA", str(SHARED / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@functools.cache
+def ruled_paper():
+    """benchmarks/ruled_paper.py, whose pages of ruled and squared paper the tests write on."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ruled_paper", REPOSITORY / "benchmarks" / "ruled_paper.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """The image pipeline, stage by stage, on real MNIST digits and real people's handwriting."""
 
-import functools
 import io
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import HANDWRITING, REPOSITORY
+from conftest import HANDWRITING, REPOSITORY, ruled_paper
 from digitrec import imaging
 from digitrec.imaging.ink import _surround
 
@@ -207,18 +206,6 @@ def test_lines_frames_and_edges_are_told_from_digits(shape, line):
     assert count == 2
     outline = imaging.outline_share(labels, 1, stats[1])
     assert imaging.is_line(stats[1, :5], 200, 300, outline) == line
-
-
-@functools.cache
-def ruled_paper():
-    """benchmarks/ruled_paper.py, whose pages of ruled and squared paper the tests write on."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "ruled_paper", REPOSITORY / "benchmarks" / "ruled_paper.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 PAGES = {"ruled": dict(line_level=140), "squared": dict(line_level=140, squared=True),

@@ -232,3 +232,21 @@ def test_reads_rules_on_made_up_readings():
     assert "alternative" not in disputed(sure, "") and "alternative" not in disputed(sure, "42")
     assert [d["status"] for d in disputed(stricter, "42")["digits"]] == ["ok", "unsure"]
     assert disputed(stricter, "42")["reason"] == "check digit 2 (counted from the left)"
+
+
+def test_segmentation_reads_a_documents_line_and_a_pages_whole_image():
+    """Segmentation reads the number reader's line in a register's column, among other lines
+    or where it is a small part of a page, and the whole image for one line across a page
+    (its own page cleaning erases the paper's rules, which a line's crop cuts at its
+    corners)."""
+    from digitrec.recognizer import segmentation_line
+
+    page, strip = Image.new("L", (700, 300), 255), Image.new("L", (120, 300), 255)
+    reading = {"line": (40, 60, 620, 240), "lines": 1}
+    assert segmentation_line(page, reading) == (0, 0, 700, 300)
+    assert segmentation_line(page, {**reading, "lines": 2}) == (40, 60, 620, 240)
+    assert segmentation_line(page, {**reading, "line": (300, 60, 620, 240)}) == \
+        (300, 60, 620, 240)
+    assert segmentation_line(strip, {"line": (0, 60, 120, 120), "lines": 1}) == \
+        (0, 60, 120, 120)
+    assert segmentation_line(page, None) == (0, 0, 700, 300)

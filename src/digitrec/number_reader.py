@@ -286,9 +286,15 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     line under it is taken.
 
     Returns:
-        That line's reading, as :func:`read_each_line` gives it.
+        That line's reading, as :func:`read_each_line` gives it, and ``lines``, the number of
+        lines found in the image.
     """
     readings = read_each_line(image, logits_of, length)
+    return {**_number_line(readings), "lines": len(readings)}
+
+
+def _number_line(readings: list[dict]) -> dict:
+    """:func:`read_lines`' choice among the readings of an image's lines."""
     confident = [reading for reading in readings
                  if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
     if len(confident) > 1 and confident[0]["line"][1] <= TOP_EDGE \

@@ -35,6 +35,9 @@ SEGMENTATION_PREFERRED = 0.7
 # One view of each digit confirms the number reader where the digit model is as sure as it must
 # be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
 CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
+PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
+# a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
+# (docs/reading.md)
 MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
 
 
@@ -134,14 +137,35 @@ def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bo
     segmentation's (``segmented``) rather than the number reader's (``reading``). It is when
     both read the same digits, when the number reader read none, or when segmentation is "ok"
     and the digit model's confidence in each of its digits reaches ``level`` (read:
-    :data:`SEGMENTATION_PREFERRED`) and the number reader read the whole image
-    (``in_document`` False: segmentation reads few lines found in a document's crop); with
+    :data:`SEGMENTATION_PREFERRED`) and segmentation read the whole image
+    (``in_document`` False, :func:`segmentation_line`: segmentation reads few lines found in
+    a document's crop); with
     ``digits``, segmentation's reading counts only when it has that many."""
     counted = digits is None or len(segmented["text"]) == digits
     sure = segmented["status"] == "ok" and all(
         digit["confidence"] >= level for digit in segmented["digits"])
     return reading["text"] == segmented["text"] or (not reading["text"] and counted) or (
         sure and counted and not in_document)
+
+
+def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:
+    """The part of the image (left, top, right, bottom) that :meth:`Recognizer.read`'s
+    segmentation reads: the number reader's line (``reading["line"]``, :func:`digitrec.
+    number_reader.read_lines`, and ``reading["lines"]``, how many were found), or the whole
+    image where the number reader read it whole or found one line of writing across a page (an
+    image at least as wide as tall, the line at least :data:`PAGE_LINE_SHARE` of its width, as a
+    number on ruled paper): the line's crop would be nearly the page, and cut the paper's rules
+    at its corners, where segmentation's own page cleaning erases them on the whole page.
+    Segmentation's reading is preferred only where it read the whole image
+    (:func:`prefers_segmentation`); a line in a crop of a document (a register's column) is
+    not."""
+    whole = (0, 0, *image.size)
+    if reading is None or reading["line"] == whole:
+        return whole
+    left, _, right, _ = reading["line"]
+    across_a_page = image.width >= image.height and reading["lines"] == 1 and \
+        right - left >= PAGE_LINE_SHARE * image.width
+    return whole if across_a_page else reading["line"]
 
 
 def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
@@ -428,7 +452,8 @@ class Recognizer:
         read, the surest reading kept), and the digit model. When the number reader is fairly
         sure (:data:`AGREEMENT_CONFIDENCE`) and the digit model reads each of its digits the
         same in the digit's box (from CTC's alignment) with a confidence of at least
-        :data:`CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line is also
+        :data:`CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line (in a
+        document's crop; else the whole image: :func:`segmentation_line`) is also
         segmented (the digits found by :func:`digitrec.imaging.segmentation.segment`, each read
         by the digit model in two views, as cut from the string's ink and as its box cut from
         the image, the two probability vectors averaged). When both read the same digits, the
@@ -436,8 +461,8 @@ class Recognizer:
         (:data:`AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits less
         sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
         reading where the digit model is sure of each of its digits
-        (:data:`SEGMENTATION_PREFERRED`) and the number reader read the whole image, else the
-        number reader's. docs/reading.md gives the figures on held-out cheques,
+        (:data:`SEGMENTATION_PREFERRED`) and it read the whole image, else the number
+        reader's. docs/reading.md gives the figures on held-out cheques,
         register crops and ruled paper. With ``reader="segmentation"``, segmentation alone answers,
         on the whole image.
 
@@ -481,7 +506,7 @@ class Recognizer:
             reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE else None
         if reading is not None and confirmed_in_boxes(reading, confirmations):
             return self._checked_answer(image, reading, confirmations)
-        line = reading["line"] if reading else (0, 0, *image.size)
+        line = segmentation_line(image, reading)
         try:
             segmented = self._read_by_segmentation(image, line)
         except imaging.NoDigitError as error:
@@ -496,7 +521,7 @@ class Recognizer:
         agreed = agreement(reading, segmented)
         if agreed is not None:
             return answers.explained(agreed)
-        in_document = reading["line"] != (0, 0, *image.size)
+        in_document = line != (0, 0, *image.size)
         if prefers_segmentation(reading, segmented, in_document, digits):
             chosen, other = segmented, reading["text"]
         else:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from digitrec.imaging.errors import NoDigitError
 from digitrec.imaging.ink import STROKE_LEVEL, extract_ink, to_grey
+from digitrec.imaging.lines import remove_ruled_lines
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
 # is one line. Measured on the fit halves: ORAND-CAR-A's amounts fill 59% of their image's
@@ -53,7 +54,9 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         ink, is at least :data:`LINE_SHARE` of its height once the scanner's margins are cut
         off, at every level tried for an image taller than wide: :func:`_faint_level`, then
         :data:`STRIP_LEVELS`), or when it holds no writing at all; else each band of rows
-        holding writing (ruling lines, the margin, bands lower than :data:`MIN_LINE_HEIGHT` and
+        holding writing (ruling lines, in an image at least as wide as tall tilted ones too
+        (:func:`digitrec.imaging.remove_ruled_lines`), the margin, bands lower than
+        :data:`MIN_LINE_HEIGHT` and
         bands with less than :data:`MIN_BAND_SHARE` of the inkiest band's ink left out, of
         the bands that do not run off the strip's right side when there are such) with a
         margin of paper around its ink of 40% of its height.
@@ -71,12 +74,16 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         return whole
     # A strip taller than wide is a crop of a column, not a line: its writing can be fainter
     # than its rules, or leave the paper's texture over the stroke level, so other levels are
-    # tried.
+    # tried. A page's rules can be tilted (a photo of ruled paper), and the straight runs
+    # _without_rules finds miss them: they are erased along their own slope first.
+    strip = bottom - top > right - left
+    if not strip:
+        ink = remove_ruled_lines(ink, vertical=False)
     strokes = ink > STROKE_LEVEL
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
     writing = _without_rules(strokes, sides)
     levels = STRIP_LEVELS[:1]
-    if bottom - top > right - left:  # each level once: the faint one may be STROKE_LEVEL
+    if strip:  # each level once: the faint one may be STROKE_LEVEL
         levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
         bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level, sides))
@@ -140,7 +147,9 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
 
 def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
     """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
-    height and horizontal runs of half the width (found by morphological opening), and the
+    height (in a strip taller than wide; else of :data:`LINE_SHARE` of it, longer than a line of
+    writing there can be) and horizontal runs of half the width (found by morphological
+    opening), and the
     pixels next to them, less specks (components under 6 pixels or 3 rows), and less the thin
     upright pieces (at most :data:`EDGE_STROKE_WIDTH` wide, three times as high) within
     :data:`EDGE_BAND` columns of the left or right edge where ``sides`` (left, right) says a
@@ -148,8 +157,10 @@ def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
     joins a number to the marks below it in one band."""
     height, width = strokes.shape
     strokes = strokes.astype(np.uint8)
-    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((max(8, height // 4), 1),
-                                                                 np.uint8))
+    # In an image wider than tall, a 1 can be a third of the height: a rule is longer than
+    # any line of writing the image holds.
+    run = height // 4 if height > width else round(LINE_SHARE * height)
+    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((max(8, run), 1), np.uint8))
     horizontal = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, max(8, width // 2)),
                                                                    np.uint8))
     rules = cv2.dilate(vertical | horizontal, np.ones((3, 3), np.uint8))
