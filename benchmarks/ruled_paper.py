@@ -16,7 +16,10 @@ model's accuracy through ``imaging.to_mnist`` as it is and with the step left ou
 image is taken for a page; for the table, no table looked for; for the shadows, the paper's
 level estimated by block minima alone, without ``imaging.ink._page_background``), and on blank
 paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
-read exactly by ``Recognizer.read``.
+read exactly by ``Recognizer.read``, with and without the lines erased; and on each kind of
+page, read whole and by the number reader alone, with the page made even
+(:func:`digitrec.imaging.even_page`: a table round the sheet or a shadow over it taken out)
+and without.
 """
 
 import argparse
@@ -90,15 +93,16 @@ def accuracy(recognizer, digits, labels, **page) -> float:
     return correct / len(labels)
 
 
-def reading_accuracy(recognizer, digits, labels, **page) -> float:
-    """Five-digit numbers (``Recognizer.read``) read exactly, a fraction."""
+def reading_accuracy(recognizer, digits, labels, alone: bool = False, **page) -> float:
+    """Five-digit numbers (``Recognizer.read``; ``alone``: its number reader alone) read
+    exactly, a fraction."""
     numbers = len(labels) // 5
+    read = recognizer.reader_.read if alone else recognizer.read
     correct = 0
     for start in range(0, numbers * 5, 5):
         text = "".join(str(label) for label in labels[start:start + 5])
         try:
-            correct += recognizer.read(on_ruled_paper(digits[start:start + 5], **page))["text"] \
-                == text
+            correct += read(on_ruled_paper(digits[start:start + 5], **page))["text"] == text
         except imaging.ImageError:
             pass
     return correct / numbers
@@ -123,7 +127,8 @@ def main():
 
     # Each step, left out: the "left in" column.
     def without_lines():
-        return replaced("remove_ruled_lines", lambda ink, **options: ink, "digit", "segmentation")
+        return replaced("remove_ruled_lines", lambda ink, **options: ink, "digit", "segmentation",
+                        "text_lines")
 
     def without_pages():  # no image is taken for a page: no box, table or line steps
         return replaced("PAGE_SIZE", 10_000, "ink", "lines", "digit")
@@ -165,6 +170,25 @@ def main():
         print(f"| five-digit numbers read exactly, {name} | {erased:.1%} | {left_in:.1%} |")
     print(f"\n{len(labels)} MNIST test digits (and {len(labels) // 5} numbers of five of them), "
           f"shipped model, paper at grey {PAPER}.")
+
+    # Numbers on photographed pages: read whole, and the number reader alone, with the page
+    # made even (imaging.even_page: no table round the sheet, no shadow) and without.
+    papers = [("blank", dict(line_level=None)),
+              ("ruled, grey 140, 3 degrees", dict(line_level=140, degrees=3)),
+              ("squared, grey 140, 3 degrees", dict(line_level=140, degrees=3, squared=True)),
+              ("box round the number", dict(line_level=120, thickness=3, box=True)),
+              ("a sheet on a table (grey 90)", dict(line_level=None, table=90))]
+    papers += [(f"{name} shadow, ruled", dict(line_level=140, shadow=name)) for name in SHADOWS]
+    print("\n| five-digit numbers on | read | read, page not made even | number reader alone "
+          "| alone, page not made even |")
+    print("|---|---:|---:|---:|---:|")
+    for name, page in papers:
+        cells = []
+        for alone in (False, True):
+            cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
+            with mock.patch("digitrec.imaging.even_page", lambda image: image):
+                cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
+        print(f"| {name} | " + " | ".join(f"{cell:.1%}" for cell in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -180,3 +180,49 @@ def test_a_one_on_a_wide_page_is_not_taken_for_a_rule(mnist):
     ink = np.asarray(ruled_paper().on_ruled_paper(number, line_level=None)) < 128
     (left, _, _, _), = imaging.find_lines(ruled_paper().on_ruled_paper(number, line_level=140))
     assert left <= np.flatnonzero(ink.any(axis=0))[0]
+
+
+def test_a_page_on_a_table_or_in_a_shadow_is_read_as_even_paper(mnist, recognizer):
+    """A sheet photographed on a dark table, or with a shadow over a third of it, is given to
+    the number reader as its ink on even white paper (imaging.even_page). Before, the reader
+    took the median grey level for the paper, and read none of these ten numbers on the table
+    and four in the shadow."""
+    _, (digits, labels) = mnist
+    page = ruled_paper().on_ruled_paper
+    for paper, fewest in ((dict(line_level=None, table=90), 9),
+                          (dict(line_level=140, shadow="hard"), 8)):
+        read = 0
+        for start in range(7000, 7050, 5):
+            image = page(digits[start:start + 5], **paper)
+            even = imaging.even_page(image)
+            assert even is not image and even.size == image.size
+            corners = np.asarray(even)[[0, 0, -1, -1], [0, -1, 0, -1]]
+            assert corners.min() > 200  # the table and the shadow are paper now
+            label = "".join(str(label) for label in labels[start:start + 5])
+            read += recognizer.reader_.read(image)["text"] == label
+        assert read >= fewest, (paper, read)
+
+
+def test_even_paper_documents_and_cheques_are_read_as_they_are(mnist):
+    """A page of even paper, a register crop with its scanner's margin (one as wide as half
+    the crop, which a table round a sheet would be taken for on its own), and a cheque are
+    given to the number reader as they are."""
+    _, (digits, _) = mnist
+    images = [ruled_paper().on_ruled_paper(digits[7000:7005], line_level=140, degrees=3)]
+    images += [imaging.open_image(REGISTERS / "images" / name) for name in (
+        "born_K2740_0014a-FM_row_id_1.jpg", "born_K2713_0046a-FM_row_id_2.jpg")]
+    cheques = datasets.folder_numbers(HANDWRITING / "orand_car_a", "fit")[:3]
+    images += [imaging.open_image(path) for path, _ in cheques]
+    for image in images:
+        assert imaging.even_page(image) is image
+
+
+def test_a_number_on_askew_squared_paper_is_found_in_its_line(mnist):
+    """Squared paper held 3 degrees askew: its upright lines are erased along their slope too
+    (before, they joined every row into one band, and every page was read whole)."""
+    _, (digits, _) = mnist
+    page = ruled_paper().on_ruled_paper
+    found = sum(imaging.find_lines(page(digits[start:start + 5], line_level=140, degrees=3,
+                                        squared=True)) != [(0, 0, 700, 300)]
+                for start in range(7000, 7050, 5))
+    assert found >= 8, found

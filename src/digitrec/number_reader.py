@@ -237,7 +237,8 @@ def edit_distance(first: str, second: str) -> int:
 
 def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> list[dict]:
     """Reads every line of writing that :func:`digitrec.imaging.find_lines` finds in an image
-    (the whole image when it is one line), in one batch.
+    (the whole image when it is one line), in one batch; a photographed page is first made
+    even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over it).
 
     Args:
         image: a Pillow image, upright.
@@ -253,6 +254,7 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         probability of the path read) and ``line``, the
         (left, top, right, bottom) box of the line.
     """
+    image = imaging.even_page(image)
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
     arrays = [to_reader_input(crop) for crop in crops]

@@ -499,7 +499,9 @@ class Recognizer:
         self._check_loaded()
         check_digits(digits, self.reader_ is None)
         path = image if isinstance(image, (str, os.PathLike)) else None
-        image = _open(image)
+        # A photographed page in a shadow, or on a table, is read, checked and segmented as
+        # even paper (the number reader makes it so too: number_reader.read_each_line).
+        image = imaging.even_page(_open(image))
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None
         # The box check is spared where the number reader is not sure enough to be "ok".
         confirmations = self._confirmations(image, reading) if reading is not None and \

@@ -6,7 +6,8 @@ and print. :func:`find_lines` trims the margin (and the shadow of the page's edg
 erases ruling lines, and returns the bands of rows that hold writing, each as a box to read;
 the number reader reads each and picks the number's
 (:func:`digitrec.number_reader.read_lines`). An image that is itself one line of writing (a
-cheque's amount, a drawn number) is returned whole.
+cheque's amount, a drawn number) is returned whole. :func:`even_page` gives the number reader
+a photographed page's ink on even paper (no table round it, no shadow over it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import STROKE_LEVEL, extract_ink, to_grey
+from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _page_background, _surround, extract_ink,
+                                 to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
@@ -36,6 +38,10 @@ MIN_FAINT_LEVEL = 0.08
 EDGE_BAND = 12  # columns: thin upright pieces this near a margin's side are the page's edge
 EDGE_STROKE_WIDTH = 4  # pixels: and at most this wide (measured on the fit registers,
 # docs/reading.md)
+UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than this (its 10th to
+# 90th percentile) is in a shadow: a shadow over a third of a page or more darkens it by 80
+# levels or more, where ruled and squared pages vary by none (benchmarks/ruled_paper.py) and
+# people's photos of a digit (user_digits) by 0 to 32
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
 # docs/reading.md)
@@ -78,7 +84,7 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     # _without_rules finds miss them: they are erased along their own slope first.
     strip = bottom - top > right - left
     if not strip:
-        ink = remove_ruled_lines(ink, vertical=False)
+        ink = remove_ruled_lines(ink)
     strokes = ink > STROKE_LEVEL
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
     writing = _without_rules(strokes, sides)
@@ -106,6 +112,54 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
                min(right, left + x + width + pad), min(bottom, top + y + height + pad))
         boxes.append(tuple(round(value * scale) for value in box))
     return boxes or whole
+
+
+def even_page(image: Image.Image) -> Image.Image:
+    """A photo of a page as dark ink on even white paper, for the number reader: the ink that
+    :func:`digitrec.imaging.extract_ink` measures (a table round the sheet masked out, shadows
+    and light falling off across the sheet taken out, either polarity), drawn back at the
+    image's size as an "L" image, 255 for paper. The number reader's own input
+    (:func:`digitrec.number_reader.to_reader_input`) takes the median grey level for the
+    paper, which a table or a shadow over part of the page is not.
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        That image, its ``info`` kept, for a photographed page: at least
+        :data:`~digitrec.imaging.PAGE_SIZE` pixels both ways, at least as wide as tall, with
+        a table round the sheet (dark edges on opposite sides, :func:`scanner_margins`, that
+        :func:`digitrec.imaging.extract_ink` takes for one), or else without a scanner's
+        margin and with paper whose level varies by more than :data:`UNEVEN_PAPER` between
+        its 10th and 90th percentiles (a shadow). Else ``image`` itself: a crop of a document
+        (a register's column, its margin often scanned with it), a small image, a page of
+        even paper, or one holding no ink.
+    """
+    if min(image.size) < PAGE_SIZE or image.height > image.width:
+        return image
+    grey = to_grey(image)
+    height, width = grey.shape
+    left, top, right, bottom = scanner_margins(grey)
+    # Dark edges on opposite sides can be a table round the sheet; a scanner's margin is on
+    # one side (so every wide register crop of the handwriting folder).
+    framed = (left > 0 and right < width) or (top > 0 and bottom < height)
+    table = framed and _surround(grey) is not None
+    if (left, top, right, bottom) != (0, 0, width, height) and not table:
+        return image
+    # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
+    # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
+    paper = _page_background(255 - grey if float(np.median(grey)) > 127.5 else grey)
+    if not table and np.percentile(paper, 90) - np.percentile(paper, 10) <= UNEVEN_PAPER:
+        return image
+    try:
+        ink = extract_ink(grey)
+    except NoDigitError:
+        return image
+    page = Image.fromarray((255 * (1 - ink)).astype(np.uint8))
+    if page.size != image.size:
+        page = page.resize(image.size, Image.Resampling.BILINEAR)
+    page.info.update(image.info)  # a draft's scale (imaging.DRAFT_SCALE) stays with it
+    return page
 
 
 def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
