@@ -17,9 +17,9 @@ image is taken for a page; for the table, no table looked for; for the shadows, 
 level estimated by block minima alone, without ``imaging.ink._page_background``), and on blank
 paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
 read exactly by ``Recognizer.read``, with and without the lines erased; and on each kind of
-page, read whole and by the number reader alone, with the page made even
+page (and turned), read whole and by the number reader alone, with the page made even
 (:func:`digitrec.imaging.even_page`: a table round the sheet or a shadow over it taken out)
-and without.
+and its writing levelled (:func:`digitrec.imaging.level_page`, in ``read``), and as it is.
 """
 
 import argparse
@@ -95,14 +95,20 @@ def accuracy(recognizer, digits, labels, **page) -> float:
 
 def reading_accuracy(recognizer, digits, labels, alone: bool = False, **page) -> float:
     """Five-digit numbers (``Recognizer.read``; ``alone``: its number reader alone) read
-    exactly, a fraction."""
+    exactly, a fraction; ``page``: :func:`on_ruled_paper`'s options, and ``turned``, the
+    degrees the photo is turned by."""
     numbers = len(labels) // 5
     read = recognizer.reader_.read if alone else recognizer.read
     correct = 0
     for start in range(0, numbers * 5, 5):
         text = "".join(str(label) for label in labels[start:start + 5])
+        options = {key: value for key, value in page.items() if key != "turned"}
+        image = on_ruled_paper(digits[start:start + 5], **options)
+        if page.get("turned"):  # a photo taken turned, its corners paper
+            image = image.rotate(page["turned"], resample=Image.Resampling.BICUBIC, expand=True,
+                                 fillcolor=PAPER)
         try:
-            correct += read(on_ruled_paper(digits[start:start + 5], **page))["text"] == text
+            correct += read(image)["text"] == text
         except imaging.ImageError:
             pass
     return correct / numbers
@@ -172,21 +178,26 @@ def main():
           f"shipped model, paper at grey {PAPER}.")
 
     # Numbers on photographed pages: read whole, and the number reader alone, with the page
-    # made even (imaging.even_page: no table round the sheet, no shadow) and without.
+    # made even (imaging.even_page: no table round the sheet, no shadow) and its writing
+    # levelled (imaging.level_page, read only), and as it is.
     papers = [("blank", dict(line_level=None)),
+              ("blank, turned 8 degrees", dict(line_level=None, turned=8)),
+              ("ruled, grey 140, 3 degrees, turned 12 degrees",
+               dict(line_level=140, degrees=3, turned=12)),
               ("ruled, grey 140, 3 degrees", dict(line_level=140, degrees=3)),
               ("squared, grey 140, 3 degrees", dict(line_level=140, degrees=3, squared=True)),
               ("box round the number", dict(line_level=120, thickness=3, box=True)),
               ("a sheet on a table (grey 90)", dict(line_level=None, table=90))]
     papers += [(f"{name} shadow, ruled", dict(line_level=140, shadow=name)) for name in SHADOWS]
-    print("\n| five-digit numbers on | read | read, page not made even | number reader alone "
-          "| alone, page not made even |")
+    print("\n| five-digit numbers on | read | read, page as it is | number reader alone "
+          "| alone, page as it is |")
     print("|---|---:|---:|---:|---:|")
     for name, page in papers:
         cells = []
         for alone in (False, True):
             cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
-            with mock.patch("digitrec.imaging.even_page", lambda image: image):
+            with mock.patch("digitrec.imaging.even_page", lambda image: image), \
+                    mock.patch("digitrec.imaging.level_page", lambda image: (image, 0.0)):
                 cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
         print(f"| {name} | " + " | ".join(f"{cell:.1%}" for cell in cells) + " |")
 

@@ -462,8 +462,11 @@ class Recognizer:
         sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
         reading where the digit model is sure of each of its digits
         (:data:`SEGMENTATION_PREFERRED`) and it read the whole image, else the number
-        reader's. docs/reading.md gives the figures on held-out cheques,
-        register crops and ruled paper. With ``reader="segmentation"``, segmentation alone answers,
+        reader's. A photographed page is first made even paper where a table or a shadow is
+        on it (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
+        (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
+        docs/reading.md gives the figures on held-out cheques, register crops and ruled
+        paper. With ``reader="segmentation"``, segmentation alone answers,
         on the whole image.
 
         With ``digits`` (a field whose number of digits is known: a meter reading, a form's
@@ -500,8 +503,20 @@ class Recognizer:
         check_digits(digits, self.reader_ is None)
         path = image if isinstance(image, (str, os.PathLike)) else None
         # A photographed page in a shadow, or on a table, is read, checked and segmented as
-        # even paper (the number reader makes it so too: number_reader.read_each_line).
-        image = imaging.even_page(_open(image))
+        # even paper (the number reader makes it so too: number_reader.read_each_line), and
+        # turned so that its writing is level; the boxes are turned back.
+        page = imaging.even_page(_open(image))
+        level, tilt = imaging.level_page(page)
+        answer = self._read_page(level, digits, path)
+        if tilt:
+            scale = page.info.get(imaging.DRAFT_SCALE, 1.0)
+            sizes = [(width * scale, height * scale) for width, height in (level.size, page.size)]
+            answer["digits"] = [{**digit, "box": imaging.unturned_box(digit["box"], tilt, *sizes)}
+                                for digit in answer["digits"]]
+        return answer
+
+    def _read_page(self, image: Image.Image, digits: int | None, path) -> NumberAnswer:
+        """:meth:`read` of an opened image (``path``: its file, named in errors)."""
         reading = self.reader_.read(image, digits) if self.reader_ is not None else None
         # The box check is spared where the number reader is not sure enough to be "ok".
         confirmations = self._confirmations(image, reading) if reading is not None and \

@@ -42,6 +42,11 @@ UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than th
 # 90th percentile) is in a shadow: a shadow over a third of a page or more darkens it by 80
 # levels or more, where ruled and squared pages vary by none (benchmarks/ruled_paper.py) and
 # people's photos of a digit (user_digits) by 0 to 32
+LINE_LENGTH = 3  # a page's writing at least this many times as long as high is a line (three
+# digits or more) whose angle level_page finds
+MIN_TILT = 2.0  # degrees: a page whose writing lies at a smaller angle is read as it is (the
+# centres of a level number's digits lie within 0.7 degrees of level: docs/reading.md)
+MAX_TILT = 15.0  # degrees: writing at a steeper angle is not taken for a turned line
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
 # docs/reading.md)
@@ -138,13 +143,9 @@ def even_page(image: Image.Image) -> Image.Image:
     if min(image.size) < PAGE_SIZE or image.height > image.width:
         return image
     grey = to_grey(image)
-    height, width = grey.shape
-    left, top, right, bottom = scanner_margins(grey)
-    # Dark edges on opposite sides can be a table round the sheet; a scanner's margin is on
-    # one side (so every wide register crop of the handwriting folder).
-    framed = (left > 0 and right < width) or (top > 0 and bottom < height)
+    margin, framed = _dark_edges(grey)
     table = framed and _surround(grey) is not None
-    if (left, top, right, bottom) != (0, 0, width, height) and not table:
+    if margin and not table:
         return image
     # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
     # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
@@ -160,6 +161,104 @@ def even_page(image: Image.Image) -> Image.Image:
         page = page.resize(image.size, Image.Resampling.BILINEAR)
     page.info.update(image.info)  # a draft's scale (imaging.DRAFT_SCALE) stays with it
     return page
+
+
+def level_page(image: Image.Image) -> tuple[Image.Image, float]:
+    """A photographed page turned so that its writing is level, for reading a number on it:
+    the number reader reads a line of writing as it lies.
+
+    The angle is that of the line through the centres of the writing's components (the
+    digits, mostly) on the page, its paper's rules erased (:func:`_writing_angle`).
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        The image turned by that angle (counter-clockwise for a positive one, enlarged to hold
+        it all, the new corners paper, its ``info`` kept) and the angle in degrees, for a page
+        (as :func:`even_page` takes one: at least :data:`~digitrec.imaging.PAGE_SIZE` pixels
+        both ways, at least as wide as tall, no scanner's margin on one side) whose writing is
+        a line lying at :data:`MIN_TILT` degrees or more and less than :data:`MAX_TILT`; else
+        ``(image, 0.0)``.
+    """
+    if min(image.size) < PAGE_SIZE or image.height > image.width:
+        return image, 0.0
+    grey = to_grey(image)
+    margin, framed = _dark_edges(grey)
+    if margin and not framed:
+        return image, 0.0
+    try:
+        ink = remove_ruled_lines(extract_ink(grey))
+    except NoDigitError:
+        return image, 0.0
+    tilt = _writing_angle(ink > STROKE_LEVEL)
+    if tilt is None or not MIN_TILT <= abs(tilt) < MAX_TILT:
+        return image, 0.0
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if image.mode in ("P", "PA") else "RGB")
+    if "A" in image.mode:  # transparent corners, composited as the rest of the paper is
+        fill = (0,) * len(image.mode)
+    else:
+        fill = tuple(int(value) for value in np.median(
+            np.asarray(image).reshape(-1, len(image.mode)), axis=0))
+    turned = image.rotate(tilt, resample=Image.Resampling.BICUBIC, expand=True,
+                          fillcolor=fill[0] if image.mode == "L" else fill)
+    turned.info.update(image.info)
+    return turned, tilt
+
+
+def _writing_angle(strokes: np.ndarray) -> float | None:
+    """The angle in degrees (Image.rotate's: counter-clockwise on the screen) that levels a
+    line of writing: the slope of the least-squares line through its components' centres
+    (each weighted by the square root of its area; specks under a tenth of the largest
+    component's area left out). None where there is no line: fewer than three components, or
+    strokes that, along that line, are not :data:`LINE_LENGTH` times as long as they are high
+    across it (their 5th to 95th percentiles)."""
+    count, _, stats, centres = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
+                                                                connectivity=8)
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    if count < 4:
+        return None
+    kept = area >= 0.1 * area.max()
+    if kept.sum() < 3:
+        return None
+    slope = np.polyfit(centres[1:, 0][kept], centres[1:, 1][kept], 1, w=np.sqrt(area[kept]))[0]
+    angle = float(np.arctan(slope))
+    rows, columns = np.nonzero(strokes)
+    across = rows * np.cos(angle) - columns * np.sin(angle)
+    along = rows * np.sin(angle) + columns * np.cos(angle)
+    length, height = (float(np.subtract(*np.percentile(values, [95, 5])))
+                      for values in (along, across))
+    return float(np.degrees(angle)) if length >= LINE_LENGTH * height else None
+
+
+def unturned_box(box: list[int], tilt: float, turned_size: tuple[float, float],
+                 size: tuple[float, float]) -> list[int]:
+    """A box [x, y, width, height] found on a page :func:`level_page` turned by ``tilt``
+    degrees (its size then ``turned_size``, before ``size``, both as (width, height) in the
+    same pixels as the box) -> the box round it on the page as it was, in those pixels,
+    clipped to the page."""
+    x, y, width, height = box
+    corners = np.array([[x, y], [x + width, y], [x, y + height], [x + width, y + height]],
+                       dtype=np.float64) - np.array(turned_size) / 2
+    angle = np.radians(tilt)
+    # Image.rotate turns counter-clockwise on the screen, y pointing down: undone here.
+    back = np.stack([corners[:, 0] * np.cos(angle) - corners[:, 1] * np.sin(angle),
+                     corners[:, 0] * np.sin(angle) + corners[:, 1] * np.cos(angle)], axis=1)
+    back += np.array(size) / 2
+    left, top = np.clip(back.min(axis=0), 0, size)
+    right, bottom = np.clip(back.max(axis=0), 0, size)
+    return [round(left), round(top), round(right - left), round(bottom - top)]
+
+
+def _dark_edges(grey: np.ndarray) -> tuple[bool, bool]:
+    """Whether the image has dark edges (:func:`scanner_margins`), and whether they lie on
+    opposite sides, as a table round a photographed sheet can: a scanner's margin lies along
+    one side (so along every wide register crop of the handwriting folder)."""
+    height, width = grey.shape
+    left, top, right, bottom = scanner_margins(grey)
+    framed = (left > 0 and right < width) or (top > 0 and bottom < height)
+    return (left, top, right, bottom) != (0, 0, width, height), framed
 
 
 def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
