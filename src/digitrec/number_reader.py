@@ -237,8 +237,7 @@ def edit_distance(first: str, second: str) -> int:
 
 def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> list[dict]:
     """Reads every line of writing that :func:`digitrec.imaging.find_lines` finds in an image
-    (the whole image when it is one line), in one batch; a photographed page is first made
-    even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over it).
+    (the whole image when it is one line), in one batch.
 
     Args:
         image: a Pillow image, upright.
@@ -254,7 +253,6 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         probability of the path read) and ``line``, the
         (left, top, right, bottom) box of the line.
     """
-    image = imaging.even_page(image)
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
     arrays = [to_reader_input(crop) for crop in crops]
@@ -340,8 +338,10 @@ class NumberReader:
 
     def read(self, image: Image.Image, length: int | None = None) -> dict:
         """Reads one image of a number, or of a crop of a document holding one (see
-        :func:`read_lines`), exactly ``length`` digits when given."""
-        return read_lines(image, self.logits, length)
+        :func:`read_lines`), exactly ``length`` digits when given; a photographed page is
+        first made even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over
+        it), its boxes and lines in the same pixels."""
+        return read_lines(imaging.even_page(image), self.logits, length)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,

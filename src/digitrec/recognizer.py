@@ -503,8 +503,7 @@ class Recognizer:
         check_digits(digits, self.reader_ is None)
         path = image if isinstance(image, (str, os.PathLike)) else None
         # A photographed page in a shadow, or on a table, is read, checked and segmented as
-        # even paper (the number reader makes it so too: number_reader.read_each_line), and
-        # turned so that its writing is level; the boxes are turned back.
+        # even paper, and turned so that its writing is level; the boxes are turned back.
         page = imaging.even_page(_open(image))
         level, tilt = imaging.level_page(page)
         answer = self._read_page(level, digits, path)
@@ -517,7 +516,8 @@ class Recognizer:
 
     def _read_page(self, image: Image.Image, digits: int | None, path) -> NumberAnswer:
         """:meth:`read` of an opened image (``path``: its file, named in errors)."""
-        reading = self.reader_.read(image, digits) if self.reader_ is not None else None
+        reading = number_reader.read_lines(image, self.reader_.logits, digits) \
+            if self.reader_ is not None else None
         # The box check is spared where the number reader is not sure enough to be "ok".
         confirmations = self._confirmations(image, reading) if reading is not None and \
             reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE else None
