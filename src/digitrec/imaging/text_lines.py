@@ -7,7 +7,9 @@ erases ruling lines, and returns the bands of rows that hold writing, each as a 
 the number reader reads each and picks the number's
 (:func:`digitrec.number_reader.read_lines`). An image that is itself one line of writing (a
 cheque's amount, a drawn number) is returned whole. :func:`even_page` gives the number reader
-a photographed page's ink on even paper (no table round it, no shadow over it).
+a photographed page's ink on even paper (no table round it, no shadow over it), and
+:func:`level_page` turns a page whose line of writing is turned level (:func:`unturned_box`
+turns the digits' boxes back).
 """
 
 from __future__ import annotations
@@ -210,8 +212,8 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
 def _writing_angle(strokes: np.ndarray) -> float | None:
     """The angle in degrees (Image.rotate's: counter-clockwise on the screen) that levels a
     line of writing: the slope of the least-squares line through its components' centres
-    (each weighted by the square root of its area; specks under a tenth of the largest
-    component's area left out). None where there is no line: fewer than three components, or
+    (each counting as much as its area; specks under a tenth of the largest component's area
+    left out). None where there is no line: fewer than three components, or
     strokes that, along that line, are not :data:`LINE_LENGTH` times as long as they are high
     across it (their 5th to 95th percentiles)."""
     count, _, stats, centres = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
