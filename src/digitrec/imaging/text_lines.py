@@ -255,11 +255,13 @@ def unturned_box(box: list[int], tilt: float, turned_size: tuple[float, float],
 
 def _dark_edges(grey: np.ndarray) -> tuple[bool, bool]:
     """Whether the image has dark edges (:func:`scanner_margins`), and whether they lie on
-    opposite sides, as a table round a photographed sheet can: a scanner's margin lies along
+    opposite sides or leave no page at all, as a table round a photographed sheet can (one
+    covering most of every row or column: a sheet turned on it): a scanner's margin lies along
     one side (so along every wide register crop of the handwriting folder)."""
     height, width = grey.shape
     left, top, right, bottom = scanner_margins(grey)
-    framed = (left > 0 and right < width) or (top > 0 and bottom < height)
+    framed = (left > 0 and right < width) or (top > 0 and bottom < height) or \
+        right <= left or bottom <= top
     return (left, top, right, bottom) != (0, 0, width, height), framed
 
 
