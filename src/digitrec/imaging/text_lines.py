@@ -133,7 +133,7 @@ def even_page(image: Image.Image) -> Image.Image:
         image: a Pillow image, upright, of any mode and size.
 
     Returns:
-        That image, its ``info`` kept, for a photographed page: at least
+        That page (a new image, its ``info`` kept) for a photographed page: at least
         :data:`~digitrec.imaging.PAGE_SIZE` pixels both ways, at least as wide as tall, with
         a table round the sheet (dark edges on opposite sides, :func:`scanner_margins`, that
         :func:`digitrec.imaging.extract_ink` takes for one), or else without a scanner's
