@@ -47,12 +47,14 @@ SHADOWS = {
 
 def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 3.0,
                    thickness: int = 2, squared: bool = False, box: bool = False,
-                   table: int | None = None, shadow: str | None = None) -> Image.Image:
+                   table: int | None = None, shadow: str | None = None,
+                   turned: float = 0.0) -> Image.Image:
     """(N, 28, 28) uint8 MNIST digits written side by side, one 200 px tall on 400x400 paper,
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
     (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it;
-    ``shadow``: one of :data:`SHADOWS` over the page."""
+    ``shadow``: one of :data:`SHADOWS` over the page; ``turned``: the photo turned by this many
+    degrees (counter-clockwise), enlarged to hold it, its new corners table or paper."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     page = np.full((height, width), PAPER, np.float32)
@@ -78,7 +80,11 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     if shadow is not None:
         rows, columns = np.indices(page.shape)
         page *= SHADOWS[shadow](rows, columns, height)
-    return Image.fromarray(page.astype(np.uint8))
+    photo = Image.fromarray(page.astype(np.uint8))
+    if turned:
+        photo = photo.rotate(turned, resample=Image.Resampling.BICUBIC, expand=True,
+                             fillcolor=PAPER if table is None else table)
+    return photo
 
 
 def accuracy(recognizer, digits, labels, **page) -> float:
@@ -95,20 +101,14 @@ def accuracy(recognizer, digits, labels, **page) -> float:
 
 def reading_accuracy(recognizer, digits, labels, alone: bool = False, **page) -> float:
     """Five-digit numbers (``Recognizer.read``; ``alone``: its number reader alone) read
-    exactly, a fraction; ``page``: :func:`on_ruled_paper`'s options, and ``turned``, the
-    degrees the photo is turned by."""
+    exactly, a fraction; ``page``: :func:`on_ruled_paper`'s options."""
     numbers = len(labels) // 5
     read = recognizer.reader_.read if alone else recognizer.read
     correct = 0
     for start in range(0, numbers * 5, 5):
         text = "".join(str(label) for label in labels[start:start + 5])
-        options = {key: value for key, value in page.items() if key != "turned"}
-        image = on_ruled_paper(digits[start:start + 5], **options)
-        if page.get("turned"):  # a photo taken turned, its corners paper
-            image = image.rotate(page["turned"], resample=Image.Resampling.BICUBIC, expand=True,
-                                 fillcolor=PAPER)
         try:
-            correct += read(image)["text"] == text
+            correct += read(on_ruled_paper(digits[start:start + 5], **page))["text"] == text
         except imaging.ImageError:
             pass
     return correct / numbers

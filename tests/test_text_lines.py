@@ -228,11 +228,6 @@ def test_a_number_on_askew_squared_paper_is_found_in_its_line(mnist):
     assert found >= 8, found
 
 
-def _turned(image: Image.Image, degrees: float) -> Image.Image:
-    """A page photographed turned by ``degrees`` (counter-clockwise), the corners paper."""
-    return image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=235)
-
-
 def test_a_turned_page_is_levelled_and_its_boxes_turned_back(mnist, recognizer):
     """A photo of a number turned 12 degrees: level_page finds the angle, read reads the
     number level, and each digit's box lies round the digit's ink in the photo as it was.
@@ -241,7 +236,7 @@ def test_a_turned_page_is_levelled_and_its_boxes_turned_back(mnist, recognizer):
     page = ruled_paper().on_ruled_paper
     read = 0
     for start in range(8000, 8150, 5):
-        image = _turned(page(digits[start:start + 5], line_level=None), 12)
+        image = page(digits[start:start + 5], line_level=None, turned=12)
         level, tilt = imaging.level_page(image)
         assert abs(tilt + 12) <= 2 and level.size != image.size
         answer = recognizer.read(image)
@@ -262,7 +257,7 @@ def test_single_digits_documents_and_level_pages_are_not_turned(mnist):
     _, (digits, _) = mnist
     images = [ruled_paper().on_ruled_paper(digits[7000:7005], line_level=140, degrees=3),
               ruled_paper().on_ruled_paper(digits[7000:7001], line_level=None),
-              _turned(ruled_paper().on_ruled_paper(digits[7000:7002], line_level=None), 8)]
+              ruled_paper().on_ruled_paper(digits[7000:7002], line_level=None, turned=8)]
     images += [imaging.open_image(path) for path in sorted(
         (HANDWRITING / "user_digits").glob("aaronpan/*.jpg"))[:3]]
     images += [imaging.open_image(REGISTERS / "images" / "born_K2713_0046a-FM_row_id_2.jpg")]
@@ -276,7 +271,8 @@ def test_a_box_on_a_turned_page_is_turned_back():
     page = Image.new("L", (700, 300), 235)
     page.paste(0, (100, 120, 131, 181))  # a dark bar, 31x61
     for degrees in (5, -8, 12):
-        turned = _turned(page, degrees)
+        turned = page.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True,
+                             fillcolor=235)
         rows, columns = np.nonzero(np.asarray(turned) < 100)
         box = [int(columns.min()), int(rows.min()), int(np.ptp(columns)) + 1,
                int(np.ptp(rows)) + 1]
@@ -293,8 +289,7 @@ def test_a_sheet_turned_on_a_table_is_made_even(mnist, recognizer):
     page = ruled_paper().on_ruled_paper
     read = 0
     for start in range(7000, 7050, 5):
-        image = page(digits[start:start + 5], line_level=None, table=90).rotate(
-            9, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=90)
+        image = page(digits[start:start + 5], line_level=None, table=90, turned=9)
         assert imaging.even_page(image) is not image
         read += recognizer.read(image)["text"] == "".join(
             str(label) for label in labels[start:start + 5])

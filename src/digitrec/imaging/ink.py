@@ -179,13 +179,18 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
             contrast under :data:`MIN_SIGNAL_TO_NOISE` times the paper's noise.
     """
     surround = _surround(grey)
-    if surround is not None or float(np.median(grey)) > 127.5:
-        # A light sheet photographed on a darker table, or a majority of light paper: dark ink.
-        grey = 255.0 - grey
+    grey = _white_on_black(grey, surround is not None)
     ink = _normalised_ink(grey - _local_background(grey), surround)
     if min(grey.shape) >= PAGE_SIZE:
         ink = _normalised_ink(grey - _page_background(grey), surround)
     return ink
+
+
+def _white_on_black(grey: np.ndarray, table: bool = False) -> np.ndarray:
+    """Grey levels (H, W) turned so that the ink is light on dark paper: inverted where the
+    image is a light sheet on a darker table (``table``) or the majority of it is light paper
+    (the median grey level over 127.5), dark ink then."""
+    return 255.0 - grey if table or float(np.median(grey)) > 127.5 else grey
 
 
 def _normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:

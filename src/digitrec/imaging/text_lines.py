@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _page_background, _surround, extract_ink,
-                                 to_grey)
+from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _page_background, _surround,
+                                 _white_on_black, extract_ink, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
@@ -151,7 +151,7 @@ def even_page(image: Image.Image) -> Image.Image:
         return image
     # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
     # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
-    paper = _page_background(255 - grey if float(np.median(grey)) > 127.5 else grey)
+    paper = _page_background(_white_on_black(grey))
     if not table and np.percentile(paper, 90) - np.percentile(paper, 10) <= UNEVEN_PAPER:
         return image
     try:
