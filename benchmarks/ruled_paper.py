@@ -10,11 +10,14 @@ little crooked), on squared paper (vertical lines as well), and in a box drawn r
 (a form's cell, 3 px, grey 120, 60 px in from the photo's edge), and on a sheet photographed on
 a dark table (grey 90, 60 px of it showing round the sheet), and under shadows (:data:`SHADOWS`:
 a soft one across a corner, the paper darkened by up to 110 grey levels over 150 px; a
-hard-edged one over a third of the page; an L-shaped one along two edges). Prints the shipped
+hard-edged one over a third of the page; an L-shaped one along two edges; a dim photo, the
+whole page at half the light, its paper at grey 117). Prints the shipped
 model's accuracy through ``imaging.to_mnist`` as it is and with the step left out
 (:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``PAGE_SIZE`` raised so that no
 image is taken for a page; for the table, no table looked for; for the shadows, the paper's
-level estimated by block minima alone, without ``imaging.ink._page_background``), and on blank
+level estimated by block minima alone, without ``imaging.ink._page_background``; for the dim
+photo, the ink's polarity by the median grey level alone, without
+:func:`digitrec.imaging.ink.light_paper`'s look at the page), and on blank
 paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
 read exactly by ``Recognizer.read``, with and without the lines erased; and on each kind of
 page (and turned), read whole and by the number reader alone, with the page made even
@@ -28,7 +31,7 @@ from unittest import mock
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from digitrec import datasets, imaging
 from digitrec.recognizer import Recognizer
@@ -42,21 +45,27 @@ SHADOWS = {
                                                    1 - 90 / PAPER, 1.0),
     "L-shaped": lambda rows, columns, height: 1 - np.clip(
         (np.maximum(rows / height, columns / (columns.max() + 1)) - 0.75) * 6, 0, 1) * 80 / PAPER,
+    "dim": lambda rows, columns, height: np.full(rows.shape, 0.5),
 }
 
 
 def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 3.0,
                    thickness: int = 2, squared: bool = False, box: bool = False,
                    table: int | None = None, shadow: str | None = None,
-                   turned: float = 0.0) -> Image.Image:
+                   turned: float = 0.0, chalk: bool = False,
+                   portrait: bool = False) -> Image.Image:
     """(N, 28, 28) uint8 MNIST digits written side by side, one 200 px tall on 400x400 paper,
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
     (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it;
     ``shadow``: one of :data:`SHADOWS` over the page; ``turned``: the photo turned by this many
-    degrees (counter-clockwise), enlarged to hold it, its new corners table or paper."""
+    degrees (counter-clockwise), enlarged to hold it, its new corners table or paper;
+    ``chalk``: light ink on a dark board, the photo's grey levels inverted; ``portrait``: the
+    page 950 px high and 700 px wide (a phone held upright), the number in its middle."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
+    if portrait:
+        height, width = 950, 700
     page = np.full((height, width), PAPER, np.float32)
     if box:
         cv2.rectangle(page, (60, 60), (width - 61, height - 61), line_level, thickness)
@@ -84,7 +93,7 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     if turned:
         photo = photo.rotate(turned, resample=Image.Resampling.BICUBIC, expand=True,
                              fillcolor=PAPER if table is None else table)
-    return photo
+    return ImageOps.invert(photo) if chalk else photo
 
 
 def accuracy(recognizer, digits, labels, **page) -> float:
@@ -145,6 +154,10 @@ def main():
     def without_page_background():
         return replaced("_page_background", imaging.ink._local_background, "ink")
 
+    def without_polarity_look():  # the median grey level alone says which is the paper
+        return replaced("light_paper", lambda grey: float(np.median(grey)) > 127.5, "ink",
+                        "text_lines")
+
     cases = [("blank", dict(line_level=None), without_lines)]
     cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",
                dict(line_level=level, degrees=degrees, thickness=thickness), without_lines)
@@ -157,7 +170,8 @@ def main():
                dict(line_level=120, thickness=3, box=True), without_pages),
               ("a sheet on a table (grey 90)", dict(line_level=None, table=90), without_table)]
     cases += [(f"{name} shadow across the page", dict(line_level=None, shadow=name),
-               without_page_background) for name in SHADOWS]
+               without_polarity_look if name == "dim" else without_page_background)
+              for name in SHADOWS]
     print("| paper | removed (digitrec) | left in |")
     print("|---|---:|---:|")
     for name, page, left_out in cases:

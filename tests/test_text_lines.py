@@ -203,6 +203,46 @@ def test_a_page_on_a_table_or_in_a_shadow_is_read_as_even_paper(mnist, recognize
         assert read >= fewest, (paper, read)
 
 
+def test_a_dim_photo_or_one_mostly_in_shadow_is_read_with_its_paper_as_paper(mnist, recognizer):
+    """A ruled page photographed at half the light (its paper at grey 117) or with a soft
+    shadow over most of it, and chalk on a grey board (that dim page inverted): the median grey
+    level took the paper for the ink on each, and read none of these ten numbers, alone or in
+    read (and found no digit in each of ten single digits on the dim page).
+    imaging.ink.light_paper compares the page with its surroundings instead, and even_page
+    gives the number reader its ink on white paper."""
+    _, (digits, labels) = mnist
+    page = ruled_paper().on_ruled_paper
+    for paper, dark_ink in ((dict(line_level=140, shadow="dim"), True),
+                            (dict(line_level=140, shadow="soft"), True),
+                            (dict(line_level=None, shadow="dim", chalk=True), False)):
+        read = alone = 0
+        for start in range(7000, 7050, 5):
+            image = page(digits[start:start + 5], **paper)
+            assert imaging.ink.light_paper(imaging.to_grey(image)) is dark_ink
+            label = "".join(str(label) for label in labels[start:start + 5])
+            read += recognizer.read(image)["text"] == label
+            alone += recognizer.reader_.read(image)["text"] == label
+        assert read >= 8 and alone >= 8, (paper, read, alone)
+    images = [imaging.to_mnist(page(digits[index:index + 1], line_level=140, shadow="dim"))
+              for index in range(7000, 7010)]
+    assert (recognizer.predict(np.stack(images)) == labels[7000:7010]).sum() >= 9
+
+
+def test_light_paper_is_the_median_for_small_images_and_clear_medians():
+    """Bitmaps, crops and pages whose median grey level is far from mid-grey keep the median's
+    polarity (a tight crop round a thick digit can fool a look at its surroundings)."""
+    bitmaps = sorted((HANDWRITING / "usps" / "train").glob("*.png"))[:50]
+    crops = sorted((REGISTERS / "images").glob("*.jpg"))[:50]
+    for path in bitmaps + crops:
+        grey = imaging.to_grey(imaging.open_image(path))
+        median = float(np.median(grey))
+        if min(grey.shape) < imaging.PAGE_SIZE or not 64 < median < 192:
+            assert imaging.ink.light_paper(grey) is (median > 127.5), path
+    thick = np.full((120, 120), 235, np.float32)
+    thick[10:110, 30:90] = 20  # a crop mostly ink, on light paper by its median
+    assert imaging.ink.light_paper(thick)
+
+
 def test_even_paper_documents_and_cheques_are_read_as_they_are(mnist):
     """A page of even paper, a register crop with its scanner's margin (one as wide as half
     the crop, which a table round a sheet would be taken for on its own), and a cheque are

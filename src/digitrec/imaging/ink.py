@@ -25,6 +25,10 @@ MIN_SIGNAL_TO_NOISE = 5.0  # ink-paper contrast over the paper's standard deviat
 STROKE_LEVEL = 0.25  # normalised ink (paper 0, ink 1) above which a pixel is part of a stroke
 PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, with ruled lines
 # or a form's boxes on it; smaller ones are crops and bitmaps, taken as they are
+UNSURE_MEDIAN = (64, 192)  # grey levels: a page whose median lies between is a dim photo, or
+# one half in a shadow: its polarity is not the median's (light_paper). Outside, the median
+# decides: a tight crop round a digit, its strokes much of it, can fool light_paper's test.
+POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -188,9 +192,40 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
 
 def _white_on_black(grey: np.ndarray, table: bool = False) -> np.ndarray:
     """Grey levels (H, W) turned so that the ink is light on dark paper: inverted where the
-    image is a light sheet on a darker table (``table``) or the majority of it is light paper
-    (the median grey level over 127.5), dark ink then."""
-    return 255.0 - grey if table or float(np.median(grey)) > 127.5 else grey
+    image is a light sheet on a darker table (``table``) or dark ink on light paper
+    (:func:`light_paper`)."""
+    return 255.0 - grey if table or light_paper(grey) else grey
+
+
+def light_paper(grey: np.ndarray) -> bool:
+    """Whether an image's ink is darker than its paper.
+
+    The paper is the majority of the pixels: an image whose median grey level is over 127.5
+    is light paper. On a page (at least :data:`PAGE_SIZE` pixels both ways) whose median lies
+    in :data:`UNSURE_MEDIAN`, a dim photo or one the paper of which is half in a shadow, the
+    ink is what differs from its surroundings instead: dark ink where the image lies further
+    below than above a median filter a quarter of its shorter side across (at
+    :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move.
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255].
+
+    Returns:
+        True for dark ink on light paper, False for light ink on dark paper.
+    """
+    median = float(np.median(grey)) if grey.size else 255.0
+    if min(grey.shape) < PAGE_SIZE or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]:
+        return median > 127.5
+    scale = POLARITY_SIZE / max(grey.shape)
+    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)),
+                              max(1, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    size = max(3, (min(small.shape) // 4) | 1)
+    half = size // 2
+    levels = cv2.copyMakeBorder(np.clip(small, 0, 255).astype(np.uint8), half, half, half, half,
+                                cv2.BORDER_REPLICATE)
+    surroundings = cv2.medianBlur(levels, size)[half:-half, half:-half].astype(np.float32)
+    difference = small - surroundings
+    return float(np.clip(-difference, 0, None).sum()) > float(np.clip(difference, 0, None).sum())
 
 
 def _normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:

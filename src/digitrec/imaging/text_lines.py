@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _page_background, _surround,
-                                 _white_on_black, extract_ink, to_grey)
+from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _normalised_ink, _page_background,
+                                 _surround, extract_ink, light_paper, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
@@ -40,6 +40,7 @@ MIN_FAINT_LEVEL = 0.08
 EDGE_BAND = 12  # columns: thin upright pieces this near a margin's side are the page's edge
 EDGE_STROKE_WIDTH = 4  # pixels: and at most this wide (measured on the fit registers,
 # docs/reading.md)
+DARKEST_PAPER = 16.0  # grey levels: even_page divides the ink by the paper's level, at least this
 UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than this (its 10th to
 # 90th percentile) is in a shadow: a shadow over a third of a page or more darkens it by 80
 # levels or more, where ruled and squared pages vary by none (benchmarks/ruled_paper.py) and
@@ -125,9 +126,12 @@ def even_page(image: Image.Image) -> Image.Image:
     """A photo of a page as dark ink on even white paper, for the number reader: the ink that
     :func:`digitrec.imaging.extract_ink` measures (a table round the sheet masked out, shadows
     and light falling off across the sheet taken out, either polarity), drawn back at the
-    image's size as an "L" image, 255 for paper. The number reader's own input
-    (:func:`digitrec.number_reader.to_reader_input`) takes the median grey level for the
-    paper, which a table or a shadow over part of the page is not.
+    image's size as an "L" image, 255 for paper. Dark ink on a sheet with no table round it
+    is measured as a share of its paper's level instead (flat-field correction: a shadow
+    darkens the paper and the ink alike, and the ink over the paper shrinks with the light).
+    The number reader's own input (:func:`digitrec.number_reader.to_reader_input`) takes the
+    median grey level for the paper, which a table or a shadow over part of the page is not,
+    nor the paper of a dim photo.
 
     Args:
         image: a Pillow image, upright, of any mode and size.
@@ -138,7 +142,9 @@ def even_page(image: Image.Image) -> Image.Image:
         a table round the sheet (dark edges on opposite sides, :func:`scanner_margins`, that
         :func:`digitrec.imaging.extract_ink` takes for one), or else without a scanner's
         margin and with paper whose level varies by more than :data:`UNEVEN_PAPER` between
-        its 10th and 90th percentiles (a shadow). Else ``image`` itself: a crop of a document
+        its 10th and 90th percentiles (a shadow) or whose paper the median grey level takes
+        for ink (a dim photo, or chalk on a grey board: :func:`digitrec.imaging.ink.light_paper`).
+        Else ``image`` itself: a crop of a document
         (a register's column, its margin often scanned with it), a small image, a page of
         even paper, or one holding no ink.
     """
@@ -151,11 +157,18 @@ def even_page(image: Image.Image) -> Image.Image:
         return image
     # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
     # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
-    paper = _page_background(_white_on_black(grey))
-    if not table and np.percentile(paper, 90) - np.percentile(paper, 10) <= UNEVEN_PAPER:
+    # Not one whose paper the reader's input, judging by the median grey level, takes for ink.
+    dark_ink = light_paper(grey)
+    dim = dark_ink != (float(np.median(grey)) > 127.5)
+    paper = _page_background(255.0 - grey if dark_ink else grey)
+    if not (table or dim) and np.percentile(paper, 90) - np.percentile(paper, 10) <= UNEVEN_PAPER:
         return image
     try:
-        ink = extract_ink(grey)
+        if table or not dark_ink:
+            ink = extract_ink(grey)
+        else:  # the ink as a share of the light on the paper: a shadow dims ink and paper alike
+            light = np.maximum(255.0 - paper, DARKEST_PAPER)
+            ink = _normalised_ink(255.0 * (255.0 - grey - paper) / light, None)
     except NoDigitError:
         return image
     page = Image.fromarray((255 * (1 - ink)).astype(np.uint8))
