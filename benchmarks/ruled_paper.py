@@ -61,11 +61,11 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     ``shadow``: one of :data:`SHADOWS` over the page; ``turned``: the photo turned by this many
     degrees (counter-clockwise), enlarged to hold it, its new corners table or paper;
     ``chalk``: light ink on a dark board, the photo's grey levels inverted; ``portrait``: the
-    page 950 px high and 700 px wide (a phone held upright), the number in its middle."""
+    page 1280 px high and 960 px wide (a phone held upright, 3:4), the number in its middle."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     if portrait:
-        height, width = 950, 700
+        height, width = 1280, 960
     page = np.full((height, width), PAPER, np.float32)
     if box:
         cv2.rectangle(page, (60, 60), (width - 61, height - 61), line_level, thickness)
@@ -203,6 +203,11 @@ def main():
               ("box round the number", dict(line_level=120, thickness=3, box=True)),
               ("a sheet on a table (grey 90)", dict(line_level=None, table=90))]
     papers += [(f"{name} shadow, ruled", dict(line_level=140, shadow=name)) for name in SHADOWS]
+    papers += [("chalk on a dim board", dict(line_level=None, shadow="dim", chalk=True)),
+               ("portrait page (960x1280), ruled", dict(line_level=140, portrait=True)),
+               ("portrait, ruled, turned 8 degrees", dict(line_level=140, portrait=True, turned=8)),
+               ("portrait, hard shadow, ruled", dict(line_level=140, portrait=True, shadow="hard")),
+               ("portrait, dim, ruled", dict(line_level=140, portrait=True, shadow="dim"))]
     print("\n| five-digit numbers on | read | read, page as it is | number reader alone "
           "| alone, page as it is |")
     print("|---|---:|---:|---:|---:|")

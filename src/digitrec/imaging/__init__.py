@@ -75,8 +75,8 @@ from digitrec.imaging.digit import (
     select_digit,
     to_mnist,
 )
-from digitrec.imaging.text_lines import (even_page, find_lines, level_page, scanner_margins,
-                                         unturned_box)
+from digitrec.imaging.text_lines import (even_page, find_lines, is_photographed_page,
+                                         level_page, scanner_margins, unturned_box)
 
 __all__ = [
     # errors
@@ -93,5 +93,6 @@ __all__ = [
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "select_digit", "to_mnist",
     # text_lines
-    "even_page", "find_lines", "level_page", "scanner_margins", "unturned_box",
+    "even_page", "find_lines", "is_photographed_page", "level_page", "scanner_margins",
+    "unturned_box",
 ]

@@ -40,6 +40,9 @@ MIN_FAINT_LEVEL = 0.08
 EDGE_BAND = 12  # columns: thin upright pieces this near a margin's side are the page's edge
 EDGE_STROKE_WIDTH = 4  # pixels: and at most this wide (measured on the fit registers,
 # docs/reading.md)
+PORTRAIT_WIDTH = 300  # pixels: an image taller than wide is a photo of a page from this width
+# (a phone's photo, even reduced for the web, is wider; the handwriting folder's register crops
+# are at most 170 pixels wide)
 DARKEST_PAPER = 16.0  # grey levels: even_page divides the ink by the paper's level, at least this
 UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than this (its 10th to
 # 90th percentile) is in a shadow: a shadow over a third of a page or more darkens it by 80
@@ -47,6 +50,7 @@ UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than th
 # people's photos of a digit (user_digits) by 0 to 32
 LINE_LENGTH = 3  # a page's writing at least this many times as long as high is a line (three
 # digits or more) whose angle level_page finds
+RULE_LENGTH = 8  # a stroke at least this many times as long as thick is a rule, not a digit's
 MIN_TILT = 2.0  # degrees: a page whose writing lies at a smaller angle is read as it is (the
 # centres of a level number's digits lie within 0.7 degrees of level: docs/reading.md)
 MAX_TILT = 15.0  # degrees: writing at a steeper angle is not taken for a turned line
@@ -66,9 +70,10 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         image when it is under :data:`MIN_STRIP_HEIGHT` high or is one line of writing (its
         main band of writing, the one with the most
         ink, is at least :data:`LINE_SHARE` of its height once the scanner's margins are cut
-        off, at every level tried for an image taller than wide: :func:`_faint_level`, then
+        off, at every level tried for a strip, an image taller than wide that is not a photo
+        of a page (:func:`is_photographed_page`): :func:`_faint_level`, then
         :data:`STRIP_LEVELS`), or when it holds no writing at all; else each band of rows
-        holding writing (ruling lines, in an image at least as wide as tall tilted ones too
+        holding writing (ruling lines, on a page tilted ones too
         (:func:`digitrec.imaging.remove_ruled_lines`), the margin, bands lower than
         :data:`MIN_LINE_HEIGHT` and
         bands with less than :data:`MIN_BAND_SHARE` of the inkiest band's ink left out, of
@@ -86,11 +91,13 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         ink = extract_ink(grey[top:bottom, left:right])
     except NoDigitError:
         return whole
-    # A strip taller than wide is a crop of a column, not a line: its writing can be fainter
+    # A strip taller than wide is a crop of a column, not a line (a portrait photo of a page
+    # is not a strip: a higher level can part a large digit's thin stroke into two bands, and
+    # read its top as a number of its own): its writing can be fainter
     # than its rules, or leave the paper's texture over the stroke level, so other levels are
     # tried. A page's rules can be tilted (a photo of ruled paper), and the straight runs
     # _without_rules finds miss them: they are erased along their own slope first.
-    strip = bottom - top > right - left
+    strip = bottom - top > right - left and not is_photographed_page(image)
     if not strip:
         ink = remove_ruled_lines(ink)
     strokes = ink > STROKE_LEVEL
@@ -122,6 +129,17 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     return boxes or whole
 
 
+def is_photographed_page(image: Image.Image) -> bool:
+    """Whether an image may be a photo of a page, which :func:`even_page` and
+    :func:`level_page` look at: at least :data:`~digitrec.imaging.PAGE_SIZE` pixels both ways
+    and at least as wide as tall, or a portrait photo (a phone held upright: at least
+    :data:`PORTRAIT_WIDTH` pixels wide and at most twice as tall). A narrower image taller than
+    wide is a strip cut from a document (a register's column), a small one a crop or a bitmap."""
+    width, height = image.size
+    return min(width, height) >= PAGE_SIZE and (
+        width >= height or (width >= PORTRAIT_WIDTH and height <= 2 * width))
+
+
 def even_page(image: Image.Image) -> Image.Image:
     """A photo of a page as dark ink on even white paper, for the number reader: the ink that
     :func:`digitrec.imaging.extract_ink` measures (a table round the sheet masked out, shadows
@@ -137,8 +155,8 @@ def even_page(image: Image.Image) -> Image.Image:
         image: a Pillow image, upright, of any mode and size.
 
     Returns:
-        That page (a new image, its ``info`` kept) for a photographed page: at least
-        :data:`~digitrec.imaging.PAGE_SIZE` pixels both ways, at least as wide as tall, with
+        That page (a new image, its ``info`` kept) for a photographed page
+        (:func:`is_photographed_page`) with
         a table round the sheet (dark edges on opposite sides, :func:`scanner_margins`, that
         :func:`digitrec.imaging.extract_ink` takes for one), or else without a scanner's
         margin and with paper whose level varies by more than :data:`UNEVEN_PAPER` between
@@ -148,7 +166,7 @@ def even_page(image: Image.Image) -> Image.Image:
         (a register's column, its margin often scanned with it), a small image, a page of
         even paper, or one holding no ink.
     """
-    if min(image.size) < PAGE_SIZE or image.height > image.width:
+    if not is_photographed_page(image):
         return image
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
@@ -191,12 +209,11 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     Returns:
         The image turned by that angle (counter-clockwise for a positive one, enlarged to hold
         it all, the new corners paper, its ``info`` kept) and the angle in degrees, for a page
-        (as :func:`even_page` takes one: at least :data:`~digitrec.imaging.PAGE_SIZE` pixels
-        both ways, at least as wide as tall, no scanner's margin on one side) whose writing is
+        (:func:`is_photographed_page`, no scanner's margin on one side) whose writing is
         a line lying at :data:`MIN_TILT` degrees or more and less than :data:`MAX_TILT`; else
         ``(image, 0.0)``.
     """
-    if min(image.size) < PAGE_SIZE or image.height > image.width:
+    if not is_photographed_page(image):
         return image, 0.0
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
@@ -226,20 +243,29 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     """The angle in degrees (Image.rotate's: counter-clockwise on the screen) that levels a
     line of writing: the slope of the least-squares line through its components' centres
     (each counting as much as its area; specks under a tenth of the largest component's area
-    left out). None where there is no line: fewer than three components, or
-    strokes that, along that line, are not :data:`LINE_LENGTH` times as long as they are high
-    across it (their 5th to 95th percentiles)."""
-    count, _, stats, centres = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
-                                                                connectivity=8)
+    and rules, strokes :data:`RULE_LENGTH` times as long as thick, left out). None where there
+    is no line: fewer than three components, or
+    components that, along that line, are not :data:`LINE_LENGTH` times as long as they are
+    high across it (their pixels' 5th to 95th percentiles)."""
+    count, labels, stats, centres = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
+                                                                     connectivity=8)
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     if count < 4:
         return None
-    kept = area >= 0.1 * area.max()
+    # A rule that remove_ruled_lines left (one stopping short of the image's sides, as on a
+    # photo turned with its page) is no part of the line: a long thin stroke, unlike a digit.
+    for index in np.flatnonzero(area >= 0.1 * area.max()):
+        left, top, width, height = stats[index + 1, :4]
+        pixels = np.nonzero(labels[top:top + height, left:left + width] == index + 1)
+        (_, _), sides, _ = cv2.minAreaRect(np.column_stack(pixels).astype(np.float32))
+        if max(sides) >= RULE_LENGTH * max(min(sides), 1.0):
+            area[index] = 0
+    kept = (area > 0) & (area >= 0.1 * area.max())
     if kept.sum() < 3:
         return None
     slope = np.polyfit(centres[1:, 0][kept], centres[1:, 1][kept], 1, w=np.sqrt(area[kept]))[0]
     angle = float(np.arctan(slope))
-    rows, columns = np.nonzero(strokes)
+    rows, columns = np.nonzero(np.isin(labels, 1 + np.flatnonzero(kept)))
     across = rows * np.cos(angle) - columns * np.sin(angle)
     along = rows * np.sin(angle) + columns * np.cos(angle)
     length, height = (float(np.subtract(*np.percentile(values, [95, 5])))
