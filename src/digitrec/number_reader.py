@@ -340,8 +340,19 @@ class NumberReader:
         """Reads one image of a number, or of a crop of a document holding one (see
         :func:`read_lines`), exactly ``length`` digits when given; a photographed page is
         first made even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over
-        it), its boxes and lines in the same pixels."""
-        return read_lines(imaging.even_page(image), self.logits, length)
+        it) and turned so that its writing is level (:func:`digitrec.imaging.level_page`), its
+        boxes and line those round them on the image as it was, in its pixels."""
+        page = imaging.even_page(image)
+        level, tilt = imaging.level_page(page)
+        reading = read_lines(level, self.logits, length)
+        if not tilt:
+            return reading
+        left, top, right, bottom = reading["line"]
+        x, y, width, height = imaging.unturned_box([left, top, right - left, bottom - top], tilt,
+                                                   level.size, page.size)
+        return {**reading, "line": (x, y, x + width, y + height),
+                "boxes": [imaging.unturned_box(list(box), tilt, level.size, page.size)
+                          for box in reading["boxes"]]}
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
