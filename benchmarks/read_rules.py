@@ -1,13 +1,13 @@
 """How read's rules are chosen, on the validation numbers: for each level of the digit model's
 confidence, (1) the share of "ok" readings that are exact, and their coverage, when "ok" asks
-segmentation to agree and that level of every digit (recognizer.AGREEMENT_DIGIT_CONFIDENCE),
+segmentation to agree and that level of every digit (read_rules.AGREEMENT_DIGIT_CONFIDENCE),
 (2) the numbers read exactly when, where the two readers disagree on a whole image,
 segmentation's reading is kept if it reaches that level in every digit
-(recognizer.SEGMENTATION_PREFERRED), else the number reader's, and (3) with those two levels,
+(read_rules.SEGMENTATION_PREFERRED), else the number reader's, and (3) with those two levels,
 read's "ok" readings, their share exact and the numbers read exactly when the number reader's
 reading is also "ok", without segmentation, where the digit model reads each of its digits
 the same in the digit's box with that level, and the share of numbers that skips segmentation
-so (read confirms at the text level: recognizer.CONFIRMATION_CONFIDENCE).
+so (read confirms at the text level: read_rules.CONFIRMATION_CONFIDENCE).
 
     DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN] [--ruled N]
 
@@ -28,8 +28,9 @@ import os
 import numpy as np
 
 from digitrec import answers, imaging, run_folder
-from digitrec.recognizer import (DEFAULT_READER, Recognizer, agreement, confirmed_in_boxes,
-                                 prefers_segmentation, segmentation_line)
+from digitrec.read_rules import (agreement, confirmed_in_boxes, prefers_segmentation,
+                                 segmentation_line)
+from digitrec.recognizer import DEFAULT_READER, Recognizer
 from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from reading import ruled_numbers  # benchmarks/reading.py, beside this script
@@ -38,7 +39,7 @@ from reading import ruled_numbers  # benchmarks/reading.py, beside this script
 def readings(recognizer, items) -> list[dict]:
     """For each item: its label, the number reader's reading, the digit model's confidence in
     each of its digits read in their boxes (None for none, or a box with too little ink),
-    segmentation's answer on the part of the image it reads (recognizer.segmentation_line),
+    segmentation's answer on the part of the image it reads (read_rules.segmentation_line),
     and whether that is a line of a document's crop: what read's rules look at."""
     rows = []
     for item, label in items:
@@ -65,20 +66,20 @@ def ok_cell(rows, level) -> tuple[str, float, int]:
 
 def agreed(row, level) -> bool:
     """Whether read's two readers agree, "ok", with this level of the digit model's confidence
-    in each digit (recognizer.agreement)."""
+    in each digit (read_rules.agreement)."""
     answer = agreement(row["reading"], row["segmented"], level)
     return answer is not None and answer["status"] == "ok"
 
 
 def confirmed(row, level) -> bool:
     """Whether read answers with the number reader's reading, "ok", without segmentation, with
-    this level of confirmation (recognizer.confirmed_in_boxes)."""
+    this level of confirmation (read_rules.confirmed_in_boxes)."""
     return confirmed_in_boxes(row["reading"], row["confirmations"], level)
 
 
 def text(row, level) -> str:
     """read's text when segmentation's reading is preferred at this level
-    (recognizer.prefers_segmentation)."""
+    (read_rules.prefers_segmentation)."""
     if prefers_segmentation(row["reading"], row["segmented"], row["in_document"], level=level):
         return row["segmented"]["text"]
     return row["reading"]["text"]

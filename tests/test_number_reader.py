@@ -152,8 +152,8 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
     answered instead (3 of these numbers). Each digit's confidence is the digit model's, also
     where the number reader's reading is answered over segmentation's (30 of these numbers): in
     the digit's box, not CTC's (near 1 for most digits, misread ones too)."""
-    from digitrec.recognizer import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
-                                     SEGMENTATION, Recognizer)
+    from digitrec.read_rules import AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE
+    from digitrec.recognizer import SEGMENTATION, Recognizer
 
     amounts = held_out_amounts(60)
     numbers = amounts + held_out_registers(60)
@@ -196,7 +196,7 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
     digits the same in the digit's box, the number reader's reading is "ok" and segmentation is
     not run (9 of these 60 cheques and 31 of these 60 register crops, all right); every other
     reading runs it."""
-    from digitrec.recognizer import AGREEMENT_CONFIDENCE, CONFIRMATION_CONFIDENCE
+    from digitrec.read_rules import AGREEMENT_CONFIDENCE, CONFIRMATION_CONFIDENCE
 
     segmented = []
     segment = recognizer._read_by_segmentation

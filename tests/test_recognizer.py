@@ -191,7 +191,7 @@ def test_reads_rules_on_made_up_readings():
     a disputed reading marks the digits the other reads otherwise."""
     import numpy as np
 
-    from digitrec.recognizer import (agreement, confirmed_in_boxes, disputed,
+    from digitrec.read_rules import (agreement, confirmed_in_boxes, disputed,
                                      prefers_segmentation)
 
     reading = {"text": "42", "sequence_confidence": 0.8}
@@ -239,7 +239,7 @@ def test_segmentation_reads_a_documents_line_and_a_pages_whole_image():
     or where it is a small part of a page, and the whole image for one line across a page
     (its own page cleaning erases the paper's rules, which a line's crop cuts at its
     corners)."""
-    from digitrec.recognizer import segmentation_line
+    from digitrec.read_rules import segmentation_line
 
     page, strip = Image.new("L", (700, 300), 255), Image.new("L", (120, 300), 255)
     reading = {"line": (40, 60, 620, 240), "lines": 1}

@@ -94,7 +94,7 @@ class DigitInNumber(TypedDict):
             top left, w and h its width and height.
         status: "ok", or "unsure" when ``confidence`` is below the recognizer's threshold,
             or, in a number whose two readers read it differently, when the other reading
-            does not have this digit here (see :func:`digitrec.recognizer.disputed`).
+            does not have this digit here (see :func:`digitrec.read_rules.disputed`).
     """
 
     digit: int
@@ -118,7 +118,7 @@ class NumberAnswer(TypedDict):
             "no_digit" when there is ink but none of it is digit-sized.
         alternative: only for "unsure" where the number's two readers read different numbers:
             the digits of the one not answered (a form or cheque tool can offer both; see
-            :func:`digitrec.recognizer.disputed`).
+            :func:`digitrec.read_rules.disputed`).
     """
 
     text: str

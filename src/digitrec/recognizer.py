@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitrec import answers, imaging, number_reader, onnx_models, run_folder
+from digitrec import answers, imaging, number_reader, onnx_models, read_rules, run_folder
 from digitrec.answers import Answer, DigitAnswer, DigitInNumber, NumberAnswer
 from digitrec.imaging import segmentation
 from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_input
@@ -22,22 +22,6 @@ from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_inp
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
-# read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
-# see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
-# AGREEMENT_CONFIDENCE and either segmentation to read the same digits with a confidence of
-# AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
-# the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
-# disagree on a whole image, segmentation's reading is kept when the digit model's confidence
-# in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
-AGREEMENT_CONFIDENCE = 0.5
-AGREEMENT_DIGIT_CONFIDENCE = 0.4
-SEGMENTATION_PREFERRED = 0.7
-# One view of each digit confirms the number reader where the digit model is as sure as it must
-# be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
-CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
-PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
-# a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
-# (docs/reading.md)
 MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
 
 
@@ -98,92 +82,6 @@ def check_digits(digits, segmentation_only: bool) -> None:
     if segmentation_only:
         raise ValueError("digits needs the number reader; a recognizer with "
                          "reader='segmentation' cannot be held to a number of digits")
-
-
-def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
-                       level: float = CONFIRMATION_CONFIDENCE) -> bool:
-    """Whether :meth:`Recognizer.read` answers with the number reader's ``reading`` ("ok",
-    segmentation not run): the number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and
-    the digit model's confidence in each of its digits, read alone in the digit's box
-    (``confirmations``, (len(text),) float32 in [0, 1], 0 where a box holds too little ink;
-    None where there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
-    return (confirmations is not None and len(confirmations) > 0
-            and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
-            and bool(confirmations.min() >= level))
-
-
-def agreement(reading: dict, segmented: NumberAnswer,
-              level: float = AGREEMENT_DIGIT_CONFIDENCE) -> NumberAnswer | None:
-    """:meth:`Recognizer.read`'s answer where its two readers agree: when segmentation's
-    reading (``segmented``) has the number reader's digits (``reading``) and the number reader
-    is fairly sure (:data:`AGREEMENT_CONFIDENCE`), segmentation's answer with each digit "ok"
-    where the digit model's confidence in it reaches ``level`` (read:
-    :data:`AGREEMENT_DIGIT_CONFIDENCE`), else "unsure", and the whole "ok" where every digit is
-    ("no_digit" for no digits); None otherwise."""
-    if reading["text"] != segmented["text"] or \
-            reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
-        return None
-    digits: list[DigitInNumber] = [
-        {**digit, "status": "ok" if digit["confidence"] >= level else "unsure"}
-        for digit in segmented["digits"]]
-    status = "ok" if all(digit["status"] == "ok" for digit in digits) else "unsure"
-    return {**segmented, "digits": digits, "status": status if digits else "no_digit"}
-
-
-def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
-                         digits: int | None = None,
-                         level: float = SEGMENTATION_PREFERRED) -> bool:
-    """Where :meth:`Recognizer.read`'s two readers do not agree "ok": whether its text is
-    segmentation's (``segmented``) rather than the number reader's (``reading``). It is when
-    both read the same digits, when the number reader read none, or when segmentation is "ok"
-    and the digit model's confidence in each of its digits reaches ``level`` (read:
-    :data:`SEGMENTATION_PREFERRED`) and segmentation read the whole image
-    (``in_document`` False, :func:`segmentation_line`: segmentation reads few lines found in
-    a document's crop); with
-    ``digits``, segmentation's reading counts only when it has that many."""
-    counted = digits is None or len(segmented["text"]) == digits
-    sure = segmented["status"] == "ok" and all(
-        digit["confidence"] >= level for digit in segmented["digits"])
-    return reading["text"] == segmented["text"] or (not reading["text"] and counted) or (
-        sure and counted and not in_document)
-
-
-def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:
-    """The part of the image (left, top, right, bottom) that :meth:`Recognizer.read`'s
-    segmentation reads: the number reader's line (``reading["line"]``, :func:`digitrec.
-    number_reader.read_lines`, and ``reading["lines"]``, how many were found), or the whole
-    image where the number reader read it whole or found one line of writing across a page (an
-    image at least as wide as tall, the line at least :data:`PAGE_LINE_SHARE` of its width, as a
-    number on ruled paper): the line's crop would be nearly the page, and cut the paper's rules
-    at its corners, where segmentation's own page cleaning erases them on the whole page.
-    Segmentation's reading is preferred only where it read the whole image
-    (:func:`prefers_segmentation`); a line in a crop of a document (a register's column) is
-    not."""
-    whole = (0, 0, *image.size)
-    if reading is None or reading["line"] == whole:
-        return whole
-    left, _, right, _ = reading["line"]
-    across_a_page = image.width >= image.height and reading["lines"] == 1 and \
-        right - left >= PAGE_LINE_SHARE * image.width
-    return whole if across_a_page else reading["line"]
-
-
-def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
-    """:meth:`Recognizer.read`'s answer where its two readers do not agree "ok": ``chosen``
-    (:func:`prefers_segmentation`'s pick), "unsure", with a ``reason``
-    (:func:`digitrec.answers.unsure_reason`). Where ``other_reading``, the other reader's
-    text, is another number, it is the answer's ``alternative``, and each digit is "ok" where
-    the two have as many digits and read the same digit there, "unsure" otherwise; where it is
-    the same text, or none, each digit keeps its own status."""
-    answer: NumberAnswer = {**chosen, "status": "unsure"}
-    text = chosen["text"]
-    if other_reading and other_reading != text:
-        same_length = len(other_reading) == len(text)
-        answer["digits"] = [
-            {**digit, "status": "ok" if same_length and text[index] == other_reading[index]
-             else "unsure"} for index, digit in enumerate(chosen["digits"])]
-        answer["alternative"] = other_reading
-    return answers.explained(answer)
 
 
 def _open(image) -> Image.Image:
@@ -449,25 +347,24 @@ class Recognizer:
         Two readers read the image: the number reader (:attr:`reader_`, a CRNN that reads a whole
         line, see :mod:`digitrec.number_reader`), which also finds the line holding the number in a
         crop of a document (a register's column: :func:`digitrec.imaging.find_lines`, each line
-        read, the surest reading kept), and the digit model. When the number reader is fairly
-        sure (:data:`AGREEMENT_CONFIDENCE`) and the digit model reads each of its digits the
+        read, the surest reading kept), and the digit model. When the number reader is fairly sure
+        (:data:`~read_rules.AGREEMENT_CONFIDENCE`) and the digit model reads each of its digits the
         same in the digit's box (from CTC's alignment) with a confidence of at least
-        :data:`CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line (in a
-        document's crop; else the whole image: :func:`segmentation_line`) is also
-        segmented (the digits found by :func:`digitrec.imaging.segmentation.segment`, each read
-        by the digit model in two views, as cut from the string's ink and as its box cut from
-        the image, the two probability vectors averaged). When both read the same digits, the
-        number reader is fairly sure and the digit model is sure enough of each digit
-        (:data:`AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits less
-        sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
+        :data:`~read_rules.CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line
+        (in a document's crop; else the whole image: :func:`~read_rules.segmentation_line`) is also
+        segmented (the digits found by :func:`digitrec.imaging.segmentation.segment`, each read by
+        the digit model in two views, as cut from the string's ink and as its box cut from the
+        image, the two probability vectors averaged). When both read the same digits, the number
+        reader is fairly sure and the digit model is sure enough of each digit
+        (:data:`~read_rules.AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits
+        less sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
         reading where the digit model is sure of each of its digits
-        (:data:`SEGMENTATION_PREFERRED`) and it read the whole image, else the number
-        reader's. A photographed page is first made even paper where a table or a shadow is
-        on it (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
+        (:data:`~read_rules.SEGMENTATION_PREFERRED`) and it read the whole image, else the number
+        reader's. A photographed page is first made even paper where a table or a shadow is on it
+        (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
-        docs/reading.md gives the figures on held-out cheques, register crops and ruled
-        paper. With ``reader="segmentation"``, segmentation alone answers,
-        on the whole image.
+        docs/reading.md gives the figures on held-out cheques, register crops and ruled paper. With
+        ``reader="segmentation"``, segmentation alone answers, on the whole image.
 
         With ``digits`` (a field whose number of digits is known: a meter reading, a form's
         boxes), the number reader reads the best path of exactly that many digits
@@ -489,7 +386,7 @@ class Recognizer:
             ``reason`` saying what to check
             (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
             and the other reader's reading as ``alternative`` where it read another number
-            (:func:`disputed`), and "no_digit" with
+            (:func:`~read_rules.disputed`), and "no_digit" with
             an empty ``text`` when no digit is found: with a ``reason`` when the image is blank,
             without one when it has ink but no digit is read in it.
 
@@ -520,10 +417,10 @@ class Recognizer:
             if self.reader_ is not None else None
         # The box check is spared where the number reader is not sure enough to be "ok".
         confirmations = self._confirmations(image, reading) if reading is not None and \
-            reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE else None
-        if reading is not None and confirmed_in_boxes(reading, confirmations):
+            reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
+        if reading is not None and read_rules.confirmed_in_boxes(reading, confirmations):
             return self._checked_answer(image, reading, confirmations)
-        line = segmentation_line(image, reading)
+        line = read_rules.segmentation_line(image, reading)
         try:
             segmented = self._read_by_segmentation(image, line)
         except imaging.NoDigitError as error:
@@ -535,16 +432,16 @@ class Recognizer:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
             return answers.explained(segmented)
-        agreed = agreement(reading, segmented)
+        agreed = read_rules.agreement(reading, segmented)
         if agreed is not None:
             return answers.explained(agreed)
         in_document = line != (0, 0, *image.size)
-        if prefers_segmentation(reading, segmented, in_document, digits):
+        if read_rules.prefers_segmentation(reading, segmented, in_document, digits):
             chosen, other = segmented, reading["text"]
         else:
             chosen = self._checked_answer(image, reading, confirmations)
             other = segmented["text"]
-        return disputed(chosen, other) if chosen["text"] else chosen
+        return read_rules.disputed(chosen, other) if chosen["text"] else chosen
 
     def _checked_answer(self, image: Image.Image, reading: dict,
                         confirmations: np.ndarray | None) -> NumberAnswer:
@@ -553,19 +450,18 @@ class Recognizer:
         :meth:`_confirmations`, computed here when None), as every digit's in read's answers is
         the digit model's (CTC's own, its best step's probability, is near 1 for most digits,
         misread ones included), and a digit is "ok" where it reaches
-        :data:`CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is ("no_digit" for
-        none)."""
+        :data:`~read_rules.CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is
+        ("no_digit" for none)."""
         answer = self.reader_.answer(image, reading)
         if not reading["text"]:
             return answer  # "no_digit"
         if confirmations is None:
             confirmations = self._confirmations(image, reading)
         confidences = confirmations.tolist()
+        level = read_rules.CONFIRMATION_CONFIDENCE
         for digit, confidence in zip(answer["digits"], confidences):
-            digit.update(confidence=confidence,
-                         status="ok" if confidence >= CONFIRMATION_CONFIDENCE else "unsure")
-        return {**answer, "status": "ok" if min(confidences) >= CONFIRMATION_CONFIDENCE
-                else "unsure"}
+            digit.update(confidence=confidence, status="ok" if confidence >= level else "unsure")
+        return {**answer, "status": "ok" if min(confidences) >= level else "unsure"}
 
     def _confirmations(self, image: Image.Image, reading: dict) -> np.ndarray | None:
         """The digit model's confidence in each digit of the number reader's ``reading``, read

@@ -1,0 +1,119 @@
+"""How :meth:`digitrec.recognizer.Recognizer.read` combines its two readers, the number reader
+(:mod:`digitrec.number_reader`) and segmentation with the digit model
+(:mod:`digitrec.imaging.segmentation`): when the number reader's reading is "ok" on the digit
+model's check of its boxes alone, what segmentation reads, when the two agree, which reading is
+the answer where they do not, and what an "unsure" answer marks to check. The levels were
+chosen on validation numbers by ``benchmarks/read_rules.py``, which calls these rules at other
+levels (docs/reading.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from digitrec import answers
+from digitrec.answers import DigitInNumber, NumberAnswer
+
+# read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
+# see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
+# AGREEMENT_CONFIDENCE and either segmentation to read the same digits with a confidence of
+# AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
+# the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
+# disagree on a whole image, segmentation's reading is kept when the digit model's confidence
+# in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
+AGREEMENT_CONFIDENCE = 0.5
+AGREEMENT_DIGIT_CONFIDENCE = 0.4
+SEGMENTATION_PREFERRED = 0.7
+# One view of each digit confirms the number reader where the digit model is as sure as it must
+# be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
+CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
+PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
+# a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
+# (docs/reading.md)
+
+
+def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
+                       level: float = CONFIRMATION_CONFIDENCE) -> bool:
+    """Whether ``read`` answers with the number reader's ``reading`` ("ok",
+    segmentation not run): the number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and
+    the digit model's confidence in each of its digits, read alone in the digit's box
+    (``confirmations``, (len(text),) float32 in [0, 1], 0 where a box holds too little ink;
+    None where there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
+    return (confirmations is not None and len(confirmations) > 0
+            and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
+            and bool(confirmations.min() >= level))
+
+
+def agreement(reading: dict, segmented: NumberAnswer,
+              level: float = AGREEMENT_DIGIT_CONFIDENCE) -> NumberAnswer | None:
+    """``read``'s answer where its two readers agree: when segmentation's
+    reading (``segmented``) has the number reader's digits (``reading``) and the number reader
+    is fairly sure (:data:`AGREEMENT_CONFIDENCE`), segmentation's answer with each digit "ok"
+    where the digit model's confidence in it reaches ``level`` (read:
+    :data:`AGREEMENT_DIGIT_CONFIDENCE`), else "unsure", and the whole "ok" where every digit is
+    ("no_digit" for no digits); None otherwise."""
+    if reading["text"] != segmented["text"] or \
+            reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
+        return None
+    digits: list[DigitInNumber] = [
+        {**digit, "status": "ok" if digit["confidence"] >= level else "unsure"}
+        for digit in segmented["digits"]]
+    status = "ok" if all(digit["status"] == "ok" for digit in digits) else "unsure"
+    return {**segmented, "digits": digits, "status": status if digits else "no_digit"}
+
+
+def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
+                         digits: int | None = None,
+                         level: float = SEGMENTATION_PREFERRED) -> bool:
+    """Where ``read``'s two readers do not agree "ok": whether its text is
+    segmentation's (``segmented``) rather than the number reader's (``reading``). It is when
+    both read the same digits, when the number reader read none, or when segmentation is "ok"
+    and the digit model's confidence in each of its digits reaches ``level`` (read:
+    :data:`SEGMENTATION_PREFERRED`) and segmentation read the whole image
+    (``in_document`` False, :func:`segmentation_line`: segmentation reads few lines found in
+    a document's crop); with
+    ``digits``, segmentation's reading counts only when it has that many."""
+    counted = digits is None or len(segmented["text"]) == digits
+    sure = segmented["status"] == "ok" and all(
+        digit["confidence"] >= level for digit in segmented["digits"])
+    return reading["text"] == segmented["text"] or (not reading["text"] and counted) or (
+        sure and counted and not in_document)
+
+
+def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:
+    """The part of the image (left, top, right, bottom) that ``read``'s
+    segmentation reads: the number reader's line (``reading["line"]``, :func:`digitrec.
+    number_reader.read_lines`, and ``reading["lines"]``, how many were found), or the whole
+    image where the number reader read it whole or found one line of writing across a page (an
+    image at least as wide as tall, the line at least :data:`PAGE_LINE_SHARE` of its width, as a
+    number on ruled paper): the line's crop would be nearly the page, and cut the paper's rules
+    at its corners, where segmentation's own page cleaning erases them on the whole page.
+    Segmentation's reading is preferred only where it read the whole image
+    (:func:`prefers_segmentation`); a line in a crop of a document (a register's column) is
+    not."""
+    whole = (0, 0, *image.size)
+    if reading is None or reading["line"] == whole:
+        return whole
+    left, _, right, _ = reading["line"]
+    across_a_page = image.width >= image.height and reading["lines"] == 1 and \
+        right - left >= PAGE_LINE_SHARE * image.width
+    return whole if across_a_page else reading["line"]
+
+
+def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
+    """``read``'s answer where its two readers do not agree "ok": ``chosen``
+    (:func:`prefers_segmentation`'s pick), "unsure", with a ``reason``
+    (:func:`digitrec.answers.unsure_reason`). Where ``other_reading``, the other reader's
+    text, is another number, it is the answer's ``alternative``, and each digit is "ok" where
+    the two have as many digits and read the same digit there, "unsure" otherwise; where it is
+    the same text, or none, each digit keeps its own status."""
+    answer: NumberAnswer = {**chosen, "status": "unsure"}
+    text = chosen["text"]
+    if other_reading and other_reading != text:
+        same_length = len(other_reading) == len(text)
+        answer["digits"] = [
+            {**digit, "status": "ok" if same_length and text[index] == other_reading[index]
+             else "unsure"} for index, digit in enumerate(chosen["digits"])]
+        answer["alternative"] = other_reading
+    return answers.explained(answer)
