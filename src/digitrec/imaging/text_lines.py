@@ -50,7 +50,9 @@ UNEVEN_PAPER = 30  # grey levels: a page whose paper's level varies more than th
 # people's photos of a digit (user_digits) by 0 to 32
 LINE_LENGTH = 3  # a page's writing at least this many times as long as high is a line (three
 # digits or more) whose angle level_page finds
-RULE_LENGTH = 8  # a stroke at least this many times as long as thick is a rule, not a digit's
+LEVELLED = "digitrec_levelled"  # image.info key: the degrees level_page turned a page by
+RULE_LENGTH = 8  # a stroke at least this many times as long as thick, and at least RULE_SHARE
+RULE_SHARE = 0.4  # of a page's width across, is a rule (remove_ruled_lines' share), not writing
 MIN_TILT = 2.0  # degrees: a page whose writing lies at a smaller angle is read as it is (the
 # centres of a level number's digits lie within 0.7 degrees of level: docs/reading.md)
 MAX_TILT = 15.0  # degrees: writing at a steeper angle is not taken for a turned line
@@ -96,11 +98,18 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     # read its top as a number of its own): its writing can be fainter
     # than its rules, or leave the paper's texture over the stroke level, so other levels are
     # tried. A page's rules can be tilted (a photo of ruled paper), and the straight runs
-    # _without_rules finds miss them: they are erased along their own slope first.
-    strip = bottom - top > right - left and not is_photographed_page(image)
+    # _without_rules finds miss them: they are erased along their own slope first. On a page
+    # level_page turned, they stop short of its sides, where remove_ruled_lines looks for
+    # them: what it leaves of them is dropped (else they joined every row into one band).
+    portrait_photo = image.height > image.width and is_photographed_page(image)
+    strip = bottom - top > right - left and not portrait_photo
     if not strip:
         ink = remove_ruled_lines(ink)
     strokes = ink > STROKE_LEVEL
+    if image.info.get(LEVELLED):
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
+                                                               connectivity=8)
+        strokes &= ~_rules_left(labels, stats)[labels]
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
     writing = _without_rules(strokes, sides)
     levels = STRIP_LEVELS[:1]
@@ -236,6 +245,7 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     turned = image.rotate(tilt, resample=Image.Resampling.BICUBIC, expand=True,
                           fillcolor=fill[0] if image.mode == "L" else fill)
     turned.info.update(image.info)
+    turned.info[LEVELLED] = tilt  # find_lines: its rules stop short of its sides
     return turned, tilt
 
 
@@ -252,14 +262,7 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     if count < 4:
         return None
-    # A rule that remove_ruled_lines left (one stopping short of the image's sides, as on a
-    # photo turned with its page) is no part of the line: a long thin stroke, unlike a digit.
-    for index in np.flatnonzero(area >= 0.1 * area.max()):
-        left, top, width, height = stats[index + 1, :4]
-        pixels = np.nonzero(labels[top:top + height, left:left + width] == index + 1)
-        (_, _), sides, _ = cv2.minAreaRect(np.column_stack(pixels).astype(np.float32))
-        if max(sides) >= RULE_LENGTH * max(min(sides), 1.0):
-            area[index] = 0
+    area[_rules_left(labels, stats)[1:]] = 0
     kept = (area > 0) & (area >= 0.1 * area.max())
     if kept.sum() < 3:
         return None
@@ -271,6 +274,28 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     length, height = (float(np.subtract(*np.percentile(values, [95, 5])))
                       for values in (along, across))
     return float(np.degrees(angle)) if length >= LINE_LENGTH * height else None
+
+
+def _rules_left(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Which of a page's stroke components (``labels`` and ``stats``, as
+    ``cv2.connectedComponentsWithStats`` gives them) are rules that
+    :func:`digitrec.imaging.remove_ruled_lines` left, (count,) bool: strokes at least
+    :data:`RULE_SHARE` of the page's width across and :data:`RULE_LENGTH` times as long as
+    thick, filling at least half the rectangle round them (not a rule and the digits it
+    crosses). (Rules that stop short of the page's sides, as on a photo turned with its page,
+    are not taken for rules there.)"""
+    rules = np.zeros(len(stats), dtype=bool)
+    for index in np.flatnonzero(stats[:, cv2.CC_STAT_WIDTH] >= RULE_SHARE * labels.shape[1]):
+        left, top, width, height = stats[index, :4]
+        if index == 0:  # the background
+            continue
+        pixels = np.nonzero(labels[top:top + height, left:left + width] == index)
+        (_, _), sides, _ = cv2.minAreaRect(np.column_stack(pixels).astype(np.float32))
+        length, thickness = max(sides), max(min(sides), 1.0)
+        # A rule fills the rectangle round it; a rule and the digits it crosses do not.
+        rules[index] = length >= RULE_LENGTH * thickness and \
+            len(pixels[0]) >= 0.5 * length * thickness
+    return rules
 
 
 def unturned_box(box: list[int], tilt: float, turned_size: tuple[float, float],
