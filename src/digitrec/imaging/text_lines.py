@@ -186,9 +186,10 @@ def even_page(image: Image.Image) -> Image.Image:
     # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
     # Not one whose paper the reader's input, judging by the median grey level, takes for ink.
     dark_ink = light_paper(grey)
-    dim = dark_ink != (float(np.median(grey)) > 127.5)
+    median_misled = dark_ink != (float(np.median(grey)) > 127.5)
     paper = _page_background(255.0 - grey if dark_ink else grey)
-    if not (table or dim) and np.percentile(paper, 90) - np.percentile(paper, 10) <= UNEVEN_PAPER:
+    uneven = np.percentile(paper, 90) - np.percentile(paper, 10) > UNEVEN_PAPER
+    if not (table or median_misled or uneven):
         return image
     try:
         if table or not dark_ink:
@@ -253,7 +254,7 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     """The angle in degrees (Image.rotate's: counter-clockwise on the screen) that levels a
     line of writing: the slope of the least-squares line through its components' centres
     (each counting as much as its area; specks under a tenth of the largest component's area
-    and rules, strokes :data:`RULE_LENGTH` times as long as thick, left out). None where there
+    and rules that remove_ruled_lines left, :func:`_rules_left`, left out). None where there
     is no line: fewer than three components, or
     components that, along that line, are not :data:`LINE_LENGTH` times as long as they are
     high across it (their pixels' 5th to 95th percentiles)."""
@@ -285,10 +286,9 @@ def _rules_left(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
     crosses). (Rules that stop short of the page's sides, as on a photo turned with its page,
     are not taken for rules there.)"""
     rules = np.zeros(len(stats), dtype=bool)
-    for index in np.flatnonzero(stats[:, cv2.CC_STAT_WIDTH] >= RULE_SHARE * labels.shape[1]):
+    long = stats[:, cv2.CC_STAT_WIDTH] >= RULE_SHARE * labels.shape[1]
+    for index in np.flatnonzero(long[1:]) + 1:  # 0 is the background
         left, top, width, height = stats[index, :4]
-        if index == 0:  # the background
-            continue
         pixels = np.nonzero(labels[top:top + height, left:left + width] == index)
         (_, _), sides, _ = cv2.minAreaRect(np.column_stack(pixels).astype(np.float32))
         length, thickness = max(sides), max(min(sides), 1.0)
