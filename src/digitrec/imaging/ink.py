@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from digitrec.imaging.errors import NoDigitError
 from digitrec.imaging.reading import WORKING_SIZE
@@ -28,6 +28,8 @@ PAGE_SIZE = 100  # pixels: images at least this large both ways may be a page, w
 UNSURE_MEDIAN = (64, 192)  # grey levels: a page whose median lies between is a dim photo, or
 # one half in a shadow: its polarity is not the median's (light_paper). Outside, the median
 # decides: a tight crop round a digit, its strokes much of it, can fool light_paper's test.
+FEW_COLOURS = 32  # a palette image using at most this many colours shows shades by dithering
+# (to_grey averages it out); one with more (a grey image saved as a GIF) is read as it is
 POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
 
 
@@ -35,7 +37,9 @@ def to_grey(image: Image.Image) -> np.ndarray:
     """Grey levels of an image, its transparency composited onto a contrasting background.
 
     Transparent parts become white where the visible (opaque) pixels are dark, and black where
-    they are light, so strokes drawn on a transparent canvas survive in either colour.
+    they are light, so strokes drawn on a transparent canvas survive in either colour. A
+    bilevel image, or one with a palette of at most :data:`FEW_COLOURS` colours, not reduced
+    to the working size, is smoothed by a 3x3 mean (its dithering averaged out).
 
     Args:
         image: any Pillow image.
@@ -48,6 +52,7 @@ def to_grey(image: Image.Image) -> np.ndarray:
         peak = float(values.max()) if values.size else 0.0
         image = Image.fromarray(values * (255.0 / peak if peak > 255 else 1.0)).convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    few_colours = image.mode in ("P", "PA", "1") and image.getcolors(FEW_COLOURS) is not None
     # Reduced first, compositing after: with premultiplied alpha ("RGBa") the colours of
     # transparent pixels cannot bleed into the strokes when averaging.
     image = image.convert("RGBA").convert("RGBa") if has_alpha else image.convert("L")
@@ -55,6 +60,11 @@ def to_grey(image: Image.Image) -> np.ndarray:
         scale = WORKING_SIZE / max(image.size)
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BOX)
+    elif few_colours:
+        # A bilevel image's, or a small palette's, shades are often dithered (neighbouring
+        # pixels alternate between its few colours): a 3x3 mean averages them out, as reducing
+        # a larger image does.
+        image = image.filter(ImageFilter.BoxBlur(1))
     if has_alpha:
         premultiplied = np.asarray(image, dtype=np.float32)
         alpha = premultiplied[..., 3] / 255.0
