@@ -58,7 +58,7 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
     (``line_level`` None); ``table``: the grey level of a table showing 60 px wide round it;
-    ``shadow``: one of :data:`SHADOWS` over the page; ``turned``: the photo turned by this many
+    ``shadow``: one of :data:`SHADOWS` over the photo; ``turned``: the photo turned by this many
     degrees (counter-clockwise), enlarged to hold it, its new corners table or paper;
     ``chalk``: light ink on a dark board, the photo's grey levels inverted; ``portrait``: the
     page 1280 px high and 960 px wide (a phone held upright, 3:4), the number in its middle."""
@@ -86,13 +86,15 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
         area = page[top:top + size, left:left + size]
         area[...] = np.minimum(area, PAPER - ink)
         left += size - 10  # MNIST's margins: the digits 10 px closer than their boxes
-    if shadow is not None:
-        rows, columns = np.indices(page.shape)
-        page *= SHADOWS[shadow](rows, columns, height)
     photo = Image.fromarray(page.astype(np.uint8))
     if turned:
         photo = photo.rotate(turned, resample=Image.Resampling.BICUBIC, expand=True,
                              fillcolor=PAPER if table is None else table)
+    if shadow is not None:  # cast over the whole photo, its corners too
+        grey = np.asarray(photo, dtype=np.float32)
+        rows, columns = np.indices(grey.shape)
+        photo = Image.fromarray((grey * SHADOWS[shadow](rows, columns, grey.shape[0])).astype(
+            np.uint8))
     return ImageOps.invert(photo) if chalk else photo
 
 
