@@ -55,6 +55,9 @@ RULE_LENGTH = 8  # a stroke at least this many times as long as thick, and at le
 RULE_SHARE = 0.4  # of a page's width across, is a rule (remove_ruled_lines' share), not writing
 MIN_TILT = 2.0  # degrees: a page whose writing lies at a smaller angle is read as it is (the
 # centres of a level number's digits lie within 0.7 degrees of level: docs/reading.md)
+MIN_SKEW = 3.0  # degrees: a strip whose margin's edge leans this far or more is levelled (the
+# handwriting folder's register crops lean up to 2.8; 2 degrees askew a crop's lines run
+# together: docs/reading.md)
 MAX_TILT = 15.0  # degrees: writing at a steeper angle is not taken for a turned line
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
@@ -216,15 +219,22 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     Args:
         image: a Pillow image, upright, of any mode and size.
 
+    A strip cut from a scanned document (not a photographed page, at least
+    :data:`MIN_STRIP_HEIGHT` high) with the scanner's black margin along a side is turned so
+    that the margin's edge is upright (:func:`_margin_angle`), where it lies
+    :data:`MIN_SKEW` degrees or more off: askew, its ruling lines join the rows of writing
+    into one band.
+
     Returns:
         The image turned by that angle (counter-clockwise for a positive one, enlarged to hold
-        it all, the new corners paper, its ``info`` kept) and the angle in degrees, for a page
+        it all, the new corners paper; a strip keeps its size, the edges' pixels carried into
+        its corners; its ``info`` kept) and the angle in degrees, for a page
         (:func:`is_photographed_page`, no scanner's margin on one side) whose writing is
-        a line lying at :data:`MIN_TILT` degrees or more and less than :data:`MAX_TILT`; else
-        ``(image, 0.0)``.
+        a line lying at :data:`MIN_TILT` degrees or more and less than :data:`MAX_TILT`, or a
+        strip as above; else ``(image, 0.0)``.
     """
     if not is_photographed_page(image):
-        return image, 0.0
+        return _level_strip(image)
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
     if margin and not framed:
@@ -248,6 +258,49 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     turned.info.update(image.info)
     turned.info[LEVELLED] = tilt  # find_lines: its rules stop short of its sides
     return turned, tilt
+
+
+def _level_strip(image: Image.Image) -> tuple[Image.Image, float]:
+    """:func:`level_page` for a strip: turned by the angle that makes its scanner's margin's
+    edge upright, its size kept."""
+    if image.height < MIN_STRIP_HEIGHT or image.width < MIN_LINE_HEIGHT:
+        return image, 0.0
+    skew = _margin_angle(to_grey(image))
+    if skew is None or not MIN_SKEW <= abs(skew) < MAX_TILT:
+        return image, 0.0
+    image = image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    pixels = np.asarray(image)
+    height, width = pixels.shape[:2]
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), -skew, 1.0)
+    turned = Image.fromarray(cv2.warpAffine(pixels, turn, (width, height),
+                                            flags=cv2.INTER_CUBIC,
+                                            borderMode=cv2.BORDER_REPLICATE))
+    turned.info.update(image.info)
+    turned.info[LEVELLED] = -skew
+    return turned, -skew
+
+
+def _margin_angle(grey: np.ndarray) -> float | None:
+    """The angle in degrees (Image.rotate's sense) by which a strip's scanner's margin's edge
+    leans off upright: a line fitted through the first paper column of each row, from the side
+    whose rows start dark (80% of them or more, the margin at most 60% of the width), the
+    20% of rows furthest from a first fit left out; the median of the two sides' where both
+    have one. None where neither side has a margin."""
+    paper = float(np.percentile(grey, 90))
+    dark = grey < MARGIN_LEVEL * paper
+    height, width = dark.shape
+    angles = []
+    for sign, side in ((1, dark), (-1, dark[:, ::-1])):
+        edge = np.argmin(side, axis=1).astype(np.float64)  # the first paper column
+        rows = np.flatnonzero(side[:, 0] & (edge > 0) & (edge < 0.6 * width))
+        if side[:, 0].mean() < 0.8 or len(rows) < 0.6 * height:
+            continue
+        slope, intercept = np.polyfit(rows, edge[rows], 1)
+        distance = np.abs(edge[rows] - (slope * rows + intercept))
+        near = distance <= max(2.0, float(np.percentile(distance, 80)))
+        slope = np.polyfit(rows[near], edge[rows][near], 1)[0]
+        angles.append(sign * float(np.degrees(np.arctan(slope))))
+    return float(np.median(angles)) if angles else None
 
 
 def _writing_angle(strokes: np.ndarray) -> float | None:
