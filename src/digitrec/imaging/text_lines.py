@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
 from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _normalised_ink, _page_background,
@@ -174,12 +174,13 @@ def even_page(image: Image.Image) -> Image.Image:
         margin and with paper whose level varies by more than :data:`UNEVEN_PAPER` between
         its 10th and 90th percentiles (a shadow) or whose paper the median grey level takes
         for ink (a dim photo, or chalk on a grey board: :func:`digitrec.imaging.ink.light_paper`).
-        Else ``image`` itself: a crop of a document
+        A strip (not a photographed page) scanned as a negative, made positive
+        (:func:`_positive_strip`). Else ``image`` itself: a crop of a document
         (a register's column, its margin often scanned with it), a small image, a page of
         even paper, or one holding no ink.
     """
     if not is_photographed_page(image):
-        return image
+        return _positive_strip(image)
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
     table = framed and _surround(grey) is not None
@@ -280,27 +281,60 @@ def _level_strip(image: Image.Image) -> tuple[Image.Image, float]:
     return turned, -skew
 
 
-def _margin_angle(grey: np.ndarray) -> float | None:
-    """The angle in degrees (Image.rotate's sense) by which a strip's scanner's margin's edge
-    leans off upright: a line fitted through the first paper column of each row, from the side
-    whose rows start dark (80% of them or more, the margin at most 60% of the width), the
-    20% of rows furthest from a first fit left out; the median of the two sides' where both
-    have one. None where neither side has a margin."""
+def _margin_edges(grey: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The scanner's black margin along a strip's left or right side: for each side whose rows
+    start dark (under :data:`MARGIN_LEVEL` of the paper's level, 80% of them or more, the
+    margin at most 60% of the width in 60% of the rows or more), ``(sign, rows, edge)``: 1 for
+    the left side and -1 for the right, and each such row's first paper column, counted from
+    that side."""
     paper = float(np.percentile(grey, 90))
     dark = grey < MARGIN_LEVEL * paper
     height, width = dark.shape
-    angles = []
+    sides = []
     for sign, side in ((1, dark), (-1, dark[:, ::-1])):
         edge = np.argmin(side, axis=1).astype(np.float64)  # the first paper column
         rows = np.flatnonzero(side[:, 0] & (edge > 0) & (edge < 0.6 * width))
-        if side[:, 0].mean() < 0.8 or len(rows) < 0.6 * height:
-            continue
-        slope, intercept = np.polyfit(rows, edge[rows], 1)
-        distance = np.abs(edge[rows] - (slope * rows + intercept))
+        if side[:, 0].mean() >= 0.8 and len(rows) >= 0.6 * height:
+            sides.append((sign, rows, edge[rows]))
+    return sides
+
+
+def _margin_angle(grey: np.ndarray) -> float | None:
+    """The angle in degrees (Image.rotate's sense) by which a strip's scanner's margin's edge
+    leans off upright: a line fitted through its rows' first paper columns
+    (:func:`_margin_edges`), the 20% of rows furthest from a first fit left out; the median of
+    the two sides' where both have a margin. None where neither has one."""
+    angles = []
+    for sign, rows, edge in _margin_edges(grey):
+        slope, intercept = np.polyfit(rows, edge, 1)
+        distance = np.abs(edge - (slope * rows + intercept))
         near = distance <= max(2.0, float(np.percentile(distance, 80)))
-        slope = np.polyfit(rows[near], edge[rows][near], 1)[0]
+        slope = np.polyfit(rows[near], edge[near], 1)[0]
         angles.append(sign * float(np.degrees(np.arctan(slope))))
     return float(np.median(angles)) if angles else None
+
+
+def _positive_strip(image: Image.Image) -> Image.Image:
+    """:func:`even_page` for a strip: a negative (light ink on dark paper, as some microfilm
+    is) is made positive. It is told by its scanner's margin (:func:`_margin_edges`), light
+    where a positive's is black: found in the strip's negative, with light paper past it
+    there, and not found in the strip itself with light paper past it. Any other image is
+    returned as it is."""
+    if image.height < MIN_STRIP_HEIGHT or image.width < MIN_LINE_HEIGHT:
+        return image
+    grey = to_grey(image)
+
+    def page_beside(levels: np.ndarray) -> list[float]:  # the median level past each margin
+        return [float(np.median((levels if sign > 0 else levels[:, ::-1])[
+            :, int(np.median(edge)):])) for sign, _, edge in _margin_edges(levels)]
+
+    if any(level > 127.5 for level in page_beside(grey)) or \
+            not any(level > 127.5 for level in page_beside(255.0 - grey)):
+        return image
+    positive = ImageOps.invert(image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F")
+                                             else "RGB"))
+    positive.info.update(image.info)
+    return positive
 
 
 def _writing_angle(strokes: np.ndarray) -> float | None:
