@@ -22,6 +22,7 @@ from digitrec.imaging.errors import NoDigitError
 from digitrec.imaging.ink import (PAGE_SIZE, STROKE_LEVEL, _normalised_ink, _page_background,
                                  _surround, extract_ink, light_paper, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
+from digitrec.imaging.reading import DRAFT_SCALE
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
 # is one line. Measured on the fit halves: ORAND-CAR-A's amounts fill 59% of their image's
@@ -30,6 +31,8 @@ MIN_LINE_HEIGHT = 6  # pixels: lower bands are dots, dashes and the feet of long
 MARGIN_LEVEL = 0.5  # rows and columns at the edge whose median is under this share of the
 # paper's level are the scanner's black margin
 GAP = 2  # rows: bands of writing closer than this are one line
+STRIP_WIDTH = 86  # pixels: the narrowest register crop of the handwriting folder; a narrower
+# strip with a scanner's margin is read enlarged to it (even_page)
 MIN_STRIP_HEIGHT = 96  # pixels: a crop holding several lines of writing is at least three of
 # the number reader's lines high; a smaller image (a small drawing of one digit) is one line
 STRIP_LEVELS = (STROKE_LEVEL, 0.5, 0.75)  # ink levels for strokes, tried in turn in a strip
@@ -174,13 +177,14 @@ def even_page(image: Image.Image) -> Image.Image:
         margin and with paper whose level varies by more than :data:`UNEVEN_PAPER` between
         its 10th and 90th percentiles (a shadow) or whose paper the median grey level takes
         for ink (a dim photo, or chalk on a grey board: :func:`digitrec.imaging.ink.light_paper`).
-        A strip (not a photographed page) scanned as a negative, made positive
-        (:func:`_positive_strip`). Else ``image`` itself: a crop of a document
-        (a register's column, its margin often scanned with it), a small image, a page of
+        A strip (not a photographed page) scanned as a negative, made positive, or narrower
+        than the registers it was measured on, enlarged (:func:`_scanned_strip`). Else
+        ``image`` itself: a crop of a document (a register's column, its margin often scanned
+        with it), a small image, a page of
         even paper, or one holding no ink.
     """
     if not is_photographed_page(image):
-        return _positive_strip(image)
+        return _scanned_strip(image)
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
     table = framed and _surround(grey) is not None
@@ -314,13 +318,17 @@ def _margin_angle(grey: np.ndarray) -> float | None:
     return float(np.median(angles)) if angles else None
 
 
-def _positive_strip(image: Image.Image) -> Image.Image:
-    """:func:`even_page` for a strip: a negative (light ink on dark paper, as some microfilm
-    is) is made positive. It is told by its scanner's margin (:func:`_margin_edges`), light
-    where a positive's is black: found in the strip's negative, with light paper past it
-    there, and not found in the strip itself with light paper past it. Any other image is
-    returned as it is."""
-    if image.height < MIN_STRIP_HEIGHT or image.width < MIN_LINE_HEIGHT:
+def _scanned_strip(image: Image.Image) -> Image.Image:
+    """:func:`even_page` for a strip cut from a scanned document (at least
+    :data:`MIN_STRIP_HEIGHT` high, or so once enlarged): a negative (light ink on dark paper,
+    as some microfilm is) made positive, and one narrower than :data:`STRIP_WIDTH` with a
+    scanner's margin enlarged to that width (``info[DRAFT_SCALE]`` keeping the boxes in the
+    file's pixels): the line finding's sizes in pixels were measured on such crops. A negative
+    is told by its scanner's margin (:func:`_margin_edges`), light where a positive's is black:
+    found in the strip's negative, with light paper past it there, and not found in the strip
+    itself with light paper past it. Any other image is returned as it is."""
+    if image.width < MIN_LINE_HEIGHT or image.height * max(1.0, STRIP_WIDTH / image.width) < \
+            MIN_STRIP_HEIGHT:
         return image
     grey = to_grey(image)
 
@@ -328,13 +336,22 @@ def _positive_strip(image: Image.Image) -> Image.Image:
         return [float(np.median((levels if sign > 0 else levels[:, ::-1])[
             :, int(np.median(edge)):])) for sign, _, edge in _margin_edges(levels)]
 
-    if any(level > 127.5 for level in page_beside(grey)) or \
-            not any(level > 127.5 for level in page_beside(255.0 - grey)):
-        return image
-    positive = ImageOps.invert(image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F")
-                                             else "RGB"))
-    positive.info.update(image.info)
-    return positive
+    positive = page_beside(grey)
+    if not any(level > 127.5 for level in positive) and \
+            any(level > 127.5 for level in page_beside(255.0 - grey)):
+        info = image.info
+        image = ImageOps.invert(image.convert(
+            "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
+        image.info.update(info)
+        positive = [0.0]  # it has a margin now
+    if positive and image.width < STRIP_WIDTH and image.height > image.width:
+        zoom = STRIP_WIDTH / image.width
+        info = image.info
+        image = image.resize((STRIP_WIDTH, round(image.height * zoom)),
+                             Image.Resampling.BICUBIC)
+        image.info.update(info)
+        image.info[DRAFT_SCALE] = info.get(DRAFT_SCALE, 1.0) / zoom
+    return image
 
 
 def _writing_angle(strokes: np.ndarray) -> float | None:
