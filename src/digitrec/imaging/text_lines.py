@@ -336,15 +336,16 @@ def _scanned_strip(image: Image.Image) -> Image.Image:
         return [float(np.median((levels if sign > 0 else levels[:, ::-1])[
             :, int(np.median(edge)):])) for sign, _, edge in _margin_edges(levels)]
 
-    positive = page_beside(grey)
-    if not any(level > 127.5 for level in positive) and \
+    beside = page_beside(grey)
+    has_margin = bool(beside)
+    if not any(level > 127.5 for level in beside) and \
             any(level > 127.5 for level in page_beside(255.0 - grey)):
         info = image.info
         image = ImageOps.invert(image.convert(
             "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
         image.info.update(info)
-        positive = [0.0]  # it has a margin now
-    if positive and image.width < STRIP_WIDTH and image.height > image.width:
+        has_margin = True  # the negative's, now black
+    if has_margin and image.width < STRIP_WIDTH and image.height > image.width:
         zoom = STRIP_WIDTH / image.width
         info = image.info
         image = image.resize((STRIP_WIDTH, round(image.height * zoom)),
