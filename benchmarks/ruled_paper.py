@@ -145,7 +145,7 @@ def main():
     # Each step, left out: the "left in" column.
     def without_lines():
         return replaced("remove_ruled_lines", lambda ink, **options: ink, "digit", "segmentation",
-                        "text_lines")
+                        "text_lines", "pages")
 
     def without_pages():  # no image is taken for a page: no box, table or line steps
         return replaced("PAGE_SIZE", 10_000, "ink", "lines", "digit")
@@ -158,7 +158,7 @@ def main():
 
     def without_polarity_look():  # the median grey level alone says which is the paper
         return replaced("light_paper", lambda grey: float(np.median(grey)) > 127.5, "ink",
-                        "text_lines")
+                        "pages")
 
     cases = [("blank", dict(line_level=None), without_lines)]
     cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",

@@ -30,13 +30,15 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit` and :func:`save_digit`;
+- :mod:`~digitrec.imaging.pages`: a photographed page made even and level, a scanned strip
+  made positive, at the line finding's scale and level, before its lines are found;
 - :mod:`~digitrec.imaging.text_lines`: the lines of writing in a crop of a document, where a
   number is found before it is read;
 - :mod:`~digitrec.imaging.cuts` and :mod:`~digitrec.imaging.segmentation`: a written number cut
   into its digits (``segmentation.segment``), touching ones split where the recognizer reads
   the pieces best (``cuts``), each placed as step 9 does.
 
-The public names of the first five and of text_lines are importable from here, as
+The public names of the first five, of pages and of text_lines are importable from here, as
 ``imaging.to_mnist`` and so on.
 """
 
@@ -75,8 +77,8 @@ from digitrec.imaging.digit import (
     select_digit,
     to_mnist,
 )
-from digitrec.imaging.text_lines import (even_page, find_lines, is_photographed_page,
-                                         level_page, scanner_margins, unturned_box)
+from digitrec.imaging.pages import even_page, level_page, unturned_box
+from digitrec.imaging.text_lines import find_lines, is_photographed_page, scanner_margins
 
 __all__ = [
     # errors
@@ -92,7 +94,8 @@ __all__ = [
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "select_digit", "to_mnist",
+    # pages
+    "even_page", "level_page", "unturned_box",
     # text_lines
-    "even_page", "find_lines", "is_photographed_page", "level_page", "scanner_margins",
-    "unturned_box",
+    "find_lines", "is_photographed_page", "scanner_margins",
 ]
