@@ -321,7 +321,8 @@ def test_a_register_crop_scanned_as_a_negative_is_made_positive(recognizer):
 def test_a_register_crop_scanned_at_half_the_resolution_is_read_enlarged(recognizer):
     """A register crop scanned at half the resolution (43 to 85 pixels wide): even_page
     enlarges a strip with a scanner's margin to the narrowest crop the line finding was
-    measured on (86 pixels), its boxes still in the file's pixels (one whose margin is not
+    measured on (86 pixels), its boxes and line, read or by the number reader alone, still in
+    the file's pixels (one whose margin is not
     found is read as it is). Before, 4 of these 20 crops were read (14 now); a small drawing
     of a digit (no margin) is not enlarged."""
     read = enlarged = 0
@@ -329,6 +330,8 @@ def test_a_register_crop_scanned_at_half_the_resolution_is_read_enlarged(recogni
         crop = imaging.open_image(path)
         crop = crop.resize((crop.width // 2, crop.height // 2), Image.Resampling.BILINEAR)
         enlarged += imaging.even_page(crop).width == 86
+        left, top, right, bottom = recognizer.reader_.read(crop)["line"]  # in the crop's pixels
+        assert 0 <= left < right <= crop.width and 0 <= top < bottom <= crop.height
         answer = recognizer.read(crop)
         read += answer["text"] == label
         for digit in answer["digits"]:

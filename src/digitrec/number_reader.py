@@ -340,19 +340,26 @@ class NumberReader:
         """Reads one image of a number, or of a crop of a document holding one (see
         :func:`read_lines`), exactly ``length`` digits when given; a photographed page is
         first made even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over
-        it) and turned so that its writing is level (:func:`digitrec.imaging.level_page`), its
-        boxes and line those round them on the image as it was, in its pixels."""
+        it; a narrow scanned strip enlarged) and turned so that its writing is level
+        (:func:`digitrec.imaging.level_page`), its boxes and line those round them on the image
+        as it was, in its pixels."""
         page = imaging.even_page(image)
         level, tilt = imaging.level_page(page)
         reading = read_lines(level, self.logits, length)
-        if not tilt:
+        # even_page enlarges a narrow strip (its DRAFT_SCALE says by how much)
+        factor = page.info.get(imaging.DRAFT_SCALE, 1.0) / image.info.get(imaging.DRAFT_SCALE, 1.0)
+        if not tilt and factor == 1.0:
             return reading
+
+        def on_image(box):  # [x, y, width, height] on the levelled page -> on the image
+            if tilt:
+                box = imaging.unturned_box(list(box), tilt, level.size, page.size)
+            return [round(value * factor) for value in box]
+
         left, top, right, bottom = reading["line"]
-        x, y, width, height = imaging.unturned_box([left, top, right - left, bottom - top], tilt,
-                                                   level.size, page.size)
+        x, y, width, height = on_image([left, top, right - left, bottom - top])
         return {**reading, "line": (x, y, x + width, y + height),
-                "boxes": [imaging.unturned_box(list(box), tilt, level.size, page.size)
-                          for box in reading["boxes"]]}
+                "boxes": [on_image(box) for box in reading["boxes"]]}
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,
