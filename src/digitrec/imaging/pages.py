@@ -106,16 +106,14 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     the number reader reads a line of writing as it lies.
 
     The angle is that of the line through the centres of the writing's components (the
-    digits, mostly) on the page, its paper's rules erased (:func:`_writing_angle`).
+    digits, mostly) on the page, its paper's rules erased (:func:`_writing_angle`). A strip cut
+    from a scanned document (not a photographed page, at least :data:`MIN_STRIP_HEIGHT` high)
+    with the scanner's black margin along a side is turned so that the margin's edge is
+    upright (:func:`_margin_angle`), where it lies :data:`MIN_SKEW` degrees or more off:
+    askew, its ruling lines join the rows of writing into one band.
 
     Args:
         image: a Pillow image, upright, of any mode and size.
-
-    A strip cut from a scanned document (not a photographed page, at least
-    :data:`MIN_STRIP_HEIGHT` high) with the scanner's black margin along a side is turned so
-    that the margin's edge is upright (:func:`_margin_angle`), where it lies
-    :data:`MIN_SKEW` degrees or more off: askew, its ruling lines join the rows of writing
-    into one band.
 
     Returns:
         The image turned by that angle (counter-clockwise for a positive one, enlarged to hold
@@ -160,7 +158,7 @@ def _level_strip(image: Image.Image) -> tuple[Image.Image, float]:
     skew = _margin_angle(to_grey(image))
     if skew is None or not MIN_SKEW <= abs(skew) < MAX_TILT:
         return image, 0.0
-    image = image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    image = _grey_or_colour(image)
     pixels = np.asarray(image)
     height, width = pixels.shape[:2]
     turn = cv2.getRotationMatrix2D((width / 2, height / 2), -skew, 1.0)
@@ -170,6 +168,14 @@ def _level_strip(image: Image.Image) -> tuple[Image.Image, float]:
     turned.info.update(image.info)
     turned.info[LEVELLED] = -skew
     return turned, -skew
+
+
+def _grey_or_colour(image: Image.Image) -> Image.Image:
+    """The image as "L" (a bilevel, grey or 16-bit one) or "RGB", which OpenCV turns and
+    ImageOps inverts; its ``info`` kept."""
+    converted = image.convert("L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    converted.info.update(image.info)
+    return converted
 
 
 def _margin_edges(grey: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -228,8 +234,7 @@ def _scanned_strip(image: Image.Image) -> Image.Image:
     if not any(level > 127.5 for level in beside) and \
             any(level > 127.5 for level in page_beside(255.0 - grey)):
         info = image.info
-        image = ImageOps.invert(image.convert(
-            "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"))
+        image = ImageOps.invert(_grey_or_colour(image))
         image.info.update(info)
         has_margin = True  # the negative's, now black
     if has_margin and image.width < STRIP_WIDTH and image.height > image.width:
