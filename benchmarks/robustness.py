@@ -7,7 +7,8 @@ The first ``limit`` held-out cheques of ORAND-CAR-A and crops of the held-out re
 (``datasets.folder_files``: none trained on), as they are and: saved as a JPEG of quality 15;
 scanned at half and at one and a half times the resolution (bilinear, bicubic); blurred
 (Gaussian, radius 1.2 pixels); with camera noise (Gaussian, 12 grey levels); at low contrast
-(its grey levels squeezed into 110 to 186); saved bilevel (Pillow's "1", dithered) and with the
+(its grey levels squeezed into 110 to 186); saved bilevel (Pillow's "1", dithered, and
+thresholded at mid-grey as a scanner set for black and white does) and with the
 web's 216 colours (dithered); as a negative (a microfilm's: light ink on dark paper); cut from
 a page scanned 2 and 4 degrees askew. For each it prints the share read exactly, and the share
 of "ok" readings that are exact (precision) and of readings that are "ok" (coverage).
@@ -62,6 +63,8 @@ CHANGES = {
     "low contrast (110 to 186)": lambda image: Image.eval(image.convert("L"),
                                                           lambda value: 110 + value * 0.3),
     "bilevel, dithered": lambda image: image.convert("1"),
+    "bilevel, thresholded": lambda image: image.convert("L").point(
+        lambda value: 255 if value > 128 else 0).convert("1", dither=Image.Dither.NONE),
     "web's 216 colours, dithered": lambda image: image.convert("RGB").convert(
         "P", palette=Image.Palette.WEB, dither=Image.Dither.FLOYDSTEINBERG),
     "negative": lambda image: ImageOps.invert(image.convert("RGB")),

@@ -44,6 +44,8 @@ PORTRAIT_WIDTH = 300  # pixels: an image taller than wide is a photo of a page f
 LEVELLED = "digitrec_levelled"  # image.info key: the degrees level_page turned a page by
 RULE_LENGTH = 8  # a stroke at least this many times as long as thick, and at least RULE_SHARE
 RULE_SHARE = 0.4  # of a page's width across, is a rule (remove_ruled_lines' share), not writing
+BROKEN_RULE_PIECES = 3  # in a bilevel strip, this many narrow pieces lined up in one column over
+# half its height are a ruling line its threshold broke (docs/reading.md)
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
 # docs/reading.md)
@@ -100,12 +102,15 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
                                                                connectivity=8)
         strokes &= ~_rules_left(labels, stats)[labels]
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
-    writing = _without_rules(strokes, sides)
+    # A bilevel scan's threshold breaks a faint rule into pieces that each look like a 1.
+    broken = strip and image.getcolors(2) is not None
+    writing = _without_rules(strokes, sides, broken)
     levels = STRIP_LEVELS[:1]
     if strip:  # each level once: the faint one may be STROKE_LEVEL
         levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
-        bands = _bands(writing if level == STROKE_LEVEL else _without_rules(ink > level, sides))
+        bands = _bands(writing if level == STROKE_LEVEL
+                       else _without_rules(ink > level, sides, broken))
         # A band running off the strip's right side is print or writing of the next column (a
         # page's printed footer): it does not set the scale a faint number is measured by.
         inside = [band[4] for band in bands if band[0] + band[2] < right - left - 1]
@@ -196,7 +201,8 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
     return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
 
 
-def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
+def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool],
+                   broken: bool = False) -> np.ndarray:
     """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
     height (in a strip taller than wide; else of :data:`LINE_SHARE` of it, longer than a line of
     writing there can be) and horizontal runs of half the width (found by morphological
@@ -205,13 +211,14 @@ def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
     upright pieces (at most :data:`EDGE_STROKE_WIDTH` wide, three times as high) within
     :data:`EDGE_BAND` columns of the left or right edge where ``sides`` (left, right) says a
     scanner's margin was cut off there: the broken shadow of the page's edge, which otherwise
-    joins a number to the marks below it in one band."""
+    joins a number to the marks below it in one band. With ``broken`` (a bilevel strip), less
+    the pieces of upright rules its threshold broke too (:func:`_broken_rules`)."""
     height, width = strokes.shape
     strokes = strokes.astype(np.uint8)
     # In an image wider than tall, a 1 can be a third of the height: a rule is longer than
     # any line of writing the image holds.
-    run = height // 4 if height > width else round(LINE_SHARE * height)
-    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((max(8, run), 1), np.uint8))
+    run = max(8, height // 4 if height > width else round(LINE_SHARE * height))
+    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
     horizontal = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, max(8, width // 2)),
                                                                    np.uint8))
     rules = cv2.dilate(vertical | horizontal, np.ones((3, 3), np.uint8))
@@ -224,8 +231,34 @@ def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool]) -> np.ndarray:
     edge_shadow = at_edge & (component_width <= EDGE_STROKE_WIDTH) & (
         component_height >= 3 * component_width)
     keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (component_height >= 3) & ~edge_shadow
+    if broken:
+        keep &= ~_broken_rules(labels, stats, vertical.astype(bool), run)
     keep[0] = False
     return keep[labels]
+
+
+def _broken_rules(labels: np.ndarray, stats: np.ndarray, vertical: np.ndarray,
+                  run: int) -> np.ndarray:
+    """Which components (``labels`` and ``stats``, as ``cv2.connectedComponentsWithStats``
+    gives them) are pieces of an upright rule that a bilevel scan's threshold broke, (count,)
+    bool: narrow pieces (at most :data:`EDGE_STROKE_WIDTH` wide) in a column that a rule runs
+    down for ``run`` rows, whole (``vertical``, (H, W) bool) and in such pieces together, or
+    that holds at least :data:`BROKEN_RULE_PIECES` of them from one end of half the height to
+    the other. (A digit, even broken, is one line of writing high.)"""
+    height, width = labels.shape
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    narrow = stats[:, cv2.CC_STAT_WIDTH] <= EDGE_STROKE_WIDTH
+    narrow[0] = False  # the background
+    columns = np.arange(width)
+    # covers[piece, column]: the narrow piece lies in that column
+    covers = (left[:, None] <= columns) & (columns < (left + stats[:, cv2.CC_STAT_WIDTH])[:, None])
+    covers &= narrow[:, None]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+    span = (np.where(covers, bottom[:, None], 0).max(axis=0)
+            - np.where(covers, top[:, None], height).min(axis=0))
+    rule_columns = ((vertical | narrow[labels]).sum(axis=0) >= run) | (
+        (covers.sum(axis=0) >= BROKEN_RULE_PIECES) & (span >= height / 2))
+    return (covers & rule_columns).any(axis=1)
 
 
 def _bands(writing: np.ndarray) -> list[tuple[int, int, int, int, int]]:
