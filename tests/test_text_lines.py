@@ -356,6 +356,11 @@ def test_a_bilevel_register_crop_s_broken_rules_are_not_read_as_ones(recognizer)
         answer = recognizer.read(bilevel)
         wrong_ok += answer["status"] == "ok" and answer["text"] != label
     assert wrong_ok <= 7, wrong_ok
+    # 16-bit crops, whose colours Pillow does not count, grey and bilevel: lines as at 8 bits
+    for crop in (Image.open(path).convert("L"), bilevel.convert("L")):
+        deep = Image.fromarray(np.asarray(crop).astype(np.uint16) * 257)
+        assert deep.mode.startswith("I;16")
+        assert imaging.find_lines(deep) == imaging.find_lines(crop)
 
 
 def test_even_paper_documents_and_cheques_are_read_as_they_are(mnist):

@@ -77,6 +77,14 @@ def to_grey(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32)
 
 
+def is_bilevel(image: Image.Image) -> bool:
+    """Whether an image, of any Pillow mode, has at most two colours (a scan in black and
+    white, as a scanner's threshold or a fax makes it)."""
+    if image.mode.startswith("I;16"):  # Pillow counts no colours of 16-bit images
+        return len(np.unique(np.asarray(image))) <= 2
+    return image.getcolors(2) is not None
+
+
 def _local_background(ink: np.ndarray) -> np.ndarray:
     """Estimates the level of the paper under the ink (white-on-black image) at each pixel.
 

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import PAGE_SIZE, STROKE_LEVEL, extract_ink, to_grey
+from digitrec.imaging.ink import PAGE_SIZE, STROKE_LEVEL, extract_ink, is_bilevel, to_grey
 from digitrec.imaging.lines import remove_ruled_lines
 
 LINE_SHARE = 0.35  # an image whose main line of writing is at least this share of its height
@@ -103,7 +103,7 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         strokes &= ~_rules_left(labels, stats)[labels]
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
     # A bilevel scan's threshold breaks a faint rule into pieces that each look like a 1.
-    broken = strip and image.getcolors(2) is not None
+    broken = strip and is_bilevel(image)
     writing = _without_rules(strokes, sides, broken)
     levels = STRIP_LEVELS[:1]
     if strip:  # each level once: the faint one may be STROKE_LEVEL
