@@ -2,6 +2,7 @@
 crops and cheques, and on a page made of real MNIST digits."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import HANDWRITING, ruled_paper
@@ -330,6 +331,8 @@ def test_a_register_crop_scanned_at_half_the_resolution_is_read_enlarged(recogni
         crop = imaging.open_image(path)
         crop = crop.resize((crop.width // 2, crop.height // 2), Image.Resampling.BILINEAR)
         enlarged += imaging.even_page(crop).width == 86
+        page, on_image = imaging.page_to_read(crop)
+        assert on_image([0, 0, *page.size]) == pytest.approx([0, 0, *crop.size], abs=0.5)
         left, top, right, bottom = recognizer.reader_.read(crop)["line"]  # in the crop's pixels
         assert 0 <= left < right <= crop.width and 0 <= top < bottom <= crop.height
         answer = recognizer.read(crop)

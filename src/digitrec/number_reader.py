@@ -339,27 +339,21 @@ class NumberReader:
     def read(self, image: Image.Image, length: int | None = None) -> dict:
         """Reads one image of a number, or of a crop of a document holding one (see
         :func:`read_lines`), exactly ``length`` digits when given; a photographed page is
-        first made even (:func:`digitrec.imaging.even_page`: no table round it, no shadow over
-        it; a narrow scanned strip enlarged) and turned so that its writing is level
-        (:func:`digitrec.imaging.level_page`), its boxes and line those round them on the image
-        as it was, in its pixels."""
-        page = imaging.even_page(image)
-        level, tilt = imaging.level_page(page)
-        reading = read_lines(level, self.logits, length)
-        # even_page enlarges a narrow strip (its DRAFT_SCALE says by how much)
-        factor = page.info.get(imaging.DRAFT_SCALE, 1.0) / image.info.get(imaging.DRAFT_SCALE, 1.0)
-        if not tilt and factor == 1.0:
+        first made even and level (:func:`digitrec.imaging.page_to_read`: no table round it, no
+        shadow over it, its writing level; a narrow scanned strip enlarged), its boxes and line
+        those round them on the image as it was, in its pixels."""
+        page, on_image = imaging.page_to_read(image)
+        reading = read_lines(page, self.logits, length)
+        if page is image:
             return reading
 
-        def on_image(box):  # [x, y, width, height] on the levelled page -> on the image
-            if tilt:
-                box = imaging.unturned_box(list(box), tilt, level.size, page.size)
-            return [round(value * factor) for value in box]
+        def rounded_on_image(box):
+            return [round(value) for value in on_image(box)]
 
         left, top, right, bottom = reading["line"]
-        x, y, width, height = on_image([left, top, right - left, bottom - top])
+        x, y, width, height = rounded_on_image([left, top, right - left, bottom - top])
         return {**reading, "line": (x, y, x + width, y + height),
-                "boxes": [on_image(box) for box in reading["boxes"]]}
+                "boxes": [rounded_on_image(box) for box in reading["boxes"]]}
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """(N, HEIGHT, W, 1) float32 reader inputs (:func:`pad_batch`) -> (N, W / STEP,

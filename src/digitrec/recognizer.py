@@ -401,14 +401,16 @@ class Recognizer:
         path = image if isinstance(image, (str, os.PathLike)) else None
         # A photographed page in a shadow, or on a table, is read, checked and segmented as
         # even paper, and turned so that its writing is level; the boxes are turned back.
-        page = imaging.even_page(_open(image))
-        level, tilt = imaging.level_page(page)
-        answer = self._read_page(level, digits, path)
-        if tilt:
-            scale = page.info.get(imaging.DRAFT_SCALE, 1.0)
-            sizes = [(width * scale, height * scale) for width, height in (level.size, page.size)]
-            answer["digits"] = [{**digit, "box": imaging.unturned_box(digit["box"], tilt, *sizes)}
-                                for digit in answer["digits"]]
+        opened = _open(image)
+        page, on_image = imaging.page_to_read(opened)
+        answer = self._read_page(page, digits, path)
+        # _read_page's boxes are in the file's pixels (each image's DRAFT_SCALE says how many)
+        page_scale = page.info.get(imaging.DRAFT_SCALE, 1.0)
+        file_scale = opened.info.get(imaging.DRAFT_SCALE, 1.0)
+        answer["digits"] = [
+            {**digit, "box": [round(value * file_scale) for value in
+                              on_image([value / page_scale for value in digit["box"]])]}
+            for digit in answer["digits"]]
         return answer
 
     def _read_page(self, image: Image.Image, digits: int | None, path) -> NumberAnswer:

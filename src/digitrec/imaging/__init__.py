@@ -77,7 +77,7 @@ from digitrec.imaging.digit import (
     select_digit,
     to_mnist,
 )
-from digitrec.imaging.pages import even_page, level_page, unturned_box
+from digitrec.imaging.pages import even_page, level_page, page_to_read, unturned_box
 from digitrec.imaging.text_lines import find_lines, is_photographed_page, scanner_margins
 
 __all__ = [
@@ -95,7 +95,7 @@ __all__ = [
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "select_digit", "to_mnist",
     # pages
-    "even_page", "level_page", "unturned_box",
+    "even_page", "level_page", "page_to_read", "unturned_box",
     # text_lines
     "find_lines", "is_photographed_page", "scanner_margins",
 ]

@@ -5,12 +5,14 @@ stage before the lines of writing are found (:mod:`digitrec.imaging.text_lines`)
 table round it, no shadow over it, not dim), and a strip scanned as a negative or at a low
 resolution as a positive at the line finding's scale; :func:`level_page` turns a page whose
 line of writing is turned, or a strip cut from a page scanned askew, level
-(:func:`unturned_box` turns the digits' boxes back). ``Recognizer.read`` and
-``NumberReader.read`` call both; the number reader's training, which reads crops as they are,
-calls neither.
+(:func:`unturned_box` turns the digits' boxes back). :func:`page_to_read` does both, for
+``Recognizer.read`` and ``NumberReader.read``; the number reader's training, which reads crops
+as they are, calls neither.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -99,6 +101,33 @@ def even_page(image: Image.Image) -> Image.Image:
         page = page.resize(image.size, Image.Resampling.BILINEAR)
     page.info.update(image.info)  # a draft's scale (imaging.DRAFT_SCALE) stays with it
     return page
+
+
+def page_to_read(image: Image.Image
+                 ) -> tuple[Image.Image, Callable[[Sequence[float]], list[float]]]:
+    """The page ``read`` reads: the image made even (:func:`even_page`) and level
+    (:func:`level_page`), and the way back from it.
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        ``(page, on_image)``: the page (``image`` itself where neither changes it), and a
+        function taking a box [x, y, width, height] in the page's pixels to the box round it on
+        ``image``, in ``image``'s pixels (floats, clipped to it): turned back where the page was
+        levelled (:func:`unturned_box`), shrunk back where a narrow strip was enlarged (the
+        two images' ``info[DRAFT_SCALE]``).
+    """
+    page = even_page(image)
+    level, tilt = level_page(page)
+    factor = page.info.get(DRAFT_SCALE, 1.0) / image.info.get(DRAFT_SCALE, 1.0)
+
+    def on_image(box: Sequence[float]) -> list[float]:
+        if tilt:
+            box = unturned_box(list(box), tilt, level.size, page.size)
+        return [value * factor for value in box]
+
+    return level, on_image
 
 
 def level_page(image: Image.Image) -> tuple[Image.Image, float]:
@@ -274,12 +303,12 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     return float(np.degrees(angle)) if length >= LINE_LENGTH * height else None
 
 
-def unturned_box(box: list[int], tilt: float, turned_size: tuple[float, float],
-                 size: tuple[float, float]) -> list[int]:
+def unturned_box(box: list[float], tilt: float, turned_size: tuple[float, float],
+                 size: tuple[float, float]) -> list[float]:
     """A box [x, y, width, height] found on a page :func:`level_page` turned by ``tilt``
     degrees (its size then ``turned_size``, before ``size``, both as (width, height) in the
-    same pixels as the box) -> the box round it on the page as it was, in those pixels,
-    clipped to the page."""
+    same pixels as the box) -> the box round it on the page as it was, in those pixels
+    (floats, not rounded), clipped to the page."""
     x, y, width, height = box
     corners = np.array([[x, y], [x + width, y], [x, y + height], [x + width, y + height]],
                        dtype=np.float64) - np.array(turned_size) / 2
@@ -290,7 +319,7 @@ def unturned_box(box: list[int], tilt: float, turned_size: tuple[float, float],
     back += np.array(size) / 2
     left, top = np.clip(back.min(axis=0), 0, size)
     right, bottom = np.clip(back.max(axis=0), 0, size)
-    return [round(left), round(top), round(right - left), round(bottom - top)]
+    return [float(left), float(top), float(right - left), float(bottom - top)]
 
 
 def _dark_edges(grey: np.ndarray) -> tuple[bool, bool]:
