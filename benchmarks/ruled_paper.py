@@ -15,7 +15,7 @@ whole page at half the light, its paper at grey 117). Prints the shipped
 model's accuracy through ``imaging.to_mnist`` as it is and with the step left out
 (:func:`digitrec.imaging.remove_ruled_lines`; for the box, ``PAGE_SIZE`` raised so that no
 image is taken for a page; for the table, no table looked for; for the shadows, the paper's
-level estimated by block minima alone, without ``imaging.ink._page_background``; for the dim
+level estimated by block minima alone, without ``imaging.ink.page_background``; for the dim
 photo, the ink's polarity by the median grey level alone, without
 :func:`digitrec.imaging.ink.light_paper`'s look at the page), and on blank
 paper for reference. Then five-digit numbers of the same digits (120 px tall on 700x300 paper)
@@ -151,10 +151,10 @@ def main():
         return replaced("PAGE_SIZE", 10_000, "ink", "lines", "digit")
 
     def without_table():
-        return replaced("_surround", lambda grey: None, "ink")
+        return replaced("table_mask", lambda grey: None, "ink")
 
     def without_page_background():
-        return replaced("_page_background", imaging.ink._local_background, "ink")
+        return replaced("page_background", imaging.ink._local_background, "ink")
 
     def without_polarity_look():  # the median grey level alone says which is the paper
         return replaced("light_paper", lambda grey: float(np.median(grey)) > 127.5, "ink",

@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import HANDWRITING, REPOSITORY, ruled_paper
 from digitrec import imaging
-from digitrec.imaging.ink import _surround
+from digitrec.imaging.ink import table_mask
 
 
 def upscaled(digit: np.ndarray, size: int = 280) -> np.ndarray:
@@ -254,7 +254,7 @@ def test_a_bold_digit_drawn_light_on_a_dark_canvas_is_not_taken_for_a_sheet(mnis
     for digit, label in zip(x_test[:10], y_test[:10]):
         bold = cv2.dilate(upscaled(digit, 400), np.ones((31, 31), np.uint8))
         canvas = (20 + bold.astype(np.float32) * 0.85).astype(np.uint8)
-        assert _surround(canvas.astype(np.float32)) is None
+        assert table_mask(canvas.astype(np.float32)) is None
         assert recognizer.predict(imaging.to_mnist(Image.fromarray(canvas)))[0] == label
 
 

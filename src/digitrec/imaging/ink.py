@@ -102,7 +102,7 @@ def _local_background(ink: np.ndarray) -> np.ndarray:
     return np.asarray(background, dtype=np.float32)
 
 
-def _surround(grey: np.ndarray) -> np.ndarray | None:
+def table_mask(grey: np.ndarray) -> np.ndarray | None:
     """Where a photo shows the table round a light sheet of paper: a mask, or None.
 
     The table: the regions on the dark side of Otsu's threshold that touch the image's edge and
@@ -161,7 +161,7 @@ def _otsu_threshold(values: np.ndarray) -> float:
     return float(threshold) + 0.5
 
 
-def _page_background(grey: np.ndarray) -> np.ndarray:
+def page_background(grey: np.ndarray) -> np.ndarray:
     """Estimates the level of the paper under the ink of a page (white-on-black image) at each
     pixel: a grey-level opening (erosion, then dilation) with a square a quarter of the shorter
     side across, over the image padded by repeating its edge; ``grey`` minus it is the white
@@ -184,10 +184,10 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
     """Ink intensity of a grey image, white on black, with paper and uneven light removed.
 
     The paper is the majority of pixels (its polarity decides the ink's), unless the photo shows
-    a light sheet on a darker table (:func:`_surround`): then the ink is dark and the table is
+    a light sheet on a darker table (:func:`table_mask`): then the ink is dark and the table is
     masked out. The paper's level is estimated by :func:`_local_background`; on a page (at
     least :data:`PAGE_SIZE` pixels both ways) the ink is then measured again over
-    :func:`_page_background`, which keeps a shadow across the sheet paper, and the no-digit
+    :func:`page_background`, which keeps a shadow across the sheet paper, and the no-digit
     rules must pass for both estimates.
 
     Args:
@@ -200,11 +200,11 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
         NoDigitError: less than :data:`MIN_CONTRAST` grey levels between ink and paper, or a
             contrast under :data:`MIN_SIGNAL_TO_NOISE` times the paper's noise.
     """
-    surround = _surround(grey)
+    surround = table_mask(grey)
     grey = _white_on_black(grey, surround is not None)
-    ink = _normalised_ink(grey - _local_background(grey), surround)
+    ink = normalised_ink(grey - _local_background(grey), surround)
     if min(grey.shape) >= PAGE_SIZE:
-        ink = _normalised_ink(grey - _page_background(grey), surround)
+        ink = normalised_ink(grey - page_background(grey), surround)
     return ink
 
 
@@ -246,7 +246,7 @@ def light_paper(grey: np.ndarray) -> bool:
     return float(np.clip(-difference, 0, None).sum()) > float(np.clip(difference, 0, None).sum())
 
 
-def _normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
+def normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
     """Ink over the paper (``difference``, grey levels, white on black) scaled to [0, 1] by the
     strokes' level (Otsu's threshold splits strokes from paper), after the no-digit rules of
     :func:`extract_ink`; ``surround``: where a table is masked out, or None."""

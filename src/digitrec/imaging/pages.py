@@ -19,12 +19,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (STROKE_LEVEL, _normalised_ink, _page_background, _surround,
+from digitrec.imaging.ink import (STROKE_LEVEL, normalised_ink, page_background, table_mask,
                                  extract_ink, light_paper, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
-                                         MIN_STRIP_HEIGHT, _rules_left, is_photographed_page,
+                                         MIN_STRIP_HEIGHT, rules_left, is_photographed_page,
                                          scanner_margins)
 
 STRIP_WIDTH = 86  # pixels: the narrowest register crop of the handwriting folder; a narrower
@@ -76,7 +76,7 @@ def even_page(image: Image.Image) -> Image.Image:
         return _scanned_strip(image)
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
-    table = framed and _surround(grey) is not None
+    table = framed and table_mask(grey) is not None
     if margin and not table:
         return image
     # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
@@ -84,7 +84,7 @@ def even_page(image: Image.Image) -> Image.Image:
     # Not one whose paper the reader's input, judging by the median grey level, takes for ink.
     dark_ink = light_paper(grey)
     median_misled = dark_ink != (float(np.median(grey)) > 127.5)
-    paper = _page_background(255.0 - grey if dark_ink else grey)
+    paper = page_background(255.0 - grey if dark_ink else grey)
     uneven = np.percentile(paper, 90) - np.percentile(paper, 10) > UNEVEN_PAPER
     if not (table or median_misled or uneven):
         return image
@@ -93,7 +93,7 @@ def even_page(image: Image.Image) -> Image.Image:
             ink = extract_ink(grey)
         else:  # the ink as a share of the light on the paper: a shadow dims ink and paper alike
             light = np.maximum(255.0 - paper, DARKEST_PAPER)
-            ink = _normalised_ink(255.0 * (255.0 - grey - paper) / light, None)
+            ink = normalised_ink(255.0 * (255.0 - grey - paper) / light, None)
     except NoDigitError:
         return image
     page = Image.fromarray((255 * (1 - ink)).astype(np.uint8))
@@ -280,7 +280,7 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     """The angle in degrees (Image.rotate's: counter-clockwise on the screen) that levels a
     line of writing: the slope of the least-squares line through its components' centres
     (each counting as much as its area; specks under a tenth of the largest component's area
-    and rules that remove_ruled_lines left, :func:`_rules_left`, left out). None where there
+    and rules that remove_ruled_lines left, :func:`rules_left`, left out). None where there
     is no line: fewer than three components, or
     components that, along that line, are not :data:`LINE_LENGTH` times as long as they are
     high across it (their pixels' 5th to 95th percentiles)."""
@@ -289,7 +289,7 @@ def _writing_angle(strokes: np.ndarray) -> float | None:
     area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
     if count < 4:
         return None
-    area[_rules_left(labels, stats)[1:]] = 0
+    area[rules_left(labels, stats)[1:]] = 0
     kept = (area > 0) & (area >= 0.1 * area.max())
     if kept.sum() < 3:
         return None

@@ -100,7 +100,7 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     if image.info.get(LEVELLED):
         _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
                                                                connectivity=8)
-        strokes &= ~_rules_left(labels, stats)[labels]
+        strokes &= ~rules_left(labels, stats)[labels]
     sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
     # A bilevel scan's threshold breaks a faint rule into pieces that each look like a 1.
     broken = strip and is_bilevel(image)
@@ -143,7 +143,7 @@ def is_photographed_page(image: Image.Image) -> bool:
         width >= height or (width >= PORTRAIT_WIDTH and height <= 2 * width))
 
 
-def _rules_left(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
+def rules_left(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
     """Which of a page's stroke components (``labels`` and ``stats``, as
     ``cv2.connectedComponentsWithStats`` gives them) are rules that
     :func:`digitrec.imaging.remove_ruled_lines` left, (count,) bool: strokes at least
