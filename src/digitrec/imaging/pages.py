@@ -19,12 +19,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (STROKE_LEVEL, normalised_ink, page_background, table_mask,
-                                 extract_ink, light_paper, to_grey)
+from digitrec.imaging.ink import (STROKE_LEVEL, extract_ink, light_paper, normalised_ink,
+                                 page_background, table_mask, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
-                                         MIN_STRIP_HEIGHT, rules_left, is_photographed_page,
+                                         MIN_STRIP_HEIGHT, is_photographed_page, rules_left,
                                          scanner_margins)
 
 STRIP_WIDTH = 86  # pixels: the narrowest register crop of the handwriting folder; a narrower
