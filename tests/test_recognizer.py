@@ -174,12 +174,13 @@ def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_o
 
 
 def test_an_unsure_number_points_to_read(recognizer, user_digits):
-    """predict on a whole number (a cheque's amount, a drawn 2026) is unsure, and its reason says
-    that read reads numbers; a single digit's answer never says so."""
+    """predict on a whole number (a cheque's amount, a drawn 2026; a path or a file object) is
+    unsure, and its reason says that read reads numbers; a single digit's answer never says so."""
     numbers = [HANDWRITING / "orand_car_a" / "images" / "train_a_car_000160.jpg",
                HANDWRITING / "multi_digit" / "dfak0_2026.png"]
-    for answer in recognizer.recognize(numbers):
-        assert answer["status"] == "unsure" and "digitrec read" in answer["reason"]
+    with open(numbers[1], "rb") as file:  # a file object, read once: before, it lost the hint
+        for answer in recognizer.recognize([*numbers, file]):
+            assert answer["status"] == "unsure" and "digitrec read" in answer["reason"]
     for answer in recognizer.recognize([row["path"] for row in user_digits]):
         assert "digitrec read" not in (answer.get("reason") or "")
 

@@ -316,6 +316,8 @@ class Recognizer:
         results: list[Answer | None] = []
         batches, opened = [], []
         for image in images:
+            if hasattr(image, "read"):  # a file is read once: the hint below decodes it again
+                image = image.read()
             if _is_image(image):
                 opened.append((len(results), image))
             try:
