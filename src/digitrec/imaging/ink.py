@@ -115,6 +115,12 @@ def table_mask(grey: np.ndarray) -> np.ndarray | None:
     per pixel), not the ramp of light falling off across a page. The mask covers the table and,
     past it, the band where the local background blurs table into paper. Images smaller than
     :data:`PAGE_SIZE` are never taken for a page.
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255], either polarity.
+
+    Returns:
+        An (H, W) bool mask, True on the table; None where there is no table round a sheet.
     """
     height, width = grey.shape
     if min(height, width) < PAGE_SIZE:
@@ -172,6 +178,12 @@ def page_background(grey: np.ndarray) -> np.ndarray:
     hard edge of a shadow and light falling off across the sheet stay paper, while strokes
     narrower than the square are taken out. (:func:`_local_background`'s block minima lie below
     a shadow's slope by up to three blocks' worth of it, enough to make a shadow ink.)
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255], white ink on black.
+
+    Returns:
+        (H, W) float32: the paper's level at each pixel, in the same grey levels.
     """
     size = (min(grey.shape) // 4) | 1
     half = size // 2
@@ -247,9 +259,21 @@ def light_paper(grey: np.ndarray) -> bool:
 
 
 def normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
-    """Ink over the paper (``difference``, grey levels, white on black) scaled to [0, 1] by the
-    strokes' level (Otsu's threshold splits strokes from paper), after the no-digit rules of
-    :func:`extract_ink`; ``surround``: where a table is masked out, or None."""
+    """Ink over the paper scaled to [0, 1] by the strokes' level (Otsu's threshold splits
+    strokes from paper), after the no-digit rules of :func:`extract_ink`.
+
+    Args:
+        difference: (H, W) float32, the ink over the paper in grey levels, white on black
+            (negative where the paper is lighter than its estimate).
+        surround: an (H, W) bool mask of a table to leave out (:func:`table_mask`), or None.
+
+    Returns:
+        (H, W) float32 in [0, 1], 1 for the strokes' own level.
+
+    Raises:
+        NoDigitError: no strokes, or contrast or signal-to-noise under the no-digit rules'
+            (:data:`MIN_CONTRAST`, :data:`MIN_SIGNAL_TO_NOISE`).
+    """
     ink = np.clip(difference, 0, None)
     if surround is not None:
         ink[surround] = 0
