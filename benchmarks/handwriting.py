@@ -108,11 +108,12 @@ def orand(recognizer) -> dict:
 def rejection(recognizer, images: np.ndarray, photo: bool = False) -> float:
     """Fraction of 28x28 images, put through the pipeline as files would be, not answered "ok";
     ``photo``: each drawn dark on white at 112x112 (bicubic), as a photo of the thing would be."""
-    if photo:
-        images = [Image.fromarray(255 - image).resize((112, 112), Image.Resampling.BICUBIC)
-                  for image in images]
-    answers = recognizer.recognize([image if photo else Image.fromarray(image)
-                                    for image in images])
+    def picture(image: np.ndarray) -> Image.Image:
+        if photo:
+            return Image.fromarray(255 - image).resize((112, 112), Image.Resampling.BICUBIC)
+        return Image.fromarray(image)
+
+    answers = recognizer.recognize([picture(image) for image in images])
     return float(np.mean([answer["status"] != "ok" for answer in answers]))
 
 
