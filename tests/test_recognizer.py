@@ -173,14 +173,21 @@ def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_o
         recognizer.read(damaged)
 
 
-def test_an_unsure_number_points_to_read(recognizer, user_digits):
+def test_an_unsure_number_points_to_read(recognizer, user_digits, monkeypatch):
     """predict on a whole number (a cheque's amount, a drawn 2026; a path or a file object) is
-    unsure, and its reason says that read reads numbers; a single digit's answer never says so."""
+    unsure, and its reason says that read reads numbers; a single digit's answer never says so.
+    Each file is decoded once, for the digit and the hint alike."""
     numbers = [HANDWRITING / "orand_car_a" / "images" / "train_a_car_000160.jpg",
                HANDWRITING / "multi_digit" / "dfak0_2026.png"]
-    with open(numbers[1], "rb") as file:  # a file object, read once: before, it lost the hint
+    decoded = []
+    open_image = Image.open
+    monkeypatch.setattr(Image, "open", lambda *arguments, **options: decoded.append(1) or
+                        open_image(*arguments, **options))
+    with open(numbers[1], "rb") as file:  # a file object can be read only once
         for answer in recognizer.recognize([*numbers, file]):
             assert answer["status"] == "unsure" and "digitrec read" in answer["reason"]
+    assert len(decoded) == 3
+    monkeypatch.undo()
     for answer in recognizer.recognize([row["path"] for row in user_digits]):
         assert "digitrec read" not in (answer.get("reason") or "")
 

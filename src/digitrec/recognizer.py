@@ -47,14 +47,8 @@ def to_batch(images) -> np.ndarray:
     if not isinstance(images, (list, tuple)):
         raise ValueError(f"cannot recognise a {type(images).__name__}; pass {INPUTS}, or a list "
                          "of them")
-    digits = []
-    for image in images:
-        if isinstance(image, (str, os.PathLike)):
-            digits.append(imaging.load_digit(image))  # errors name the file
-        elif isinstance(image, np.ndarray):
-            digits.append(_array_batch(image)[..., 0])
-        else:
-            digits.append(imaging.to_mnist(_open(image)))
+    digits = [_array_batch(image)[..., 0] if isinstance(image, np.ndarray)
+              else _opened_digit(image)[1] for image in images]
     if not digits:
         return np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 1), dtype=np.float32)
     return np.concatenate([digit.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
@@ -107,12 +101,30 @@ def _open(image) -> Image.Image:
     raise ValueError(f"cannot recognise a {type(image).__name__}; pass {INPUTS}")
 
 
-def _number_hint(image) -> str:
-    """For an image whose digit is unsure: a clause pointing to :meth:`Recognizer.read` when
-    segmentation finds several digits in it side by side, in a row wider than tall (a whole
-    number; the broken strokes of one faint digit lie on top of each other), else ""."""
+def _opened_digit(image) -> tuple[Image.Image, np.ndarray]:
+    """A path, encoded bytes, a binary file object or a PIL image -> (the upright PIL image,
+    its digit in MNIST's format: (28, 28) float32 in [0, 1], :func:`digitrec.imaging.to_mnist`).
+
+    Raises:
+        digitrec.imaging.ImageError: see :func:`_open`; NoDigitError for a blank image. The
+            messages name the file, for a path.
+        ValueError: see :func:`_open`.
+    """
+    opened = _open(image)  # open_image names the file in its own errors
     try:
-        boxes = np.array([segment.box for segment in segmentation.segment(_open(image))])
+        return opened, imaging.to_mnist(opened)
+    except imaging.ImageError as error:
+        if isinstance(image, (str, os.PathLike)):
+            raise type(error)(f"{image}: {error}") from None
+        raise
+
+
+def _number_hint(image: Image.Image) -> str:
+    """For an opened image whose digit is unsure: a clause pointing to :meth:`Recognizer.read`
+    when segmentation finds several digits in it side by side, in a row wider than tall (a
+    whole number; the broken strokes of one faint digit lie on top of each other), else ""."""
+    try:
+        boxes = np.array([segment.box for segment in segmentation.segment(image)])
     except (imaging.ImageError, ValueError):
         return ""
     if len(boxes) < 2:
@@ -314,14 +326,15 @@ class Recognizer:
             images = [images]
         # Each image through the pipeline, then the model once on all those with a digit.
         results: list[Answer | None] = []
-        batches, opened = [], []
+        batches, opened = [], []  # opened: (index, PIL image), for the hint of an unsure digit
         for image in images:
-            if hasattr(image, "read"):  # a file is read once: the hint below decodes it again
-                image = image.read()
-            if _is_image(image):
-                opened.append((len(results), image))
             try:
-                batch = to_batch([image])
+                if isinstance(image, np.ndarray):
+                    batch = to_batch([image])
+                else:  # decoded once, for the digit model and the hint
+                    opened_image, digit = _opened_digit(image)
+                    opened.append((len(results), opened_image))
+                    batch = digit[np.newaxis, ..., np.newaxis]
             except imaging.NoDigitError as error:
                 results.append(answers.no_digit(str(error)))
             except imaging.ImageError as error:
