@@ -167,10 +167,8 @@ def test_read_averages_the_strings_cut_and_the_boxs_own_pipeline(recognizer):
     image = imaging.open_image(path)
     segments = segmentation.segment(image, score=recognizer.predict_proba)
     cut = recognizer.predict_proba(np.stack([segment.image for segment in segments]))
-    scale = image.info.get(imaging.DRAFT_SCALE, 1.0)
-    boxed = recognizer.predict_proba(np.stack([imaging.to_mnist(imaging.cut_box(
-        image, (x / scale, y / scale, w / scale, h / scale)))
-        for x, y, w, h in (segment.box for segment in segments)]))
+    boxed = recognizer.predict_proba(np.stack([imaging.to_mnist(imaging.cut_box(image, segment.box))
+                                              for segment in segments]))
     reading = recognizer.read(path)
     assert reading["text"] == "25441"
     for digit, expected in zip(reading["digits"], (cut + boxed) / 2):

@@ -367,18 +367,17 @@ class NumberReader:
         given).
 
         Returns:
-            A :class:`digitrec.answers.NumberAnswer`, boxes in the file's pixels (an image
-            decoded at a reduced scale says so in ``image.info``): "ok" when the reading's
-            sequence confidence reaches :attr:`threshold_`, else "unsure"; a digit is "ok"
-            when its own confidence does. "no_digit" when no digit is read.
+            A :class:`digitrec.answers.NumberAnswer`, boxes in the image's pixels, as the
+            reading's (:meth:`digitrec.Recognizer.read` answers in the file's): "ok" when the
+            reading's sequence confidence reaches :attr:`threshold_`, else "unsure"; a digit is
+            "ok" when its own confidence does. "no_digit" when no digit is read.
         """
         reading = reading or self.read(image, length)
         if not reading["text"]:
             return answers.no_number()
-        scale = image.info.get(imaging.DRAFT_SCALE, 1.0)
         digits: list[DigitInNumber] = [
             {"digit": int(character), "confidence": float(confidence),
-             "box": [round(value * scale) for value in box],
+             "box": [round(value) for value in box],
              "status": "ok" if reaches(confidence, self.threshold_) else "unsure"}
             for character, confidence, box in zip(reading["text"], reading["confidences"],
                                                   reading["boxes"])]

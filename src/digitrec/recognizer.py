@@ -419,17 +419,17 @@ class Recognizer:
         opened = _open(image)
         page, on_image = imaging.page_to_read(opened)
         answer = self._read_page(page, digits, path)
-        # _read_page's boxes are in the file's pixels (each image's DRAFT_SCALE says how many)
-        page_scale = page.info.get(imaging.DRAFT_SCALE, 1.0)
+        # The boxes, in the page's pixels, to the opened image's, then to the file's (a large
+        # JPEG is decoded at a reduced scale: imaging.open_image)
         file_scale = opened.info.get(imaging.DRAFT_SCALE, 1.0)
         answer["digits"] = [
-            {**digit, "box": [round(value * file_scale) for value in
-                              on_image([value / page_scale for value in digit["box"]])]}
+            {**digit, "box": [round(value * file_scale) for value in on_image(digit["box"])]}
             for digit in answer["digits"]]
         return answer
 
     def _read_page(self, image: Image.Image, digits: int | None, path) -> NumberAnswer:
-        """:meth:`read` of an opened image (``path``: its file, named in errors)."""
+        """:meth:`read` of an opened image, its boxes in the image's pixels (``path``: its
+        file, named in errors)."""
         reading = number_reader.read_lines(image, self.reader_.logits, digits) \
             if self.reader_ is not None else None
         # The box check is spared where the number reader is not sure enough to be "ok".
@@ -521,8 +521,7 @@ class Recognizer:
             return answers.no_number()
         probabilities = self.predict_proba(np.stack([segment.image for segment in segments]))
         probabilities = self._second_view(image, segments, probabilities)
-        scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes are in the file's pixels
-        offset = [round(line[0] * scale), round(line[1] * scale), 0, 0]
+        offset = [line[0], line[1], 0, 0]  # the line's boxes to the image's pixels
         digits: list[DigitInNumber] = []
         for segment, row in zip(segments, probabilities):
             answer = self.answer(row)
@@ -537,10 +536,8 @@ class Recognizer:
         """Averages each digit's probabilities, as cut from the string's ink, with those of its
         box cut from the image and put through the single-digit pipeline
         (:func:`digitrec.imaging.to_mnist`): two views of one digit whose errors differ."""
-        scale = image.info.get(imaging.DRAFT_SCALE, 1.0)  # boxes are in the file's pixels
         # A box too faint on its own is left out: the string's cut alone decides.
-        rows, alone = self._read_boxes_alone(
-            image, [[value / scale for value in segment.box] for segment in segments])
+        rows, alone = self._read_boxes_alone(image, [segment.box for segment in segments])
         if rows:
             probabilities = probabilities.copy()
             probabilities[rows] = (probabilities[rows] + alone) / 2

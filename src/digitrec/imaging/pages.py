@@ -244,11 +244,11 @@ def _scanned_strip(image: Image.Image) -> Image.Image:
     """:func:`even_page` for a strip cut from a scanned document (at least
     :data:`MIN_STRIP_HEIGHT` high, or so once enlarged): a negative (light ink on dark paper,
     as some microfilm is) made positive, and one narrower than :data:`STRIP_WIDTH` with a
-    scanner's margin enlarged to that width (``info[DRAFT_SCALE]`` keeping the boxes in the
-    file's pixels): the line finding's sizes in pixels were measured on such crops. A negative
-    is told by its scanner's margin (:func:`_margin_edges`), light where a positive's is black:
-    found in the strip's negative, with light paper past it there, and not found in the strip
-    itself with light paper past it. Any other image is returned as it is."""
+    scanner's margin enlarged to that width (``info[DRAFT_SCALE]`` divided by the zoom, which
+    :func:`page_to_read` undoes): the line finding's sizes in pixels were measured on such
+    crops. A negative is told by its scanner's margin (:func:`_margin_edges`), light where a
+    positive's is black: found in the strip's negative, with light paper past it there, and not
+    found in the strip itself with light paper past it. Any other image is returned as it is."""
     if image.width < MIN_LINE_HEIGHT or image.height * max(1.0, STRIP_WIDTH / image.width) < \
             MIN_STRIP_HEIGHT:
         return image

@@ -42,7 +42,7 @@ from digitrec.imaging.cuts import (
 from digitrec.imaging.digit import center_in_28x28, crop_to_ink
 from digitrec.imaging.ink import STROKE_LEVEL, extract_ink, ink_components, to_grey
 from digitrec.imaging.lines import remove_ruled_lines
-from digitrec.imaging.reading import DRAFT_SCALE, upright
+from digitrec.imaging.reading import upright
 
 # Sizes are relative to the typical digit's height (the median of the candidates'), and were
 # chosen on the first half of ORAND-CAR-A (the half the shipped model trains on):
@@ -58,7 +58,7 @@ class Segment:
     """One digit found in a string.
 
     Attributes:
-        box: (x, y, w, h) in the original image's pixels.
+        box: (x, y, w, h) in the pixels of the image given to :func:`segment`.
         image: (28, 28) float32 in [0, 1], the digit in MNIST's format.
     """
 
@@ -213,10 +213,9 @@ def _row_coverage(ink: np.ndarray) -> float:
 
 def _clean_ink(image) -> tuple[np.ndarray, float, tuple[float, float]]:
     """Steps 1 and 2: the image's ink without lines and hairlines, the text height in the ink's
-    pixels, and the file's pixels per ink pixel (x, y)."""
+    pixels, and the image's pixels per ink pixel (x, y)."""
     grey = to_grey(image)
-    draft_scale = image.info.get(DRAFT_SCALE, 1.0)  # boxes in the file's pixels
-    scale = (draft_scale * image.width / grey.shape[1], draft_scale * image.height / grey.shape[0])
+    scale = (image.width / grey.shape[1], image.height / grey.shape[0])
     ink = remove_ruled_lines(extract_ink(grey), vertical=False)
     text_height = _text_height(ink)
     return _remove_hairlines(_remove_lines(ink, text_height), text_height), text_height, scale
