@@ -173,6 +173,23 @@ def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_o
         recognizer.read(damaged)
 
 
+def test_read_answers_a_large_jpegs_boxes_in_the_files_pixels(recognizer):
+    """A large JPEG is decoded at a reduced scale (imaging.DRAFT_SCALE); read's boxes are in the
+    file's pixels all the same: a drawn 2026 enlarged 8 times reads the same digits, its boxes
+    8 times the original's, within a pixel or two of the original's."""
+    path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
+    original = recognizer.read(path)
+    drawing = Image.open(path).convert("RGB")
+    encoded = io.BytesIO()
+    drawing.resize((drawing.width * 8, drawing.height * 8), Image.Resampling.BICUBIC).save(
+        encoded, "JPEG", quality=90)
+    assert imaging.decode_image(encoded.getvalue()).info[imaging.DRAFT_SCALE] > 1
+    enlarged = recognizer.read(encoded.getvalue())
+    assert enlarged["text"] == original["text"] == "2026"
+    for large, small in zip(enlarged["digits"], original["digits"]):
+        assert np.allclose(np.array(large["box"]) / 8, small["box"], atol=3), (large, small)
+
+
 def test_an_unsure_number_points_to_read(recognizer, user_digits, monkeypatch):
     """predict on a whole number (a cheque's amount, a drawn 2026; a path or a file object) is
     unsure, and its reason says that read reads numbers; a single digit's answer never says so.
