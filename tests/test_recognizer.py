@@ -144,6 +144,23 @@ def test_recognize_answers_every_image_of_a_list_with_a_bad_file_among_them(reco
     assert "damaged.png" in answers[0]["error"] and "missing.png" in answers[2]["error"]
 
 
+def test_a_long_list_is_answered_in_order_a_few_images_at_a_time(recognizer, mnist, tmp_path):
+    """recognize holds only IMAGES_AT_ONCE decoded images at a time; answers across those
+    passes keep the input's order, a bad file among them included."""
+    from digitrec.recognizer import IMAGES_AT_ONCE
+
+    _, (x_test, y_test) = mnist
+    count = 2 * IMAGES_AT_ONCE + 5
+    images = [Image.fromarray(image) for image in x_test[:count]]
+    images[IMAGES_AT_ONCE] = tmp_path / "missing.png"
+    answers = recognizer.recognize(images)
+    assert len(answers) == count and answers[IMAGES_AT_ONCE]["status"] == "error"
+    alone = [recognizer.recognize(image)[0] for image in images]
+    assert [answer.get("digit") for answer in answers] == [answer.get("digit") for answer in alone]
+    right = [answer.get("digit") == label for answer, label in zip(answers, y_test)]
+    assert sum(right) >= count - 3
+
+
 def test_recognize_with_explain_gives_the_image_the_model_saw(recognizer, mnist):
     _, (x_test, y_test) = mnist
     drawing = REPOSITORY / "examples" / "canvas-drawing-3.png"

@@ -22,6 +22,7 @@ from digitrec.model_format import IMAGE_SIZE, NUM_CLASSES, softmax, to_model_inp
 DEFAULT_MODEL = Path(__file__).parent / "default_model"
 DEFAULT_READER = Path(__file__).parent / "default_reader"
 SEGMENTATION = "segmentation"  # reader=: cut the number into digits, read each with the model
+IMAGES_AT_ONCE = 64  # recognize's inputs decoded and held at once: enough to batch the model
 MAX_DIGITS = 20  # read(digits=) at most: about as many as the number reader's widest line holds
 
 
@@ -324,7 +325,15 @@ class Recognizer:
         self._check_loaded()
         if _is_image(images) or isinstance(images, np.ndarray):
             images = [images]
-        # Each image through the pipeline, then the model once on all those with a digit.
+        # Each image is decoded once and held until the model has read it (an unsure digit's
+        # hint segments it): a few at a time, so that a long list of photos is never all in memory.
+        images = list(images)
+        return [answer for start in range(0, len(images), IMAGES_AT_ONCE)
+                for answer in self._recognize_some(images[start:start + IMAGES_AT_ONCE], explain)]
+
+    def _recognize_some(self, images: list, explain: bool) -> list[Answer]:
+        """:meth:`recognize` of a list of at most :data:`IMAGES_AT_ONCE` inputs: each through the
+        pipeline, then the model once on all those with a digit."""
         results: list[Answer | None] = []
         batches, opened = [], []  # opened: (index, PIL image), for the hint of an unsure digit
         for image in images:
