@@ -7,7 +7,10 @@ segmentation's reading is kept if it reaches that level in every digit
 read's "ok" readings, their share exact and the numbers read exactly when the number reader's
 reading is also "ok", without segmentation, where the digit model reads each of its digits
 the same in the digit's box with that level, and the share of numbers that skips segmentation
-so (read confirms at the text level: read_rules.CONFIRMATION_CONFIDENCE).
+so (read confirms at the text level: read_rules.CONFIRMATION_CONFIDENCE), and (4) with those
+levels, read's "ok" readings when "ok" also needs the number reader's probability of the text,
+summed over its paths, to reach each level (read_rules.TEXT_PROBABILITY). Tables (1) to (3)
+leave that out, as they did when their levels were chosen.
 
     DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN] [--ruled N]
 
@@ -19,7 +22,8 @@ benchmark's own, benchmarks/reading.py, are digits 0 to 299). No held-out number
 The "ok" level kept (1) is the lowest multiple of 0.05 at which at least 98% of all the
 validation numbers' "ok" readings are exact (issue 20's goal); the text level kept is the
 highest that reads the most validation numbers exactly (of levels that tie, the one that keeps
-the number reader's reading most).
+the number reader's reading most); the text probability's level kept (4) is the lowest at which
+fewer of all the validation "ok" readings are wrong than without it.
 """
 
 import argparse
@@ -29,7 +33,7 @@ import numpy as np
 
 from digitrec import answers, imaging, run_folder
 from digitrec.read_rules import (agreement, confirmed_in_boxes, prefers_segmentation,
-                                 segmentation_line)
+                                 segmentation_line, sure_of_text)
 from digitrec.recognizer import DEFAULT_READER, Recognizer
 from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -64,10 +68,11 @@ def ok_cell(rows, level) -> tuple[str, float, int]:
             precision, len(ok))
 
 
-def agreed(row, level) -> bool:
+def agreed(row, level, text_level: float = 0.0) -> bool:
     """Whether read's two readers agree, "ok", with this level of the digit model's confidence
-    in each digit (read_rules.agreement)."""
-    answer = agreement(row["reading"], row["segmented"], level)
+    in each digit and ``text_level`` of the number reader's text probability
+    (read_rules.agreement; 0: any)."""
+    answer = agreement(row["reading"], row["segmented"], level, text_level)
     return answer is not None and answer["status"] == "ok"
 
 
@@ -129,7 +134,9 @@ def main() -> None:
     best = max(exact.values())
     text_level = max(level for level in levels if exact[level] == best)
     print(f"highest level reading the most ({best}) exactly: {text_level:.2f}\n")
-    print_confirmation(sets, levels, ok_level if ok_level is not None else 1.0, text_level)
+    ok_level = ok_level if ok_level is not None else 1.0
+    print_confirmation(sets, levels, ok_level, text_level)
+    print_text_probability(sets, ok_level, text_level)
 
 
 def print_confirmation(sets, levels, ok_level, text_level) -> None:
@@ -153,6 +160,34 @@ def print_confirmation(sets, levels, ok_level, text_level) -> None:
             cells.append(f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}"
                          f"; {exact} of {len(rows)}; {np.mean(is_confirmed):.0%}")
         print(f"| {'never' if level is None else f'{level:.2f}'} | " + " | ".join(cells) + " |")
+
+
+def print_text_probability(sets, ok_level, text_level) -> None:
+    """Table (4): read's "ok" readings (confirmed in the number reader's boxes at
+    ``text_level``, or agreed at ``ok_level``) when "ok" also needs the number reader's
+    probability of the text to reach each level (read_rules.sure_of_text), and the level kept:
+    the lowest at which fewer of all the validation "ok" readings are wrong than without it."""
+    print(f"\nWith those levels ({ok_level:.2f}, {text_level:.2f}), \"ok\" also needing the "
+          "number reader's probability of the text at:")
+    print("| text probability | " + " | ".join(f"{name}: ok exact, coverage" for name in sets)
+          + " |")
+    print("|---:|" + "---:|" * len(sets))
+    wrong_without, kept = None, None
+    for level in [0.0, 0.5, 0.8, 0.9, 0.95, 0.99, 0.999]:
+        cells = []
+        for rows in sets.values():
+            ok = [row["label"] == row["reading"]["text"] for row in rows
+                  if (confirmed(row, text_level) and sure_of_text(row["reading"], level))
+                  or agreed(row, ok_level, level)]
+            precision = np.mean(ok) if ok else float("nan")
+            cells.append(f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}")
+        wrong = len(ok) - sum(ok)  # the last set: all
+        wrong_without = wrong if wrong_without is None else wrong_without
+        if kept is None and wrong < wrong_without:
+            kept = level
+        print(f"| {'any' if level == 0 else f'{level:.3g}'} | " + " | ".join(cells) + " |")
+    print(f"lowest level with fewer wrong ok readings: {kept}" if kept is not None
+          else "no level has fewer wrong ok readings")
 
 
 if __name__ == "__main__":

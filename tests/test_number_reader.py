@@ -74,6 +74,34 @@ def test_fixed_length_decoding_finds_the_digit_the_greedy_path_leaves_out():
         number_reader.fixed_length_decode(logits, 0)
 
 
+def test_a_texts_probability_is_the_sum_of_its_paths():
+    """text_probability against every path of four steps, summed by the text it reads; and a
+    digit whose probability each step shares with the blank: one path of it is unlikely, the
+    digit itself likely."""
+    import itertools
+
+    blank, classes = number_reader.BLANK, number_reader.NUM_CLASSES
+    logits = np.random.default_rng(0).normal(0, 2, (4, classes)).astype(np.float32)
+    probabilities = number_reader.softmax(logits).astype(np.float64)
+    sums = {}
+    for path in itertools.product(range(classes), repeat=4):
+        text = "".join(str(label) for index, label in enumerate(path)
+                       if label != blank and (index == 0 or label != path[index - 1]))
+        sums[text] = sums.get(text, 0.0) + probabilities[np.arange(4), path].prod()
+    assert abs(sum(sums.values()) - 1) < 1e-6
+    for text in ("", "3", "33", "303", "1234", "97"):
+        assert number_reader.text_probability(logits, text) == pytest.approx(
+            sums.get(text, 0.0), rel=1e-6, abs=1e-12)
+    assert number_reader.text_probability(logits, "12345") == 0.0  # five digits, four steps
+    # Each of three steps: a 7 or the blank, even odds. Of the 8 paths, 6 read "7", one "77"
+    # (7 _ 7) and one nothing; the best path's probability is 1/8.
+    shared = np.full((3, classes), -30.0, dtype=np.float32)
+    shared[:, 7] = shared[:, blank] = 0.0
+    assert number_reader.text_probability(shared, "7") == pytest.approx(0.75, rel=1e-5)
+    assert number_reader.text_probability(shared, "77") == pytest.approx(0.125, rel=1e-5)
+    assert number_reader.sequence_confidence(shared) == pytest.approx(0.125, rel=1e-5)
+
+
 def test_fixed_length_decoding_on_held_out_cheques(recognizer):
     """On the 302 held-out cheque amounts the greedy path reads 12 with a wrong number of
     digits; told the number, it reads 4 of those right (the reader shipped before: 11 of 18; a
@@ -193,10 +221,13 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
 def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reader(
         recognizer, monkeypatch):
     """read: where the number reader is fairly sure and the digit model reads each of its
-    digits the same in the digit's box, the number reader's reading is "ok" and segmentation is
-    not run (9 of these 60 cheques and 31 of these 60 register crops, all right); every other
-    reading runs it."""
-    from digitrec.read_rules import AGREEMENT_CONFIDENCE, CONFIRMATION_CONFIDENCE
+    digits the same in the digit's box, the number reader's reading is the answer and
+    segmentation is not run (9 of these 60 cheques and 31 of these 60 register crops, all
+    right), "ok" where the number reader gives the text a probability of TEXT_PROBABILITY or
+    more (summed over its paths, never less than the best path's), else "unsure", to check as a
+    whole; every other reading runs segmentation."""
+    from digitrec.read_rules import (AGREEMENT_CONFIDENCE, CONFIRMATION_CONFIDENCE,
+                                     TEXT_PROBABILITY)
 
     segmented = []
     segment = recognizer._read_by_segmentation
@@ -209,8 +240,13 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
         if len(segmented) > runs_before:
             continue
         learned = recognizer.reader_.read(imaging.open_image(path))
-        assert reading["status"] == "ok" and reading["text"] == learned["text"], reading
+        sure = learned["text_probability"] >= TEXT_PROBABILITY
+        assert reading["text"] == learned["text"], reading
+        assert reading["status"] == ("ok" if sure else "unsure"), reading
+        assert sure or reading["reason"] == "check the whole number", reading
         assert learned["sequence_confidence"] >= AGREEMENT_CONFIDENCE
+        assert learned["sequence_confidence"] <= learned["text_probability"] * (1 + 1e-5)
+        assert learned["text_probability"] <= 1
         assert min(digit["confidence"] for digit in reading["digits"]) >= \
             CONFIRMATION_CONFIDENCE, reading
         assert [digit["box"] for digit in reading["digits"]] == [

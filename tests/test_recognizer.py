@@ -228,15 +228,16 @@ def test_an_unsure_number_points_to_read(recognizer, user_digits, monkeypatch):
 
 def test_reads_rules_on_made_up_readings():
     """read's rules, as functions of the two readers' readings (benchmarks/read_rules.py sweeps
-    their levels with them): agreement makes each sure digit "ok", a confirmation needs every
-    box, segmentation's text is preferred only where it is sure and the line is the image, and
-    a disputed reading marks the digits the other reads otherwise."""
+    their levels with them): agreement makes each sure digit "ok" and the whole where the
+    number reader is sure of the text, a confirmation needs every box, segmentation's text is
+    preferred only where it is sure and the line is the image, and a disputed reading marks the
+    digits the other reads otherwise."""
     import numpy as np
 
     from digitrec.read_rules import (agreement, confirmed_in_boxes, disputed,
                                      prefers_segmentation)
 
-    reading = {"text": "42", "sequence_confidence": 0.8}
+    reading = {"text": "42", "sequence_confidence": 0.8, "text_probability": 0.95}
     segmented = {"text": "42", "status": "ok", "digits": [
         {"digit": 4, "confidence": 0.9, "box": [0, 0, 5, 9], "status": "ok"},
         {"digit": 2, "confidence": 0.45, "box": [6, 0, 5, 9], "status": "ok"}]}
@@ -248,6 +249,12 @@ def test_reads_rules_on_made_up_readings():
     assert segmented["digits"][1]["status"] == "ok"  # the reading given is left as it was
     assert agreement({**reading, "sequence_confidence": 0.3}, segmented) is None
     assert agreement({**reading, "text": "47"}, segmented) is None
+    # The number reader unsure of the text as a whole: not "ok", though each digit is.
+    doubted = agreement({**reading, "text_probability": 0.7}, segmented)
+    assert doubted["status"] == "unsure" and [d["status"] for d in doubted["digits"]] == \
+        ["ok", "ok"]
+    assert agreement({**reading, "text_probability": 0.7}, segmented, text_level=0.6)[
+        "status"] == "ok"
 
     assert confirmed_in_boxes(reading, np.array([0.9, 0.8], np.float32))
     assert not confirmed_in_boxes(reading, np.array([0.9, 0.6], np.float32))

@@ -28,6 +28,10 @@ SEGMENTATION_PREFERRED = 0.7
 # One view of each digit confirms the number reader where the digit model is as sure as it must
 # be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
 CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
+# "ok" also needs the number reader to give the answer's text a probability of at least
+# TEXT_PROBABILITY (number_reader.text_probability: summed over the paths that read it), which
+# ranks right readings above wrong ones better than the best path's (docs/reading.md).
+TEXT_PROBABILITY = 0.8
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
 # a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
 # (docs/reading.md)
@@ -35,32 +39,44 @@ PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is 
 
 def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
                        level: float = CONFIRMATION_CONFIDENCE) -> bool:
-    """Whether ``read`` answers with the number reader's ``reading`` ("ok",
-    segmentation not run): the number reader is fairly sure (:data:`AGREEMENT_CONFIDENCE`) and
-    the digit model's confidence in each of its digits, read alone in the digit's box
-    (``confirmations``, (len(text),) float32 in [0, 1], 0 where a box holds too little ink;
-    None where there is no digit), reaches ``level`` (read: :data:`CONFIRMATION_CONFIDENCE`)."""
+    """Whether ``read`` answers with the number reader's ``reading``, segmentation not run
+    ("ok" where it is also :func:`sure_of_text`): the number reader is fairly sure
+    (:data:`AGREEMENT_CONFIDENCE`) and the digit model's confidence in each of its digits,
+    read alone in the digit's box (``confirmations``, (len(text),) float32 in [0, 1], 0 where
+    a box holds too little ink; None where there is no digit), reaches ``level`` (read:
+    :data:`CONFIRMATION_CONFIDENCE`)."""
     return (confirmations is not None and len(confirmations) > 0
             and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
             and bool(confirmations.min() >= level))
 
 
+def sure_of_text(reading: dict, level: float = TEXT_PROBABILITY) -> bool:
+    """Whether the number reader gives its ``reading``'s text a probability
+    (``reading["text_probability"]``, :func:`digitrec.number_reader.text_probability`) of at
+    least ``level`` (read: :data:`TEXT_PROBABILITY`): without it no answer of ``read`` is "ok",
+    however surely the digit model reads each digit."""
+    return reading["text_probability"] >= level
+
+
 def agreement(reading: dict, segmented: NumberAnswer,
-              level: float = AGREEMENT_DIGIT_CONFIDENCE) -> NumberAnswer | None:
+              level: float = AGREEMENT_DIGIT_CONFIDENCE,
+              text_level: float = TEXT_PROBABILITY) -> NumberAnswer | None:
     """``read``'s answer where its two readers agree: when segmentation's
     reading (``segmented``) has the number reader's digits (``reading``) and the number reader
     is fairly sure (:data:`AGREEMENT_CONFIDENCE`), segmentation's answer with each digit "ok"
     where the digit model's confidence in it reaches ``level`` (read:
     :data:`AGREEMENT_DIGIT_CONFIDENCE`), else "unsure", and the whole "ok" where every digit is
-    ("no_digit" for no digits); None otherwise."""
+    and the number reader is :func:`sure_of_text` at ``text_level`` ("no_digit" for no digits);
+    None otherwise."""
     if reading["text"] != segmented["text"] or \
             reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
         return None
     digits: list[DigitInNumber] = [
         {**digit, "status": "ok" if digit["confidence"] >= level else "unsure"}
         for digit in segmented["digits"]]
-    status = "ok" if all(digit["status"] == "ok" for digit in digits) else "unsure"
-    return {**segmented, "digits": digits, "status": status if digits else "no_digit"}
+    sure = all(digit["status"] == "ok" for digit in digits) and sure_of_text(reading, text_level)
+    return {**segmented, "digits": digits,
+            "status": ("ok" if sure else "unsure") if digits else "no_digit"}
 
 
 def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,

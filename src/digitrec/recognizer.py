@@ -381,7 +381,10 @@ class Recognizer:
         image, the two probability vectors averaged). When both read the same digits, the number
         reader is fairly sure and the digit model is sure enough of each digit
         (:data:`~read_rules.AGREEMENT_DIGIT_CONFIDENCE`), that is the answer, "ok" (the same digits
-        less sure are "unsure", digit by digit). Otherwise the answer is "unsure": segmentation's
+        less sure are "unsure", digit by digit). Either "ok" also needs the number reader to give
+        the text a probability, summed over its paths, of at least
+        :data:`~read_rules.TEXT_PROBABILITY` (:func:`~read_rules.sure_of_text`); else the answer
+        is "unsure", to check the whole number. Otherwise the answer is "unsure": segmentation's
         reading where the digit model is sure of each of its digits
         (:data:`~read_rules.SEGMENTATION_PREFERRED`) and it read the whole image, else the number
         reader's. A photographed page is first made even paper where a table or a shadow is on it
@@ -445,7 +448,7 @@ class Recognizer:
         confirmations = self._confirmations(image, reading) if reading is not None and \
             reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
         if reading is not None and read_rules.confirmed_in_boxes(reading, confirmations):
-            return self._checked_answer(image, reading, confirmations)
+            return answers.explained(self._checked_answer(image, reading, confirmations))
         line = read_rules.segmentation_line(image, reading)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -477,7 +480,8 @@ class Recognizer:
         the digit model's (CTC's own, its best step's probability, is near 1 for most digits,
         misread ones included), and a digit is "ok" where it reaches
         :data:`~read_rules.CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is
-        ("no_digit" for none)."""
+        and the number reader is sure of the text (:func:`~read_rules.sure_of_text`), else
+        "unsure" ("no_digit" for none)."""
         answer = self.reader_.answer(image, reading)
         if not reading["text"]:
             return answer  # "no_digit"
@@ -487,7 +491,8 @@ class Recognizer:
         level = read_rules.CONFIRMATION_CONFIDENCE
         for digit, confidence in zip(answer["digits"], confidences):
             digit.update(confidence=confidence, status="ok" if confidence >= level else "unsure")
-        return {**answer, "status": "ok" if min(confidences) >= level else "unsure"}
+        sure = min(confidences) >= level and read_rules.sure_of_text(reading)
+        return {**answer, "status": "ok" if sure else "unsure"}
 
     def _confirmations(self, image: Image.Image, reading: dict) -> np.ndarray | None:
         """The digit model's confidence in each digit of the number reader's ``reading``, read
