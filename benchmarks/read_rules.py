@@ -1,16 +1,16 @@
 """How read's rules are chosen, on the validation numbers: for each level of the digit model's
 confidence, (1) the share of "ok" readings that are exact, and their coverage, when "ok" asks
 segmentation to agree and that level of every digit (read_rules.AGREEMENT_DIGIT_CONFIDENCE),
-(2) the numbers read exactly when, where the two readers disagree on a whole image,
-segmentation's reading is kept if it reaches that level in every digit
-(read_rules.SEGMENTATION_PREFERRED), else the number reader's, and (3) with those two levels,
-read's "ok" readings, their share exact and the numbers read exactly when the number reader's
-reading is also "ok", without segmentation, where the digit model reads each of its digits
-the same in the digit's box with that level, and the share of numbers that skips segmentation
-so (read confirms at the text level: read_rules.CONFIRMATION_CONFIDENCE), and (4) with those
-levels, read's "ok" readings when "ok" also needs the number reader's probability of the text,
-summed over its paths, to reach each level (read_rules.TEXT_PROBABILITY). Tables (1) to (3)
-leave that out, as they did when their levels were chosen.
+(2) the numbers read exactly when, where the two readers disagree on a whole image, the text is
+always the number reader's, always segmentation's, or the likelier of the two to both models
+together (read_rules.reading_score: read), (3) with the level of (1), read's "ok" readings, their
+share exact and the numbers read exactly when the number reader's reading is also "ok",
+without segmentation, where the digit model reads each of its digits the same in the digit's
+box with that level, and the share of numbers that skips segmentation so (read confirms at
+read_rules.CONFIRMATION_CONFIDENCE), and (4) with those levels, read's "ok" readings when "ok"
+also needs the number reader's probability of the text, summed over its paths, to reach each
+level (read_rules.TEXT_PROBABILITY). Tables (1) and (3) leave that out, as they did when their
+levels were chosen.
 
     DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN] [--ruled N]
 
@@ -20,10 +20,9 @@ and ``register_validation`` say: ``training.number_reader``) and 60 (``--ruled``
 five-digit numbers of MNIST test digits 5,000 to 5,299 (to 9,999) on ruled paper (the
 benchmark's own, benchmarks/reading.py, are digits 0 to 299). No held-out number is read.
 The "ok" level kept (1) is the lowest multiple of 0.05 at which at least 98% of all the
-validation numbers' "ok" readings are exact (issue 20's goal); the text level kept is the
-highest that reads the most validation numbers exactly (of levels that tie, the one that keeps
-the number reader's reading most); the text probability's level kept (4) is the lowest at which
-fewer of all the validation "ok" readings are wrong than without it.
+validation numbers' "ok" readings are exact (issue 20's goal); the text probability's level
+kept (4) is the lowest at which fewer of all the validation "ok" readings are wrong than
+without it.
 """
 
 import argparse
@@ -32,8 +31,8 @@ import os
 import numpy as np
 
 from digitrec import answers, imaging, run_folder
-from digitrec.read_rules import (agreement, confirmed_in_boxes, prefers_segmentation,
-                                 segmentation_line, sure_of_text)
+from digitrec.read_rules import (CONFIRMATION_CONFIDENCE, agreement, confirmed_in_boxes,
+                                 prefers_segmentation, segmentation_line, sure_of_text)
 from digitrec.recognizer import DEFAULT_READER, Recognizer
 from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -82,12 +81,20 @@ def confirmed(row, level) -> bool:
     return confirmed_in_boxes(row["reading"], row["confirmations"], level)
 
 
-def text(row, level) -> str:
-    """read's text when segmentation's reading is preferred at this level
-    (read_rules.prefers_segmentation)."""
-    if prefers_segmentation(row["reading"], row["segmented"], row["in_document"], level=level):
-        return row["segmented"]["text"]
-    return row["reading"]["text"]
+def text(row, choice: str = "likelier") -> str:
+    """read's text where its two readers disagree on a whole image: the ``"likelier"`` reading
+    (read_rules.prefers_segmentation: read), always ``"segmentation"``'s, or always the
+    ``"number reader"``'s (segmentation's only where the number reader read no digit)."""
+    reading, segmented = row["reading"], row["segmented"]
+    same_or_none = reading["text"] == segmented["text"] or not reading["text"]
+    if choice == "likelier":
+        segmentation = prefers_segmentation(reading, segmented, row["in_document"],
+                                            row["confirmations"])
+    elif choice == "segmentation":
+        segmentation = same_or_none or (not row["in_document"] and bool(segmented["text"]))
+    else:
+        segmentation = same_or_none
+    return segmented["text"] if segmentation else reading["text"]
 
 
 def main() -> None:
@@ -123,27 +130,22 @@ def main() -> None:
         print(f"| {level:.2f} | " + " | ".join(cell for cell, _, _ in cells) + " |")
     print(f"lowest level with 98% of all ok readings exact: {ok_level:.2f}\n"
           if ok_level is not None else "no level reaches 98%\n")
-    print("| segmentation preferred at | " + " | ".join(f"{name}: exact" for name in sets) + " |")
-    print("|---:|" + "---:|" * len(sets))
-    exact = {}
-    for level in levels:
-        counts = [sum(text(row, level) == row["label"] for row in rows) for rows in sets.values()]
-        exact[level] = counts[-1]
-        print(f"| {level:.2f} | " + " | ".join(
+    print("| where they disagree on a whole image, the text of | "
+          + " | ".join(f"{name}: exact" for name in sets) + " |")
+    print("|---|" + "---:|" * len(sets))
+    for choice in ("number reader", "segmentation", "likelier"):
+        counts = [sum(text(row, choice) == row["label"] for row in rows) for rows in sets.values()]
+        print(f"| {choice}{' (read)' if choice == 'likelier' else ''} | " + " | ".join(
             f"{count} of {len(rows)}" for count, rows in zip(counts, sets.values())) + " |")
-    best = max(exact.values())
-    text_level = max(level for level in levels if exact[level] == best)
-    print(f"highest level reading the most ({best}) exactly: {text_level:.2f}\n")
     ok_level = ok_level if ok_level is not None else 1.0
-    print_confirmation(sets, levels, ok_level, text_level)
-    print_text_probability(sets, ok_level, text_level)
+    print_confirmation(sets, levels, ok_level)
+    print_text_probability(sets, ok_level, CONFIRMATION_CONFIDENCE)
 
-
-def print_confirmation(sets, levels, ok_level, text_level) -> None:
+def print_confirmation(sets, levels, ok_level) -> None:
     """Table (3): read's "ok" and exact readings when the digit model's confirmation in the
     number reader's boxes at each level also makes "ok", without segmentation."""
-    print(f"With segmentation's levels {ok_level:.2f} and {text_level:.2f}; confirmed in the "
-          f"number reader's boxes at (read: {text_level:.2f}):")
+    print(f"\nWith segmentation's level {ok_level:.2f}; confirmed in the number reader's boxes "
+          f"at (read: {CONFIRMATION_CONFIDENCE:.2f}):")
     print("| confirmed at | " + " | ".join(
         f"{name}: ok exact, coverage; exact; no segmentation" for name in sets) + " |")
     print("|---|" + "---:|" * len(sets))
@@ -153,8 +155,7 @@ def print_confirmation(sets, levels, ok_level, text_level) -> None:
             is_confirmed = [level is not None and confirmed(row, level) for row in rows]
             ok = [row["label"] == row["reading"]["text"]
                   for row, sure in zip(rows, is_confirmed) if sure or agreed(row, ok_level)]
-            exact = sum((row["reading"]["text"] if sure else text(row, text_level))
-                        == row["label"]
+            exact = sum((row["reading"]["text"] if sure else text(row)) == row["label"]
                         for row, sure in zip(rows, is_confirmed))
             precision = np.mean(ok) if ok else float("nan")
             cells.append(f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}"
@@ -162,13 +163,13 @@ def print_confirmation(sets, levels, ok_level, text_level) -> None:
         print(f"| {'never' if level is None else f'{level:.2f}'} | " + " | ".join(cells) + " |")
 
 
-def print_text_probability(sets, ok_level, text_level) -> None:
+def print_text_probability(sets, ok_level, confirmation_level) -> None:
     """Table (4): read's "ok" readings (confirmed in the number reader's boxes at
-    ``text_level``, or agreed at ``ok_level``) when "ok" also needs the number reader's
+    ``confirmation_level``, or agreed at ``ok_level``) when "ok" also needs the number reader's
     probability of the text to reach each level (read_rules.sure_of_text), and the level kept:
     the lowest at which fewer of all the validation "ok" readings are wrong than without it."""
-    print(f"\nWith those levels ({ok_level:.2f}, {text_level:.2f}), \"ok\" also needing the "
-          "number reader's probability of the text at:")
+    print(f"\nWith those levels ({ok_level:.2f}, {confirmation_level:.2f}), \"ok\" also "
+          "needing the number reader's probability of the text at:")
     print("| text probability | " + " | ".join(f"{name}: ok exact, coverage" for name in sets)
           + " |")
     print("|---:|" + "---:|" * len(sets))
@@ -177,7 +178,7 @@ def print_text_probability(sets, ok_level, text_level) -> None:
         cells = []
         for rows in sets.values():
             ok = [row["label"] == row["reading"]["text"] for row in rows
-                  if (confirmed(row, text_level) and sure_of_text(row["reading"], level))
+                  if (confirmed(row, confirmation_level) and sure_of_text(row["reading"], level))
                   or agreed(row, ok_level, level)]
             precision = np.mean(ok) if ok else float("nan")
             cells.append(f"{precision:.1%} ({len(ok) - sum(ok)} wrong), {len(ok) / len(rows):.1%}")

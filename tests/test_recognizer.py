@@ -230,10 +230,11 @@ def test_reads_rules_on_made_up_readings():
     """read's rules, as functions of the two readers' readings (benchmarks/read_rules.py sweeps
     their levels with them): agreement makes each sure digit "ok" and the whole where the
     number reader is sure of the text, a confirmation needs every box, segmentation's text is
-    preferred only where it is sure and the line is the image, and a disputed reading marks the
-    digits the other reads otherwise."""
+    preferred only where both models find it likelier and the line is the image, and a
+    disputed reading marks the digits the other reads otherwise."""
     import numpy as np
 
+    from digitrec import number_reader
     from digitrec.read_rules import (agreement, confirmed_in_boxes, disputed,
                                      prefers_segmentation)
 
@@ -262,13 +263,23 @@ def test_reads_rules_on_made_up_readings():
     assert not confirmed_in_boxes({**reading, "sequence_confidence": 0.4},
                                   np.array([1.0, 1.0], np.float32))
 
-    other = {**reading, "text": "47"}
+    # Where they disagree on a whole image, the reading both models find likelier: the number
+    # reader reads 47 from four steps, a 2 nearly as likely as the 7 at the third.
+    logits = np.full((4, number_reader.NUM_CLASSES), -8.0, dtype=np.float32)
+    logits[[0, 1, 2, 2, 3], [4, number_reader.BLANK, 7, 2, number_reader.BLANK]] = \
+        [5.0, 5.0, 2.0, 1.5, 5.0]
+    other = {"text": "47", "sequence_confidence": 0.6, "logits": logits,
+             "text_probability": number_reader.text_probability(logits, "47")}
+    assert number_reader.text_probability(logits, "42") > 0.3 * other["text_probability"]
     sure = {**segmented, "digits": [{**d, "confidence": 0.9} for d in segmented["digits"]]}
-    assert prefers_segmentation(other, sure, in_document=False)
-    assert not prefers_segmentation(other, sure, in_document=True)  # a line in a document
-    assert not prefers_segmentation(other, segmented, in_document=False)  # a digit at 0.45
-    assert not prefers_segmentation(other, sure, in_document=False, digits=3)  # two digits
-    assert prefers_segmentation({**reading, "text": ""}, segmented, in_document=True)
+    doubted_seven = np.array([0.95, 0.05], np.float32)  # the digit model in the 7's box
+    assert prefers_segmentation(other, sure, False, doubted_seven)
+    assert not prefers_segmentation(other, sure, False, np.array([0.95, 0.9], np.float32))
+    assert not prefers_segmentation(other, segmented, False, np.array([0.95, 0.3], np.float32))
+    assert prefers_segmentation(other, sure, False, None)  # no digit of 47 read in its box
+    assert not prefers_segmentation(other, sure, True, doubted_seven)  # a line in a document
+    assert not prefers_segmentation(other, sure, False, doubted_seven, digits=3)  # two digits
+    assert prefers_segmentation({**reading, "text": ""}, segmented, True, None)
 
     # Where they disagree, the digits both read alike are "ok", the others to check.
     assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \

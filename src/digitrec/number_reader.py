@@ -292,8 +292,9 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         ((len(text),) float32, each digit's probability), ``boxes`` (each digit's [x, y,
         width, height] in the image's pixels), ``sequence_confidence`` (with ``length``, the
         probability of the path read), ``text_probability`` (the text's, summed over its
-        paths: :func:`text_probability`) and ``line``, the (left, top, right, bottom) box of
-        the line.
+        paths: :func:`text_probability`), ``line``, the (left, top, right, bottom) box of
+        the line, and ``logits``, the line's (T, NUM_CLASSES) float32 logits (for the
+        probability of another reading of it).
     """
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
@@ -313,7 +314,8 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
                          "sequence_confidence": confidence, "line": line,
-                         "text_probability": text_probability(logits, text)})
+                         "text_probability": text_probability(logits, text),
+                         "logits": logits})
     return readings
 
 

@@ -14,20 +14,24 @@ from PIL import Image
 
 from digitrec import answers
 from digitrec.answers import DigitInNumber, NumberAnswer
+from digitrec.number_reader import text_probability
 
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
 # see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
 # AGREEMENT_CONFIDENCE and either segmentation to read the same digits with a confidence of
 # AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
 # the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
-# disagree on a whole image, segmentation's reading is kept when the digit model's confidence
-# in each of its digits reaches SEGMENTATION_PREFERRED, else the number reader's.
+# disagree on a whole image, the reading that both models together find likelier is kept
+# (reading_score).
 AGREEMENT_CONFIDENCE = 0.5
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
-SEGMENTATION_PREFERRED = 0.7
-# One view of each digit confirms the number reader where the digit model is as sure as it must
-# be to overrule it (lower levels let wrong cheque amounts through: docs/reading.md).
-CONFIRMATION_CONFIDENCE = SEGMENTATION_PREFERRED
+# One view of each digit confirms the number reader where the digit model is as sure as it had
+# to be to overrule it before the readings were scored (lower levels let wrong cheque amounts
+# through: docs/reading.md).
+CONFIRMATION_CONFIDENCE = 0.7
+# A digit the digit model cannot read in its box, or gives less than this, counts as this in a
+# reading's score: one such digit costs a reading as much as a text 10,000 times less likely.
+DIGIT_CONFIDENCE_FLOOR = 1e-4
 # "ok" also needs the number reader to give the answer's text a probability of at least
 # TEXT_PROBABILITY (number_reader.text_probability: summed over the paths that read it), which
 # ranks right readings above wrong ones better than the best path's (docs/reading.md).
@@ -79,22 +83,40 @@ def agreement(reading: dict, segmented: NumberAnswer,
             "status": ("ok" if sure else "unsure") if digits else "no_digit"}
 
 
+def reading_score(text_probability: float, digit_confidences) -> float:
+    """How likely both models find a reading: the log of the number reader's probability of its
+    text plus the log of the digit model's confidence in each of its digits (each at least
+    :data:`DIGIT_CONFIDENCE_FLOOR`), the two models taken as independent experts (a product of
+    experts, G. Hinton, Neural Computation 14(8), 2002). A float, at most 0."""
+    confidences = np.maximum(np.asarray(digit_confidences, dtype=np.float64),
+                             DIGIT_CONFIDENCE_FLOOR)
+    return float(np.log(max(text_probability, 1e-300)) + np.log(confidences).sum())
+
+
 def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
-                         digits: int | None = None,
-                         level: float = SEGMENTATION_PREFERRED) -> bool:
+                         confirmations: np.ndarray | None, digits: int | None = None) -> bool:
     """Where ``read``'s two readers do not agree "ok": whether its text is
     segmentation's (``segmented``) rather than the number reader's (``reading``). It is when
-    both read the same digits, when the number reader read none, or when segmentation is "ok"
-    and the digit model's confidence in each of its digits reaches ``level`` (read:
-    :data:`SEGMENTATION_PREFERRED`) and segmentation read the whole image
-    (``in_document`` False, :func:`segmentation_line`: segmentation reads few lines found in
-    a document's crop); with
-    ``digits``, segmentation's reading counts only when it has that many."""
+    both read the same digits, when the number reader read none, or, where segmentation read
+    the whole image (``in_document`` False, :func:`segmentation_line`: segmentation reads few
+    lines found in a document's crop), when segmentation's reading has the higher
+    :func:`reading_score`: its text's probability to the number reader (from the reading's
+    ``logits``) with its digits' confidences, against the number reader's text's with the
+    digit model's ``confirmations`` of its digits in their boxes ((len(text),) float32, as
+    :func:`confirmed_in_boxes` takes them). With ``digits``, segmentation's reading counts only
+    when it has that many."""
     counted = digits is None or len(segmented["text"]) == digits
-    sure = segmented["status"] == "ok" and all(
-        digit["confidence"] >= level for digit in segmented["digits"])
-    return reading["text"] == segmented["text"] or (not reading["text"] and counted) or (
-        sure and counted and not in_document)
+    if reading["text"] == segmented["text"] or (not reading["text"] and counted):
+        return True
+    if in_document or not counted or not segmented["text"]:
+        return False
+    segmentation = reading_score(
+        text_probability(reading["logits"], segmented["text"]),
+        [digit["confidence"] for digit in segmented["digits"]])
+    number_reader = reading_score(
+        reading["text_probability"],
+        confirmations if confirmations is not None else np.zeros(len(reading["text"])))
+    return segmentation > number_reader
 
 
 def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:

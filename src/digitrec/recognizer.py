@@ -384,10 +384,11 @@ class Recognizer:
         less sure are "unsure", digit by digit). Either "ok" also needs the number reader to give
         the text a probability, summed over its paths, of at least
         :data:`~read_rules.TEXT_PROBABILITY` (:func:`~read_rules.sure_of_text`); else the answer
-        is "unsure", to check the whole number. Otherwise the answer is "unsure": segmentation's
-        reading where the digit model is sure of each of its digits
-        (:data:`~read_rules.SEGMENTATION_PREFERRED`) and it read the whole image, else the number
-        reader's. A photographed page is first made even paper where a table or a shadow is on it
+        is "unsure", to check the whole number. Otherwise the answer is "unsure": where
+        segmentation read the whole image, the reading the two models together find likelier
+        (the number reader's probability of its text and the digit model's of each of its
+        digits: :func:`~read_rules.reading_score`), else the number reader's. A photographed
+        page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
         docs/reading.md gives the figures on held-out cheques, register crops and ruled paper. With
@@ -465,7 +466,10 @@ class Recognizer:
         if agreed is not None:
             return answers.explained(agreed)
         in_document = line != (0, 0, *image.size)
-        if read_rules.prefers_segmentation(reading, segmented, in_document, digits):
+        if confirmations is None and reading["text"]:  # the box check was spared
+            confirmations = self._confirmations(image, reading)
+        if read_rules.prefers_segmentation(reading, segmented, in_document, confirmations,
+                                           digits):
             chosen, other = segmented, reading["text"]
         else:
             chosen = self._checked_answer(image, reading, confirmations)
