@@ -217,10 +217,10 @@ def main():
         cells = []
         for alone in (False, True):
             cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
-            # Where imaging.page_to_read looks them up (patching the package's names alone
+            # In imaging.pages, where page_to_read looks them up (patching the package's names
             # left the page made even and level: the two columns read alike).
-            with mock.patch("digitrec.imaging.pages.even_page", lambda image: image), \
-                    mock.patch("digitrec.imaging.pages.level_page", lambda image: (image, 0.0)):
+            with replaced("even_page", lambda image: image, "pages"), \
+                    replaced("level_page", lambda image: (image, 0.0), "pages"):
                 cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
         print(f"| {name} | " + " | ".join(f"{cell:.1%}" for cell in cells) + " |")
 
