@@ -13,7 +13,9 @@ meter reading or a form's boxes). For each reader and set it prints: exact readi
 whose text or ``alternative`` (read's other reader's number, where the two disagree) is exact,
 per-digit accuracy (1 - the edit distance between reading and label over the label's length,
 summed over the set), the share of "ok" readings that are exact (precision) and the share of
-readings that are "ok" (coverage), and milliseconds per image in process (decoding included).
+readings that are "ok" (coverage), and milliseconds per image in process (decoding included);
+then, for read, the precision and coverage of its "ok" answers whose ``confidence`` (the number
+reader's probability of the text) also reaches a stricter level, as a tool may ask.
 RapidOCR 3.10 (PaddleOCR's PP-OCR recogniser on ONNX Runtime, recognition only, no detection:
 ``pip install 'digitrec[bench]'``) reads each image whole; its digits are its text's digits,
 and its "ok" is a score of 0.9 or more. The machine is shared: read the time ratios, not the
@@ -51,7 +53,8 @@ def digitrec_reader(recognizer, told: bool = False):
     who knows the field's length (a meter reading) asks."""
     def read(item, digits):
         reading = recognizer.read(item, digits if told else None)
-        return reading["text"], reading["status"] == "ok", reading.get("alternative")
+        return (reading["text"], reading["status"] == "ok", reading.get("alternative"),
+                reading["confidence"])
     return read
 
 
@@ -61,7 +64,7 @@ def number_reader_alone(recognizer):
     def read(item, digits):
         image = item if isinstance(item, Image.Image) else imaging.open_image(item)
         reading = recognizer.reader_.answer(image)
-        return reading["text"], reading["status"] == "ok", None
+        return reading["text"], reading["status"] == "ok", None, None
     return read
 
 
@@ -78,25 +81,36 @@ def rapidocr_reader():
         text = "".join(result.txts or ())
         score = min(result.scores) if result.scores else 0.0
         digits_read = "".join(character for character in text if character.isdigit())
-        return digits_read, score >= 0.9, None
+        return digits_read, score >= 0.9, None, None
     return read
+
+
+STRICTER = (0.9, 0.99, 0.999)  # levels of an answer's confidence a tool may ask beside "ok"
 
 
 def measure(read, items) -> dict:
     exact = either = ok = ok_exact = errors = length = 0
+    stricter = {level: [0, 0] for level in STRICTER}  # level -> [ok, ok and exact]
     started = time.perf_counter()
     for item, label in items:
-        text, is_ok, alternative = read(item, len(label))
+        text, is_ok, alternative, confidence = read(item, len(label))
         exact += text == label
         either += label in (text, alternative)
         ok += is_ok
         ok_exact += is_ok and text == label
         errors += edit_distance(text, label)
         length += len(label)
+        for level, counts in stricter.items():
+            if is_ok and confidence is not None and confidence >= level:
+                counts[0] += 1
+                counts[1] += text == label
+    seconds = time.perf_counter() - started
     return {"exact": exact / len(items), "either": either / len(items),
             "per_digit": 1 - errors / length,
             "precision": ok_exact / ok if ok else float("nan"), "coverage": ok / len(items),
-            "ms": (time.perf_counter() - started) / len(items) * 1000}
+            "stricter": {level: (right / count if count else float("nan"), count / len(items))
+                         for level, (count, right) in stricter.items()},
+            "ms": seconds / len(items) * 1000}
 
 
 def main() -> None:
@@ -123,6 +137,7 @@ def main() -> None:
     print("| set | images | reader | exact | text or alternative | per digit | ok precision | "
           "ok coverage | ms/image |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    stricter = {}
     for set_name, items in sets.items():
         for reader_name, read in readers.items():
             result = measure(read, items)
@@ -130,6 +145,15 @@ def main() -> None:
                   f"{result['either']:.1%} | {result['per_digit']:.1%} | "
                   f"{result['precision']:.1%} | {result['coverage']:.1%} | "
                   f"{result['ms']:.1f} |", flush=True)
+            if reader_name == "digitrec read":
+                stricter[set_name] = result["stricter"]
+    print("\nread's \"ok\" answers whose confidence also reaches a stricter level: precision, "
+          "coverage")
+    print("| set | " + " | ".join(f"confidence >= {level}" for level in STRICTER) + " |")
+    print("|---|" + "---:|" * len(STRICTER))
+    for set_name, cells in stricter.items():
+        print(f"| {set_name} | " + " | ".join(
+            f"{precision:.1%}, {coverage:.1%}" for precision, coverage in cells.values()) + " |")
 
 
 if __name__ == "__main__":

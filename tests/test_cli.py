@@ -127,8 +127,9 @@ def test_read_prints_the_number_and_json_boxes():
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{path}: 2026 ")
     reading = json.loads(digitrec("read", "--json", path).stdout)
-    assert set(reading) == {"path", "text", "status", "digits"}
+    assert set(reading) == {"path", "text", "status", "confidence", "digits"}
     assert reading["text"] == "2026" and len(reading["digits"]) == 4
+    assert reading["status"] == "ok" and 0.8 <= reading["confidence"] <= 1
     boxes = [digit["box"] for digit in reading["digits"]]
     width, height = Image.open(path).size
     assert all(x >= 0 and y >= 0 and x + w <= width and y + h <= height for x, y, w, h in boxes)
@@ -496,6 +497,8 @@ def test_predict_and_read_write_csv(many_files):
     path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
     reading = list(csv.DictReader(io.StringIO(digitrec("read", "--format", "csv", path).stdout)))
     assert reading[0]["text"] == "2026" and 0 < float(reading[0]["confidence"]) <= 1
+    as_json = json.loads(digitrec("read", "--json", path).stdout)  # the number's, as in JSON
+    assert float(reading[0]["confidence"]) == pytest.approx(as_json["confidence"], abs=1e-6)
 
 
 def test_read_with_two_jobs_reads_as_one_job(bad_inputs, tmp_path):

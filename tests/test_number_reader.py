@@ -179,8 +179,11 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
     to check, and gives the number reader's reading as its alternative where segmentation's is
     answered instead (3 of these numbers). Each digit's confidence is the digit model's, also
     where the number reader's reading is answered over segmentation's (30 of these numbers): in
-    the digit's box, not CTC's (near 1 for most digits, misread ones too)."""
-    from digitrec.read_rules import AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE
+    the digit's box, not CTC's (near 1 for most digits, misread ones too). The number's own
+    confidence is the number reader's probability of its text, at least TEXT_PROBABILITY where
+    it is "ok"."""
+    from digitrec.read_rules import (AGREEMENT_CONFIDENCE, AGREEMENT_DIGIT_CONFIDENCE,
+                                     TEXT_PROBABILITY)
     from digitrec.recognizer import SEGMENTATION, Recognizer
 
     amounts = held_out_amounts(60)
@@ -194,8 +197,11 @@ def test_read_is_ok_where_the_two_readers_agree(recognizer):
     for path, _ in numbers:
         reading = readings[path]
         confidences = [digit["confidence"] for digit in reading["digits"]]
+        assert reading["confidence"] is None if not reading["text"] else \
+            0 <= reading["confidence"] <= 1, reading
         if reading["status"] == "ok":
             assert min(confidences) >= AGREEMENT_DIGIT_CONFIDENCE and "reason" not in reading
+            assert reading["confidence"] >= TEXT_PROBABILITY, reading
             continue
         image = imaging.open_image(path)
         learned = recognizer.reader_.read(image)
@@ -242,6 +248,7 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
         learned = recognizer.reader_.read(imaging.open_image(path))
         sure = learned["text_probability"] >= TEXT_PROBABILITY
         assert reading["text"] == learned["text"], reading
+        assert reading["confidence"] == pytest.approx(learned["text_probability"], rel=1e-6)
         assert reading["status"] == ("ok" if sure else "unsure"), reading
         assert sure or reading["reason"] == "check the whole number", reading
         assert learned["sequence_confidence"] >= AGREEMENT_CONFIDENCE
@@ -383,6 +390,7 @@ def test_segmentation_stays_available(recognizer):
     segmenting = Recognizer.load(reader=SEGMENTATION)
     assert segmenting.reader_ is None and recognizer.reader_ is not None
     assert segmenting.read(CHEQUE)["text"] == "25441"
+    assert segmenting.read(CHEQUE)["confidence"] is None  # no number reader to give one
 
 
 def test_read_with_a_known_number_of_digits(recognizer):

@@ -181,7 +181,7 @@ def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_o
     blank = tmp_path / "blank.jpg"
     Image.new("RGB", (640, 480), (250, 250, 245)).save(blank)
     reading = recognizer.read(blank)
-    assert reading == {"text": "", "status": "no_digit", "digits": [],
+    assert reading == {"text": "", "status": "no_digit", "confidence": None, "digits": [],
                        "reason": f"{blank}: no digit found (the image is blank)"}
     assert recognizer.read(Image.open(blank))["reason"] == "no digit found (the image is blank)"
     damaged = tmp_path / "damaged.png"

@@ -110,6 +110,13 @@ class NumberAnswer(TypedDict):
         text: the digits read, left to right (no separators); "" when none was found.
         status: "ok"; "unsure" when any digit is or the reading is not confirmed (see
             :meth:`digitrec.recognizer.Recognizer.read`); "no_digit" when no digit was found.
+        confidence: float in [0, 1], the number reader's probability of ``text``, summed over
+            every path of its steps that reads it (:func:`digitrec.number_reader.
+            text_probability`); "ok" needs :data:`digitrec.read_rules.TEXT_PROBABILITY` and
+            the digit model's checks, and a tool that must let fewer wrong numbers through can
+            ask more of it (docs/reading.md gives "ok"'s precision and coverage at stricter
+            levels). None for "no_digit" and where no number reader read the image
+            (``reader="segmentation"``).
         digits: one :class:`DigitInNumber` per character of ``text``, left to right; [] for
             "no_digit".
         reason: for "unsure", what to check, as a sentence (:func:`unsure_reason`); for
@@ -123,6 +130,7 @@ class NumberAnswer(TypedDict):
 
     text: str
     status: Literal["ok", "unsure", "no_digit"]
+    confidence: float | None
     digits: list[DigitInNumber]
     reason: NotRequired[str]
     alternative: NotRequired[str]
@@ -174,7 +182,7 @@ def error(message: str) -> ErrorAnswer:
 
 def no_number(reason: str | None = None) -> NumberAnswer:
     """The answer for an image of a number that holds no digit; ``reason`` for a blank one."""
-    answer: NumberAnswer = {"text": "", "status": "no_digit", "digits": []}
+    answer: NumberAnswer = {"text": "", "status": "no_digit", "confidence": None, "digits": []}
     if reason is not None:
         answer["reason"] = reason
     return answer

@@ -427,4 +427,5 @@ class NumberReader:
             for character, confidence, box in zip(reading["text"], reading["confidences"],
                                                   reading["boxes"])]
         status = "ok" if reaches(reading["sequence_confidence"], self.threshold_) else "unsure"
-        return {"text": reading["text"], "status": status, "digits": digits}
+        return {"text": reading["text"], "status": status,
+                "confidence": float(reading["text_probability"]), "digits": digits}

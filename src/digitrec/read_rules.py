@@ -62,6 +62,18 @@ def sure_of_text(reading: dict, level: float = TEXT_PROBABILITY) -> bool:
     return reading["text_probability"] >= level
 
 
+def text_confidence(reading: dict | None, text: str) -> float | None:
+    """An answer's ``confidence``: the number reader's probability of its ``text``, summed over
+    every path that reads it (the reading's ``text_probability`` where the text is the
+    reading's, else :func:`digitrec.number_reader.text_probability` of the reading's
+    ``logits``), in [0, 1]; None without a number reader's ``reading`` or without digits."""
+    if reading is None or not text:
+        return None
+    if text == reading["text"]:
+        return float(reading["text_probability"])
+    return text_probability(reading["logits"], text)
+
+
 def agreement(reading: dict, segmented: NumberAnswer,
               level: float = AGREEMENT_DIGIT_CONFIDENCE,
               text_level: float = TEXT_PROBABILITY) -> NumberAnswer | None:

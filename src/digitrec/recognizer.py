@@ -406,8 +406,10 @@ class Recognizer:
                 it is not known.
 
         Returns:
-            A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status`` and ``digits``, left
-            to right, with their boxes in the image's pixels. A digit's confidence is the
+            A :class:`digitrec.answers.NumberAnswer`: ``text``, ``status``, ``confidence`` (the
+            number reader's probability of the text, summed over its paths; None with
+            ``reader="segmentation"`` or no digit) and ``digits``, left to right, with their
+            boxes in the image's pixels. A digit's confidence is the
             digit model's probability of it, in [0, 1] (read as segmentation cut it, or in the
             box the number reader's alignment gives it); its status is "ok" or "unsure". The
             whole reading's is "unsure" if any digit's is or the two readers disagree, with a
@@ -445,6 +447,14 @@ class Recognizer:
         file, named in errors)."""
         reading = number_reader.read_lines(image, self.reader_.logits, digits) \
             if self.reader_ is not None else None
+        answer = self._combined_answer(image, reading, digits, path)
+        confidence = read_rules.text_confidence(reading, answer["text"])
+        return {**answer, "confidence": confidence}
+
+    def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
+                         path) -> NumberAnswer:
+        """:meth:`read`'s answer from the number reader's ``reading`` (None for segmentation
+        alone) and, where they are needed, the digit model's checks and segmentation."""
         # The box check is spared where the number reader is not sure enough to be "ok".
         confirmations = self._confirmations(image, reading) if reading is not None and \
             reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
@@ -548,7 +558,7 @@ class Recognizer:
                            "status": answer["status"]})
         status = "unsure" if any(digit["status"] != "ok" for digit in digits) else "ok"
         return {"text": "".join(str(digit["digit"]) for digit in digits), "status": status,
-                "digits": digits}
+                "confidence": None, "digits": digits}  # read sets the number reader's
 
     def _second_view(self, image, segments, probabilities: np.ndarray) -> np.ndarray:
         """Averages each digit's probabilities, as cut from the string's ink, with those of its

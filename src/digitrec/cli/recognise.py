@@ -184,9 +184,7 @@ def _writer(output_format: str, key: str):
         table.writerow(["path", key, "confidence", "status", "reason", "error"])
 
         def write_row(path: Path, answer: dict) -> None:
-            confidence = answer.get("confidence")
-            if "digits" in answer and answer["digits"]:  # a number: its least sure digit's
-                confidence = min(digit["confidence"] for digit in answer["digits"])
+            confidence = answer.get("confidence")  # a number's: the number reader's, as in JSON
             table.writerow([path, "" if answer.get(key) is None else answer[key],
                             "" if confidence is None else f"{confidence:.6f}",
                             answer["status"], answer.get("reason") or "",
