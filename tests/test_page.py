@@ -166,13 +166,13 @@ def test_an_unsure_number_shows_what_to_check(page):
 
 
 def test_a_sure_number_shows_each_digits_confidence(page):
-    """An "ok" number's line under it gives each digit's confidence, as POST /v1/read gives it
-    (an answer served in place of the server's)."""
+    """An "ok" number's line under it gives the number's confidence and each digit's, as POST
+    /v1/read gives them (an answer served in place of the server's)."""
     import json
 
     from playwright.sync_api import expect
 
-    reading = {"text": "17", "status": "ok", "digits": [
+    reading = {"text": "17", "status": "ok", "confidence": 0.993, "digits": [
         {"digit": digit, "confidence": confidence, "box": [20 + 30 * index, 20, 25, 60],
          "status": "ok"} for index, (digit, confidence) in enumerate(((1, 0.981), (7, 0.904)))]}
     page.get_by_label("A number (several digits)").check()
@@ -181,8 +181,8 @@ def test_a_sure_number_shows_each_digits_confidence(page):
     try:
         page.get_by_role("button", name="Clear").click()
         draw(page, [[(0.3, 0.2), (0.3, 0.8)]])
-        expect(page.locator("#reason")).to_have_text("2 digits: 1 at 98%, 7 at 90%",
-                                                     timeout=10_000)
+        expect(page.locator("#reason")).to_have_text(
+            "2 digits (the number at 99%): 1 at 98%, 7 at 90%", timeout=10_000)
         expect(page.locator("#result")).to_have_text("17")
     finally:
         page.unroute("**/v1/read*")

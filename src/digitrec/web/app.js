@@ -153,7 +153,9 @@ function showNumber(reading, target, scale) {
     target.fillText(String(digit.digit), x, Math.max(12, y - 4));
   }
   target.setLineDash([]);
-  const count = `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}`;
+  // The number reader's probability of the whole text (null without a number reader).
+  const whole = reading.confidence == null ? "" : ` (the number at ${percent(reading.confidence)})`;
+  const count = `${reading.digits.length} digit${reading.digits.length === 1 ? "" : "s"}${whole}`;
   const each = reading.digits.map((digit) => `${digit.digit} at ${percent(digit.confidence)}`);
   if (reading.status === "no_digit") show("No digit", "no_digit", reading.reason || "");
   else show(reading.text, reading.status, reading.status === "unsure" ? `Unsure: ${reading.reason}`
