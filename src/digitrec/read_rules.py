@@ -95,14 +95,15 @@ def agreement(reading: dict, segmented: NumberAnswer,
             "status": ("ok" if sure else "unsure") if digits else "no_digit"}
 
 
-def reading_score(text_probability: float, digit_confidences) -> float:
+def reading_score(probability: float, digit_confidences) -> float:
     """How likely both models find a reading: the log of the number reader's probability of its
-    text plus the log of the digit model's confidence in each of its digits (each at least
-    :data:`DIGIT_CONFIDENCE_FLOOR`), the two models taken as independent experts (a product of
-    experts, G. Hinton, Neural Computation 14(8), 2002). A float, at most 0."""
+    text (``probability``) plus the log of the digit model's confidence in each of its digits
+    (``digit_confidences``, each taken as at least :data:`DIGIT_CONFIDENCE_FLOOR`), the two
+    models taken as independent experts (a product of experts, G. Hinton, Neural Computation
+    14(8), 2002). A float, at most 0."""
     confidences = np.maximum(np.asarray(digit_confidences, dtype=np.float64),
                              DIGIT_CONFIDENCE_FLOOR)
-    return float(np.log(max(text_probability, 1e-300)) + np.log(confidences).sum())
+    return float(np.log(max(probability, 1e-300)) + np.log(confidences).sum())
 
 
 def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
@@ -122,13 +123,13 @@ def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bo
         return True
     if in_document or not counted or not segmented["text"]:
         return False
-    segmentation = reading_score(
+    segmentation_score = reading_score(
         text_probability(reading["logits"], segmented["text"]),
         [digit["confidence"] for digit in segmented["digits"]])
-    number_reader = reading_score(
+    reader_score = reading_score(
         reading["text_probability"],
         confirmations if confirmations is not None else np.zeros(len(reading["text"])))
-    return segmentation > number_reader
+    return segmentation_score > reader_score
 
 
 def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:
