@@ -544,7 +544,7 @@ def test_uris_are_read_through_pyarrow_as_local_paths_are(many_files):
 def test_an_unsure_reading_says_what_to_check(capsys):
     """digitrec read prints an "unsure" reading's reason (answers.unsure_reason): the digits
     that are unsure, counted from the left, or else the whole number, and the other reader's
-    reading."""
+    reading; and the number's confidence where a number reader gave one."""
     from digitrec.answers import explained
     from digitrec.cli.recognise import _print_reading
 
@@ -561,6 +561,7 @@ def test_an_unsure_reading_says_what_to_check(capsys):
     _print_reading("e.png", reading(["ok", "ok", "ok"], "123"))
     _print_reading("f.png", reading(["unsure", "ok", "ok"], "723"))
     _print_reading("g.png", {**reading(["ok", "ok", "ok"]), "status": "ok"})
+    _print_reading("h.png", {**reading(["ok", "ok", "ok"]), "status": "ok", "confidence": 0.968})
     assert capsys.readouterr().out.splitlines() == [
         "a.png: 123 (1:90% 2:90% 3:90%) - unsure: check digit 2 (counted from the left)",
         "b.png: 123 (1:90% 2:90% 3:90%) - unsure: check digits 1, 3 (counted from the left)",
@@ -570,4 +571,5 @@ def test_an_unsure_reading_says_what_to_check(capsys):
         "e.png: 123 (1:90% 2:90% 3:90%) - unsure: check the whole number",
         "f.png: 123 (1:90% 2:90% 3:90%) - unsure: check digit 1 (counted from the left); "
         "another reading: 723",
-        "g.png: 123 (1:90% 2:90% 3:90%)"]
+        "g.png: 123 (1:90% 2:90% 3:90%)",  # no number reader (--reader segmentation)
+        "h.png: 123 (the number at 97%; 1:90% 2:90% 3:90%)"]

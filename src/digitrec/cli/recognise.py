@@ -227,8 +227,10 @@ def _print_reading(path: Path, reading: NumberAnswer) -> None:
         return
     confidences = " ".join(f"{digit['digit']}:{digit['confidence']:.0%}"
                            for digit in reading["digits"])
+    whole = "" if reading.get("confidence") is None else \
+        f"the number at {reading['confidence']:.0%}; "  # none with --reader segmentation
     note = f" - unsure: {reading['reason']}" if reading["status"] == "unsure" else ""
-    typer.echo(f"{path}: {reading['text']} ({confidences}){note}")
+    typer.echo(f"{path}: {reading['text']} ({whole}{confidences}){note}")
 
 
 def serve(
