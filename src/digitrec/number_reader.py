@@ -291,10 +291,9 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         One dict per line, top to bottom: ``text`` (the digits, "" for none), ``confidences``
         ((len(text),) float32, each digit's probability), ``boxes`` (each digit's [x, y,
         width, height] in the image's pixels), ``sequence_confidence`` (with ``length``, the
-        probability of the path read), ``text_probability`` (the text's, summed over its
-        paths: :func:`text_probability`), ``line``, the (left, top, right, bottom) box of
-        the line, and ``logits``, the line's (T, NUM_CLASSES) float32 logits (for the
-        probability of another reading of it).
+        probability of the path read), ``line``, the (left, top, right, bottom) box of the
+        line, and ``logits``, the line's (T, NUM_CLASSES) float32 logits (for the probability
+        of a reading of it: :func:`text_probability`).
     """
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
@@ -313,9 +312,7 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         boxes = [[x + line[0], y + line[1], width, height]
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
-                         "sequence_confidence": confidence, "line": line,
-                         "text_probability": text_probability(logits, text),
-                         "logits": logits})
+                         "sequence_confidence": confidence, "line": line, "logits": logits})
     return readings
 
 
@@ -331,11 +328,14 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     line under it is taken.
 
     Returns:
-        That line's reading, as :func:`read_each_line` gives it, and ``lines``, the number of
-        lines found in the image.
+        That line's reading, as :func:`read_each_line` gives it, ``text_probability``, the
+        probability of its text summed over its paths (:func:`text_probability`: for that
+        line alone, not every line read), and ``lines``, the number of lines found in the image.
     """
     readings = read_each_line(image, logits_of, length)
-    return {**_number_line(readings), "lines": len(readings)}
+    reading = _number_line(readings)
+    return {**reading, "text_probability": text_probability(reading["logits"], reading["text"]),
+            "lines": len(readings)}
 
 
 def _number_line(readings: list[dict]) -> dict:
