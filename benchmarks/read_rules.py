@@ -141,6 +141,7 @@ def main() -> None:
     print_confirmation(sets, levels, ok_level)
     print_text_probability(sets, ok_level, CONFIRMATION_CONFIDENCE)
 
+
 def print_confirmation(sets, levels, ok_level) -> None:
     """Table (3): read's "ok" and exact readings when the digit model's confirmation in the
     number reader's boxes at each level also makes "ok", without segmentation."""
