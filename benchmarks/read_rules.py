@@ -1,16 +1,17 @@
 """How read's rules are chosen, on the validation numbers: for each level of the digit model's
 confidence, (1) the share of "ok" readings that are exact, and their coverage, when "ok" asks
-segmentation to agree and that level of every digit (read_rules.AGREEMENT_DIGIT_CONFIDENCE),
-(2) the numbers read exactly when, where the two readers disagree on a whole image, the text is
+segmentation to agree and that level of every digit (read_rules.AGREEMENT_DIGIT_CONFIDENCE), (2)
+the numbers read exactly when, where the two readers disagree on a whole image, the text is
 always the number reader's, always segmentation's, or the likelier of the two to both models
-together (read_rules.reading_score: read), (3) with the level of (1), read's "ok" readings, their
-share exact and the numbers read exactly when the number reader's reading is also "ok",
-without segmentation, where the digit model reads each of its digits the same in the digit's
-box with that level, and the share of numbers that skips segmentation so (read confirms at
-read_rules.CONFIRMATION_CONFIDENCE), and (4) with those levels, read's "ok" readings when "ok"
-also needs the number reader's probability of the text, summed over its paths, to reach each
-level (read_rules.TEXT_PROBABILITY). Tables (1) and (3) leave that out, as they did when their
-levels were chosen.
+together (read_rules.reading_score), without or with (read) the number reader's text with one
+digit changed to the digit model's where that is likelier still (read_rules.likeliest_reading),
+(3) with the level of (1), read's "ok" readings, their share exact and the numbers read exactly
+when the number reader's reading is also "ok", without segmentation, where the digit model reads
+each of its digits the same in the digit's box with that level, and the share of numbers that
+skips segmentation so (read confirms at read_rules.CONFIRMATION_CONFIDENCE), and (4) with those
+levels, read's "ok" readings when "ok" also needs the number reader's probability of the text,
+summed over its paths, to reach each level (read_rules.TEXT_PROBABILITY). Tables (1) and (3)
+leave that out, as they did when their levels were chosen.
 
     DIGITREC_DATA=../shared/data python benchmarks/read_rules.py [--reader RUN] [--ruled N]
 
@@ -31,8 +32,9 @@ import os
 import numpy as np
 
 from digitrec import answers, imaging, run_folder
-from digitrec.read_rules import (CONFIRMATION_CONFIDENCE, agreement, confirmed_in_boxes,
-                                 prefers_segmentation, segmentation_line, sure_of_text)
+from digitrec.read_rules import (CONFIRMATION_CONFIDENCE, agreement, confirmations,
+                                 confirmed_in_boxes, likeliest_reading, prefers_segmentation,
+                                 segmentation_line, sure_of_text)
 from digitrec.recognizer import DEFAULT_READER, Recognizer
 from digitrec.training.number_reader import amount_split, register_split
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -40,8 +42,9 @@ from reading import ruled_numbers  # benchmarks/reading.py, beside this script
 
 
 def readings(recognizer, items) -> list[dict]:
-    """For each item: its label, the number reader's reading, the digit model's confidence in
-    each of its digits read in their boxes (None for none, or a box with too little ink),
+    """For each item: its label, the number reader's reading, the digit model's probabilities
+    in each of its digits' boxes and its confidence in each digit read there (None for none,
+    0 for a box with too little ink),
     segmentation's answer on the part of the image it reads (read_rules.segmentation_line),
     and whether that is a line of a document's crop: what read's rules look at."""
     rows = []
@@ -53,8 +56,10 @@ def readings(recognizer, items) -> list[dict]:
             segmented = recognizer._read_by_segmentation(image, line)
         except imaging.ImageError:
             segmented = answers.no_number()
+        in_boxes = recognizer._box_probabilities(image, reading)
         rows.append({"label": label, "reading": reading, "segmented": segmented,
-                     "confirmations": recognizer._confirmations(image, reading),
+                     "box_probabilities": in_boxes,
+                     "confirmations": confirmations(reading, in_boxes),
                      "in_document": line != (0, 0, *image.size)})
     return rows
 
@@ -83,13 +88,17 @@ def confirmed(row, level) -> bool:
 
 def text(row, choice: str = "likelier") -> str:
     """read's text where its two readers disagree on a whole image: the ``"likelier"`` reading
-    (read_rules.prefers_segmentation: read), always ``"segmentation"``'s, or always the
-    ``"number reader"``'s (segmentation's only where the number reader read no digit)."""
+    (read_rules.prefers_segmentation, and the number reader's with a digit changed where that
+    is likelier, read_rules.likeliest_reading: read), the likelier reading with ``"no digit
+    changed"``, always ``"segmentation"``'s, or always the ``"number reader"``'s
+    (segmentation's only where the number reader read no digit)."""
     reading, segmented = row["reading"], row["segmented"]
     same_or_none = reading["text"] == segmented["text"] or not reading["text"]
-    if choice == "likelier":
+    if choice in ("likelier", "no digit changed"):
         segmentation = prefers_segmentation(reading, segmented, row["in_document"],
                                             row["confirmations"])
+        if not segmentation and not row["in_document"] and choice == "likelier":
+            return likeliest_reading(reading, row["box_probabilities"])["text"]
     elif choice == "segmentation":
         segmentation = same_or_none or (not row["in_document"] and bool(segmented["text"]))
     else:
@@ -133,7 +142,7 @@ def main() -> None:
     print("| where they disagree on a whole image, the text of | "
           + " | ".join(f"{name}: exact" for name in sets) + " |")
     print("|---|" + "---:|" * len(sets))
-    for choice in ("number reader", "segmentation", "likelier"):
+    for choice in ("number reader", "segmentation", "no digit changed", "likelier"):
         counts = [sum(text(row, choice) == row["label"] for row in rows) for rows in sets.values()]
         print(f"| {choice}{' (read)' if choice == 'likelier' else ''} | " + " | ".join(
             f"{count} of {len(rows)}" for count, rows in zip(counts, sets.values())) + " |")

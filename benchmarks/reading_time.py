@@ -6,7 +6,7 @@ register crops, in milliseconds per image and as a share of read's whole time.
 The parts (nested: segmentation holds its segmenting, the candidate cuts scored and the second
 view; the digit model's runs happen inside several parts): opening the file; the number reader
 (``NumberReader.read``: finding the lines, the CRNN, decoding); the box check (the digit model
-on each digit's box, ``Recognizer._confirmations``); segmentation (``_read_by_segmentation``),
+on each digit's box, ``Recognizer._box_probabilities``); segmentation (``_read_by_segmentation``),
 within it ``segmentation.segment`` and, within that, ``cuts.best_split`` (the runs between
 candidate cuts, each read by the digit model), and the second view of each digit
 (``_second_view``); and, across all of them, the digit model's ONNX runs (``predict_proba``).
@@ -28,7 +28,7 @@ from reading import held_out  # benchmarks/reading.py, beside this script
 PARTS = [  # (label, owner of the function, its name)
     ("open the file", recognizer, "_open"),
     ("number reader", number_reader.NumberReader, "read"),
-    ("box check", Recognizer, "_confirmations"),
+    ("box check", Recognizer, "_box_probabilities"),
     ("segmentation", Recognizer, "_read_by_segmentation"),
     ("in segmentation: segment", segmentation, "segment"),
     ("in segment: best_split (cuts scored)", segmentation, "best_split"),

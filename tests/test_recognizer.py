@@ -230,13 +230,14 @@ def test_reads_rules_on_made_up_readings():
     """read's rules, as functions of the two readers' readings (benchmarks/read_rules.py sweeps
     their levels with them): agreement makes each sure digit "ok" and the whole where the
     number reader is sure of the text, a confirmation needs every box, segmentation's text is
-    preferred only where both models find it likelier and the line is the image, and a
+    preferred only where both models find it likelier and the line is the image, a digit of the
+    number reader's is changed to the digit model's only where both find that likelier, and a
     disputed reading marks the digits the other reads otherwise."""
     import numpy as np
 
     from digitrec import number_reader
     from digitrec.read_rules import (agreement, confirmed_in_boxes, disputed,
-                                     prefers_segmentation)
+                                     likeliest_reading, prefers_segmentation)
 
     reading = {"text": "42", "sequence_confidence": 0.8, "text_probability": 0.95}
     segmented = {"text": "42", "status": "ok", "digits": [
@@ -280,6 +281,19 @@ def test_reads_rules_on_made_up_readings():
     assert not prefers_segmentation(other, sure, True, doubted_seven)  # a line in a document
     assert not prefers_segmentation(other, sure, False, doubted_seven, digits=3)  # two digits
     assert prefers_segmentation({**reading, "text": ""}, segmented, True, None)
+
+    # The number reader's text with one digit changed to the digit model's where both models
+    # find that likelier: the digit model reads a 2 in the 7's box.
+    in_boxes = np.zeros((2, 10), np.float32)
+    in_boxes[0, 4], in_boxes[1, [2, 7]] = 0.95, [0.9, 0.05]
+    changed = likeliest_reading(other, in_boxes)
+    assert changed["text"] == "42" and other["text"] == "47"
+    assert changed["text_probability"] == number_reader.text_probability(logits, "42")
+    in_boxes[1, [2, 7]] = [0.5, 0.45]  # the 2 not so much likelier to the digit model
+    assert likeliest_reading(other, in_boxes) is other
+    in_boxes[1] = 0  # the 7's box holds too little ink to read
+    assert likeliest_reading(other, in_boxes) is other
+    assert likeliest_reading(other, None) is other
 
     # Where they disagree, the digits both read alike are "ok", the others to check.
     assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \

@@ -124,8 +124,10 @@ class NumberAnswer(TypedDict):
             starting with the file's path when a path was given. Absent for "ok", and for
             "no_digit" when there is ink but none of it is digit-sized.
         alternative: only for "unsure" where the number's two readers read different numbers:
-            the digits of the one not answered (a form or cheque tool can offer both; see
-            :func:`digitrec.read_rules.disputed`).
+            the digits of the one not answered, or the number reader's own where ``text`` is
+            its reading with one digit changed to the digit model's (a form or cheque tool can
+            offer both; see :func:`digitrec.read_rules.disputed` and
+            :func:`digitrec.read_rules.likeliest_reading`).
     """
 
     text: str

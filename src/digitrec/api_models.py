@@ -111,7 +111,8 @@ class ReadResponse(BaseModel):
                                                  "no_digit in a blank image, why")
     alternative: str | None = Field(None, pattern="^[0-9]+$", description=(
         "only for unsure, where the two readers read different numbers: the digits of the "
-        "one not answered, to offer beside text; null otherwise"))
+        "one not answered (or the number reader's own, where text is its reading with one "
+        "digit changed to the digit model's), to offer beside text; null otherwise"))
 
 
 class ModelResponse(BaseModel):

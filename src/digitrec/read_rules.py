@@ -106,6 +106,49 @@ def reading_score(probability: float, digit_confidences) -> float:
     return float(np.log(max(probability, 1e-300)) + np.log(confidences).sum())
 
 
+def confirmations(reading: dict, box_probabilities: np.ndarray | None) -> np.ndarray | None:
+    """The digit model's confidence in each digit of the number reader's ``reading``, read in
+    the digit's box: (len(text),) float32 in [0, 1], 0 where a box holds too little ink, from
+    ``box_probabilities`` ((len(text), 10) float32, the digit model's probabilities in each
+    box, a row of zeros for such a box); None where that is None (no digits)."""
+    if box_probabilities is None:
+        return None
+    digits = [int(digit) for digit in reading["text"]]
+    return box_probabilities[np.arange(len(digits)), digits]
+
+
+def likeliest_reading(reading: dict, box_probabilities: np.ndarray | None) -> dict:
+    """The number reader's ``reading`` with one digit changed where both models find that
+    likelier (the eighteenth rule of docs/rules.md): of its text and each text made from it
+    by changing one digit to the digit the digit model finds most probable in that digit's
+    box (``box_probabilities``, as :func:`confirmations` takes them), the one with the highest
+    :func:`reading_score`, its probability to the number reader from the reading's
+    ``logits``. ``read`` asks it where it answers the number reader's text "unsure" on a whole
+    image.
+
+    Returns:
+        ``reading`` itself where its own text scores highest (ties included), else a copy with
+        the likelier ``text`` and its ``text_probability``.
+    """
+    if box_probabilities is None:
+        return reading
+    text = reading["text"]
+    best_score = reading_score(reading["text_probability"],
+                               confirmations(reading, box_probabilities))
+    best = reading
+    for index, probabilities in enumerate(box_probabilities):
+        digit = str(int(probabilities.argmax()))
+        if not probabilities.any() or digit == text[index]:
+            continue
+        candidate = {**reading, "text": text[:index] + digit + text[index + 1:]}
+        candidate["text_probability"] = text_probability(reading["logits"], candidate["text"])
+        score = reading_score(candidate["text_probability"],
+                              confirmations(candidate, box_probabilities))
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
 def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bool,
                          confirmations: np.ndarray | None, digits: int | None = None) -> bool:
     """Where ``read``'s two readers do not agree "ok": whether its text is

@@ -387,7 +387,10 @@ class Recognizer:
         is "unsure", to check the whole number. Otherwise the answer is "unsure": where
         segmentation read the whole image, the reading the two models together find likelier
         (the number reader's probability of its text and the digit model's of each of its
-        digits: :func:`~read_rules.reading_score`), else the number reader's. A photographed
+        digits: :func:`~read_rules.reading_score`), else the number reader's; on a whole image,
+        the number reader's text "unsure" has a digit changed to the one the digit model reads
+        in its box where both models find that likelier still
+        (:func:`~read_rules.likeliest_reading`). A photographed
         page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
@@ -416,7 +419,8 @@ class Recognizer:
             ``reason`` saying what to check
             (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
             and the other reader's reading as ``alternative`` where it read another number
-            (:func:`~read_rules.disputed`), and "no_digit" with
+            (:func:`~read_rules.disputed`; the number reader's own where a digit of it was
+            changed), and "no_digit" with
             an empty ``text`` when no digit is found: with a ``reason`` when the image is blank,
             without one when it has ink but no digit is read in it.
 
@@ -456,10 +460,11 @@ class Recognizer:
         """:meth:`read`'s answer from the number reader's ``reading`` (None for segmentation
         alone) and, where they are needed, the digit model's checks and segmentation."""
         # The box check is spared where the number reader is not sure enough to be "ok".
-        confirmations = self._confirmations(image, reading) if reading is not None and \
+        probabilities = self._box_probabilities(image, reading) if reading is not None and \
             reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
-        if reading is not None and read_rules.confirmed_in_boxes(reading, confirmations):
-            return answers.explained(self._checked_answer(image, reading, confirmations))
+        if reading is not None and read_rules.confirmed_in_boxes(
+                reading, read_rules.confirmations(reading, probabilities)):
+            return answers.explained(self._checked_answer(image, reading, probabilities))
         line = read_rules.segmentation_line(image, reading)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -472,54 +477,70 @@ class Recognizer:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
             return answers.explained(segmented)
+        if probabilities is None:  # the box check was spared
+            probabilities = self._box_probabilities(image, reading)
+        in_document = line != (0, 0, *image.size)
+        answer = self._two_readers_answer(image, reading, segmented, probabilities, in_document,
+                                          digits)
+        if in_document or answer["status"] != "unsure" or answer["text"] != reading["text"]:
+            return answer
+        # On a whole image, the number reader's text "unsure" may have a digit changed to the one
+        # the digit model reads in its box; the number reader's own is then the other reading.
+        likeliest = read_rules.likeliest_reading(reading, probabilities)
+        if likeliest is reading:
+            return answer
+        return read_rules.disputed(self._checked_answer(image, likeliest, probabilities),
+                                   reading["text"])
+
+    def _two_readers_answer(self, image: Image.Image, reading: dict, segmented: NumberAnswer,
+                            probabilities: np.ndarray | None, in_document: bool,
+                            digits: int | None) -> NumberAnswer:
+        """:meth:`read`'s answer from both readers' readings (the number reader's ``reading``
+        and its box check's ``probabilities``, and ``segmented``): theirs where they agree
+        (:func:`~read_rules.agreement`), else the one
+        :func:`~read_rules.prefers_segmentation` picks, "unsure" (:func:`~read_rules.disputed`)."""
         agreed = read_rules.agreement(reading, segmented)
         if agreed is not None:
             return answers.explained(agreed)
-        in_document = line != (0, 0, *image.size)
-        if confirmations is None and reading["text"]:  # the box check was spared
-            confirmations = self._confirmations(image, reading)
-        if read_rules.prefers_segmentation(reading, segmented, in_document, confirmations,
+        if read_rules.prefers_segmentation(reading, segmented, in_document,
+                                           read_rules.confirmations(reading, probabilities),
                                            digits):
             chosen, other = segmented, reading["text"]
         else:
-            chosen = self._checked_answer(image, reading, confirmations)
-            other = segmented["text"]
+            chosen, other = self._checked_answer(image, reading, probabilities), segmented["text"]
         return read_rules.disputed(chosen, other) if chosen["text"] else chosen
 
     def _checked_answer(self, image: Image.Image, reading: dict,
-                        confirmations: np.ndarray | None) -> NumberAnswer:
+                        box_probabilities: np.ndarray | None) -> NumberAnswer:
         """The number reader's ``reading`` of the image as :meth:`read` answers with it: each
-        digit's ``confidence`` is the digit model's in the digit's box (``confirmations``,
-        :meth:`_confirmations`, computed here when None), as every digit's in read's answers is
-        the digit model's (CTC's own, its best step's probability, is near 1 for most digits,
-        misread ones included), and a digit is "ok" where it reaches
+        digit's ``confidence`` is the digit model's in the digit's box (from
+        ``box_probabilities``, :meth:`_box_probabilities`), as every digit's in read's answers
+        is the digit model's (CTC's own, its best step's probability, is near 1 for most
+        digits, misread ones included), and a digit is "ok" where it reaches
         :data:`~read_rules.CONFIRMATION_CONFIDENCE`, the reading "ok" where every digit is
         and the number reader is sure of the text (:func:`~read_rules.sure_of_text`), else
         "unsure" ("no_digit" for none)."""
         answer = self.reader_.answer(image, reading)
         if not reading["text"]:
             return answer  # "no_digit"
-        if confirmations is None:
-            confirmations = self._confirmations(image, reading)
-        confidences = confirmations.tolist()
+        confidences = read_rules.confirmations(reading, box_probabilities).tolist()
         level = read_rules.CONFIRMATION_CONFIDENCE
         for digit, confidence in zip(answer["digits"], confidences):
             digit.update(confidence=confidence, status="ok" if confidence >= level else "unsure")
         sure = min(confidences) >= level and read_rules.sure_of_text(reading)
         return {**answer, "status": "ok" if sure else "unsure"}
 
-    def _confirmations(self, image: Image.Image, reading: dict) -> np.ndarray | None:
-        """The digit model's confidence in each digit of the number reader's ``reading``, read
-        in the digit's box cut from the image: (len(text),) float32 in [0, 1], 0 for a box
-        holding too little ink to read on its own; None for a reading without digits."""
-        text = reading["text"]
-        if not text:
+    def _box_probabilities(self, image: Image.Image, reading: dict) -> np.ndarray | None:
+        """The digit model's probabilities in each digit's box of the number reader's
+        ``reading``, cut from the image: (len(text), 10) float32 in [0, 1], a row of zeros for
+        a box holding too little ink to read on its own; None for a reading without digits
+        (:func:`~read_rules.confirmations` takes from it the confidence in each digit read)."""
+        if not reading["text"]:
             return None
         rows, probabilities = self._read_boxes_alone(image, reading["boxes"])
-        confidences = np.zeros(len(text), dtype=np.float32)
-        confidences[rows] = probabilities[np.arange(len(rows)),
-                                          [int(text[row]) for row in rows]]
-        return confidences
+        in_boxes = np.zeros((len(reading["text"]), NUM_CLASSES), dtype=np.float32)
+        in_boxes[rows] = probabilities
+        return in_boxes
 
     def _read_boxes_alone(self, image: Image.Image, boxes
                           ) -> tuple[list[int], np.ndarray]:
