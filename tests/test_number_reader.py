@@ -251,7 +251,8 @@ def test_read_skips_segmentation_where_the_digit_model_confirms_the_number_reade
         assert reading["text"] == learned["text"], reading
         assert reading["confidence"] == pytest.approx(learned["text_probability"], rel=1e-6)
         assert reading["status"] == ("ok" if sure else "unsure"), reading
-        assert sure or reading["reason"] == "check the whole number", reading
+        assert sure or reading["reason"] == "check the whole number (the number reader is " \
+            f"{learned['text_probability']:.0%} sure of it)", reading
         assert learned["sequence_confidence"] >= AGREEMENT_CONFIDENCE
         assert learned["sequence_confidence"] <= learned["text_probability"] * (1 + 1e-5)
         assert learned["text_probability"] <= 1

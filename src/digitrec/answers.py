@@ -138,18 +138,22 @@ class NumberAnswer(TypedDict):
     alternative: NotRequired[str]
 
 
-def unsure_reason(digits: list[DigitInNumber], alternative: str | None = None) -> str:
+def unsure_reason(digits: list[DigitInNumber], alternative: str | None = None,
+                  confidence: float | None = None) -> str:
     """What to check in a number read "unsure", for :class:`NumberAnswer`'s ``reason``.
 
     Args:
         digits: the answer's digits, left to right.
         alternative: the answer's ``alternative``, where it has one.
+        confidence: the answer's ``confidence`` (the number reader's probability of its text,
+            in [0, 1]), where it has one.
 
     Returns:
         "check digit 2 (counted from the left)" or "check digits 1, 3 (counted from the left)"
-        when some but not all digits are "unsure"; else (every digit is, or none is and the
-        reading is not confirmed) "check the whole number"; with "; another reading: 1784"
-        after it when ``alternative`` is another number.
+        when some but not all digits are "unsure"; else "check the whole number", with
+        " (the number reader is 68% sure of it)" after it when no digit is "unsure" (the doubt
+        is the number's as a whole) and ``confidence`` is given; with "; another reading:
+        1784" after it when ``alternative`` is another number.
     """
     unsure = [str(position) for position, digit in enumerate(digits, 1)
               if digit["status"] != "ok"]
@@ -158,6 +162,8 @@ def unsure_reason(digits: list[DigitInNumber], alternative: str | None = None) -
                   "(counted from the left)")
     else:
         reason = "check the whole number"
+        if not unsure and confidence is not None:
+            reason += f" (the number reader is {confidence:.0%} sure of it)"
     text = "".join(str(digit["digit"]) for digit in digits)
     if alternative and alternative != text:
         reason += f"; another reading: {alternative}"
@@ -169,7 +175,8 @@ def explained(answer: NumberAnswer) -> NumberAnswer:
     otherwise."""
     if answer["status"] != "unsure":
         return answer
-    return {**answer, "reason": unsure_reason(answer["digits"], answer.get("alternative"))}
+    return {**answer, "reason": unsure_reason(answer["digits"], answer.get("alternative"),
+                                              answer.get("confidence"))}
 
 
 def no_digit(reason: str) -> NoDigitAnswer:

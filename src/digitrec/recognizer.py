@@ -453,7 +453,8 @@ class Recognizer:
             if self.reader_ is not None else None
         answer = self._combined_answer(image, reading, digits, path)
         confidence = read_rules.text_confidence(reading, answer["text"])
-        return {**answer, "confidence": confidence}
+        # The reason for an answer held back as a whole names the number reader's doubt.
+        return answers.explained({**answer, "confidence": confidence})
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
                          path) -> NumberAnswer:
