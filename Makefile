@@ -26,7 +26,8 @@ setup-train: $(BIN)/python
 
 # Quick start 1: install, then read the example images with the shipped model.
 demo: setup
-	$(BIN)/digitrec predict examples/
+	$(BIN)/digitrec predict examples/digits/
+	$(BIN)/digitrec read examples/numbers/
 
 # Debian's Chromium, which the browser test drives (tests/test_page.py). Installing it needs root,
 # as on CI; elsewhere install the chromium package yourself first.

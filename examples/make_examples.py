@@ -5,7 +5,9 @@
 Each digit is a list of strokes, each stroke a list of (x, y) points on a 100x100 grid, traced by
 hand. They are rendered the ways people's digits reach digitrec: a drawing on a transparent canvas,
 a phone photo of blue pen on shaded paper (stored sideways, with an EXIF orientation tag, as phones
-do), and a small white-on-black bitmap.
+do), and a small white-on-black bitmap, one digit each in ``digits/`` (for ``digitrec predict``);
+and written side by side as numbers, with uneven gaps and baselines, in ``numbers/`` (for
+``digitrec read``).
 """
 
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 HERE = Path(__file__).parent
+DIGITS, NUMBERS = HERE / "digits", HERE / "numbers"
 STROKES = {
     2: [[(22, 30), (30, 16), (48, 10), (66, 14), (74, 28), (70, 44), (52, 62), (30, 82), (20, 90),
          (50, 88), (82, 90)]],
@@ -40,41 +43,68 @@ def render(digit: int, size: int, width: float, margin: int = 0) -> Image.Image:
     return image
 
 
-def canvas_drawing(digit: int) -> Image.Image:
-    """Black strokes on a transparent 400x400 canvas, the digit small and off-centre."""
-    strokes = render(digit, 160, 9)
-    canvas = Image.new("RGBA", (400, 400), (0, 0, 0, 0))
-    ink = Image.new("RGBA", (160, 160), (20, 20, 20, 255))
-    canvas.paste(ink, (190, 60), strokes)
+def render_number(number: str, height: int, width: float, seed: int) -> Image.Image:
+    """White strokes on black: the digits of ``number`` side by side, each ``height`` pixels
+    high, with the uneven gaps and baselines of a hand."""
+    rng = np.random.default_rng(seed)
+    cells = []
+    for digit in number:
+        cell = render(int(digit), height, width)
+        left, _, right, _ = cell.getbbox()
+        cells.append(cell.crop((left, 0, right, height)))
+    gaps = rng.integers(height // 10, height // 4, len(cells) + 1)
+    gaps[0] = gaps[-1] = height // 2
+    image = Image.new("L", (sum(cell.width for cell in cells) + int(gaps.sum()),
+                            round(1.4 * height)), 0)
+    x = int(gaps[0])
+    for cell, gap in zip(cells, gaps[1:]):
+        image.paste(cell, (x, round(0.2 * height) + int(rng.integers(-height // 12,
+                                                                     height // 12 + 1))), cell)
+        x += cell.width + int(gap)
+    return image
+
+
+def canvas_drawing(strokes: Image.Image, size: tuple[int, int], at: tuple[int, int]
+                   ) -> Image.Image:
+    """Black strokes on a transparent canvas of ``size``, placed ``at`` (small, off-centre)."""
+    canvas = Image.new("RGBA", size, (0, 0, 0, 0))
+    ink = Image.new("RGBA", strokes.size, (20, 20, 20, 255))
+    canvas.paste(ink, at, strokes)
     return canvas
 
 
-def pen_photo(digit: int, rotate: bool) -> Image.Image:
+def pen_photo(strokes: Image.Image, seed: int) -> Image.Image:
     """Blue pen on cream paper, light falling off across the page, camera noise and blur."""
-    size = 600
-    strokes = np.asarray(render(digit, size, 7, margin=120).filter(ImageFilter.GaussianBlur(1.5)),
-                         dtype=np.float32) / 255
-    rows, columns = np.mgrid[0:size, 0:size] / size
-    light = 1.0 - 0.45 * columns * rows  # a shadow towards one corner
+    ink = np.asarray(strokes.filter(ImageFilter.GaussianBlur(1.5)), dtype=np.float32) / 255
+    height, width = ink.shape
+    rows, columns = np.mgrid[0:height, 0:width]
+    light = 1.0 - 0.45 * (columns / width) * (rows / height)  # a shadow towards one corner
     paper = np.array([236, 228, 205], dtype=np.float32)
     pen = np.array([40, 60, 150], dtype=np.float32)
-    pixels = (paper * (1 - strokes[..., None]) + pen * strokes[..., None]) * light[..., None]
-    pixels += np.random.default_rng(digit).normal(0, 4, pixels.shape)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
-    return image.rotate(90, expand=True) if rotate else image
+    pixels = (paper * (1 - ink[..., None]) + pen * ink[..., None]) * light[..., None]
+    pixels += np.random.default_rng(seed).normal(0, 4, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
 def main() -> None:
-    canvas_drawing(3).save(HERE / "canvas-drawing-3.png")
-    canvas_drawing(4).save(HERE / "canvas-drawing-4.png")
+    DIGITS.mkdir(exist_ok=True)
+    NUMBERS.mkdir(exist_ok=True)
+    for digit in (3, 4):
+        canvas_drawing(render(digit, 160, 9), (400, 400), (190, 60)).save(
+            DIGITS / f"canvas-drawing-{digit}.png")
     # Stored sideways (turned 90 degrees anticlockwise) with EXIF orientation 6, "turn 90 degrees
     # clockwise to view", as a phone held sideways stores its photos.
-    photo = pen_photo(7, rotate=True)
+    photo = pen_photo(render(7, 600, 7, margin=120), seed=7).rotate(90, expand=True)
     exif = Image.Exif()
     exif[0x0112] = 6
-    photo.save(HERE / "blue-pen-photo-7.jpg", quality=85, exif=exif)
-    pen_photo(2, rotate=False).save(HERE / "blue-pen-photo-2.jpg", quality=85)
-    render(5, 28, 2.5, margin=4).save(HERE / "small-28x28-5.png")
+    photo.save(DIGITS / "blue-pen-photo-7.jpg", quality=85, exif=exif)
+    pen_photo(render(2, 600, 7, margin=120), seed=2).save(DIGITS / "blue-pen-photo-2.jpg",
+                                                          quality=85)
+    render(5, 28, 2.5, margin=4).save(DIGITS / "small-28x28-5.png")
+    pen_photo(render_number("4725", 120, 7, seed=4725), seed=4725).save(
+        NUMBERS / "blue-pen-number-4725.jpg", quality=85)
+    canvas_drawing(render_number("2357", 90, 6, seed=2357), (500, 300), (120, 140)).save(
+        NUMBERS / "canvas-number-2357.png")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def png_declaring(width: int, height: int) -> bytes:
 @pytest.fixture(scope="module")
 def bad_inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad")
-    good = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    good = REPOSITORY / "examples" / "digits" / "canvas-drawing-3.png"
     shutil.copy(good, folder / "good-3.png")
     (folder / "no-images").mkdir()
     (folder / "no-images" / "readme.txt").write_text("nothing to see")
@@ -61,15 +61,28 @@ EXPECTED_REASONS = {
 
 
 def test_predict_reads_the_examples():
-    result = digitrec("predict", "examples/")
+    result = digitrec("predict", "examples/digits/")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(list((REPOSITORY / "examples").glob("*.[pj][np]g")))
+    assert len(lines) == len(list((REPOSITORY / "examples" / "digits").glob("*.[pj][np]g")))
     for line in lines:
         # Every example's file name ends with the digit written in it.
         name, answer = line.split(": ", 1)
         assert answer.startswith(name.rsplit("-", 1)[1][0]), line
         assert "runner-up" in answer
+
+
+def test_read_reads_the_number_examples():
+    """`make demo`'s second command: each example number is read, "ok" (no "unsure")."""
+    result = digitrec("read", "examples/numbers/")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(list((REPOSITORY / "examples" / "numbers").glob("*.[pj][np]g")))
+    for line in lines:
+        # Every example's file name ends with the number written in it.
+        name, answer = line.split(": ", 1)
+        assert answer.startswith(name.rsplit("-", 1)[1].split(".")[0] + " (the number at "), line
+        assert "unsure" not in answer, line
 
 
 def test_every_bad_input_gets_one_line_and_the_good_file_is_still_answered(bad_inputs):
@@ -110,7 +123,8 @@ def test_predict_json_reports_a_blank_page_as_no_digit(bad_inputs):
 
 def test_predict_explain_saves_the_28x28_image_the_model_saw(tmp_path):
     result = digitrec("predict", "--json", "--explain", tmp_path / "seen",
-                      "examples/canvas-drawing-3.png", "examples/canvas-drawing-3.png")
+                      "examples/digits/canvas-drawing-3.png",
+                      "examples/digits/canvas-drawing-3.png")
     assert result.returncode == 0, result.stderr
     saved = [json.loads(line)["model_input"] for line in result.stdout.splitlines()]
     assert len(set(saved)) == 2  # the second does not overwrite the first
@@ -157,7 +171,7 @@ def test_predict_real_handwriting_photos():
 
 
 def test_predict_with_a_model_that_does_not_exist(tmp_path):
-    result = digitrec("predict", "--model", tmp_path / "nothing", "examples/")
+    result = digitrec("predict", "--model", tmp_path / "nothing", "examples/digits/")
     assert result.returncode == 2
     assert result.stderr.startswith("digitrec: error:") and "no model found" in result.stderr
 
@@ -201,7 +215,8 @@ def test_train_then_predict_with_the_run(tmp_path):
     assert "s per epoch" in result.stdout
     again = digitrec("train", "--model", "softmax", "--epochs", "1", "--out", run)
     assert again.returncode == 2 and "exists already" in again.stderr
-    prediction = digitrec("predict", "--json", "--model", run, "examples/canvas-drawing-3.png")
+    prediction = digitrec("predict", "--json", "--model", run,
+                          "examples/digits/canvas-drawing-3.png")
     assert prediction.returncode == 0 and "digit" in json.loads(prediction.stdout)
 
 
@@ -226,7 +241,7 @@ def test_ensemble_and_compare_commands(tiny_runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "member" in result.stdout and (tmp_path / "both" / "model.onnx").is_file()
     answer = digitrec("predict", "--json", "--model", tmp_path / "both",
-                      "examples/canvas-drawing-3.png")
+                      "examples/digits/canvas-drawing-3.png")
     assert answer.returncode == 0 and len(json.loads(answer.stdout)["probabilities"]) == 10
     compared = digitrec("compare", *tiny_runs, "--out", tmp_path / "plots")
     assert compared.returncode == 0, compared.stderr
@@ -303,7 +318,7 @@ def test_quantize_command_makes_a_model_predict_can_use(tiny_runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "float model: test accuracy" in result.stdout
     answer = digitrec("predict", "--json", "--model", tmp_path / "int8",
-                      "examples/canvas-drawing-3.png")
+                      "examples/digits/canvas-drawing-3.png")
     assert answer.returncode == 0 and len(json.loads(answer.stdout)["probabilities"]) == 10
     refused = digitrec("quantize", tmp_path, "--out", tmp_path / "never")
     assert refused.returncode != 0 and "not a run folder" in refused.stderr
@@ -356,7 +371,7 @@ def test_models_ensemble_and_quantize_need_no_keras(tiny_runs, tmp_path):
     assert quantized.returncode == 0, quantized.stderr
     for run in (tmp_path / "both", tmp_path / "int8"):
         answer = without_keras("predict", "--json", "--model", run,
-                               "examples/canvas-drawing-3.png")
+                               "examples/digits/canvas-drawing-3.png")
         assert answer.returncode == 0, answer.stderr
 
 

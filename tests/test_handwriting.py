@@ -186,7 +186,7 @@ def test_read_averages_the_strings_cut_and_the_boxs_own_pipeline(recognizer):
 def test_a_seven_whose_bar_outweighs_its_stem_is_one_digit(any_cpu_recognizer):
     """A large photo of one 7 with a long bar: measured against the bar's heavy rows, the thin
     stem's rows once looked empty, and the 7 was dropped as marks stacked with a gap."""
-    examples = Path(__file__).resolve().parents[1] / "examples"
+    examples = Path(__file__).resolve().parents[1] / "examples" / "digits"
     assert any_cpu_recognizer.read(examples / "blue-pen-photo-7.jpg")["text"] == "7"
 
 

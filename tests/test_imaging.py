@@ -71,7 +71,8 @@ def test_exif_orientation_is_applied(mnist_digit, tmp_path, recognizer):
 def test_a_jpeg_larger_than_the_pixel_limit_is_read_at_a_reduced_scale(recognizer):
     # A phone's 81-megapixel photo of the blue-pen 7: JPEGs decode at up to 1/8 scale, so only
     # formats decoded whole (PNG and the rest) are held to MAX_PIXELS.
-    photo = imaging.open_image(REPOSITORY / "examples" / "blue-pen-photo-7.jpg").convert("L")
+    photo = imaging.open_image(
+        REPOSITORY / "examples" / "digits" / "blue-pen-photo-7.jpg").convert("L")
     large = photo.resize((9000, 9000), Image.Resampling.NEAREST)
     assert 9000 * 9000 > imaging.MAX_PIXELS
     encoded = io.BytesIO()
@@ -92,7 +93,7 @@ def test_a_heic_photo_is_read(tmp_path, recognizer):
     # An iPhone's format; pillow-heif (the heif extra, in the test install) also writes it.
     import pillow_heif
 
-    photo = imaging.open_image(REPOSITORY / "examples" / "blue-pen-photo-7.jpg")
+    photo = imaging.open_image(REPOSITORY / "examples" / "digits" / "blue-pen-photo-7.jpg")
     pillow_heif.from_pillow(photo.convert("RGB")).save(tmp_path / "IMG_0007.HEIC", quality=90)
     (tmp_path / "notes.txt").write_text("not an image")
     [(path, error)] = imaging.image_files([tmp_path])  # a folder's HEIC files are found

@@ -53,7 +53,7 @@ def test_every_input_form_gives_the_same_answer(recognizer, mnist):
 def test_a_file_path_its_bytes_a_file_object_and_its_pil_image_read_the_same(recognizer):
     # The blue-pen 7 is stored sideways with an EXIF orientation tag, as phones store photos:
     # Image.open does not turn it, the Recognizer does, as the file's own path is read.
-    path = REPOSITORY / "examples" / "blue-pen-photo-7.jpg"
+    path = REPOSITORY / "examples" / "digits" / "blue-pen-photo-7.jpg"
     assert Image.open(path).getexif()[0x0112] == 6
     expected = recognizer.predict_proba(path)
     assert expected.argmax() == 7
@@ -126,7 +126,7 @@ def test_a_damaged_record_in_the_run_folder_is_named(tmp_path, name, text, messa
 
 def test_recognition_never_imports_keras_or_tensorflow():
     code = ("import sys; from digitrec import Recognizer; "
-            "print(Recognizer.load().predict(['examples/canvas-drawing-3.png'])[0]); "
+            "print(Recognizer.load().predict(['examples/digits/canvas-drawing-3.png'])[0]); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPOSITORY, timeout=60)
@@ -137,7 +137,7 @@ def test_recognition_never_imports_keras_or_tensorflow():
 def test_recognize_answers_every_image_of_a_list_with_a_bad_file_among_them(recognizer, tmp_path):
     damaged = tmp_path / "damaged.png"
     damaged.write_bytes(b"not a png")
-    drawing = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    drawing = REPOSITORY / "examples" / "digits" / "canvas-drawing-3.png"
     answers = recognizer.recognize([damaged, drawing, tmp_path / "missing.png"])
     assert [answer["status"] for answer in answers] == ["error", "ok", "error"]
     assert answers[1]["digit"] == 3
@@ -163,7 +163,7 @@ def test_a_long_list_is_answered_in_order_a_few_images_at_a_time(recognizer, mni
 
 def test_recognize_with_explain_gives_the_image_the_model_saw(recognizer, mnist):
     _, (x_test, y_test) = mnist
-    drawing = REPOSITORY / "examples" / "canvas-drawing-3.png"
+    drawing = REPOSITORY / "examples" / "digits" / "canvas-drawing-3.png"
     # An (N, 28, 28) array in a list is N images, as predict_proba takes it.
     answers = recognizer.recognize([drawing, x_test[:2]], explain=True)
     assert [answer["digit"] for answer in answers] == [3, *y_test[:2]]

@@ -50,7 +50,7 @@ def test_predict_a_multipart_photo(client):
 
 
 def test_predict_a_raw_image_body_with_explain(client):
-    body = (REPOSITORY / "examples" / "canvas-drawing-4.png").read_bytes()
+    body = (REPOSITORY / "examples" / "digits" / "canvas-drawing-4.png").read_bytes()
     response = client.post("/v1/predict?explain=true", content=body,
                            headers={"Content-Type": "image/png"})
     answer = response.json()
