@@ -60,29 +60,18 @@ EXPECTED_REASONS = {
 }
 
 
-def test_predict_reads_the_examples():
-    result = digitrec("predict", "examples/digits/")
+@pytest.mark.parametrize("command, folder", [("predict", "digits"), ("read", "numbers")])
+def test_the_demo_reads_the_examples(command, folder):
+    """`make demo`: each example digit and number is answered with what is written in it (its
+    file name ends with it); a digit with its runner-up, a number "ok" (not "unsure")."""
+    result = digitrec(command, f"examples/{folder}/")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(list((REPOSITORY / "examples" / "digits").glob("*.[pj][np]g")))
+    assert len(lines) == len(list((REPOSITORY / "examples" / folder).glob("*.[pj][np]g")))
     for line in lines:
-        # Every example's file name ends with the digit written in it.
         name, answer = line.split(": ", 1)
-        assert answer.startswith(name.rsplit("-", 1)[1][0]), line
-        assert "runner-up" in answer
-
-
-def test_read_reads_the_number_examples():
-    """`make demo`'s second command: each example number is read, "ok" (no "unsure")."""
-    result = digitrec("read", "examples/numbers/")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == len(list((REPOSITORY / "examples" / "numbers").glob("*.[pj][np]g")))
-    for line in lines:
-        # Every example's file name ends with the number written in it.
-        name, answer = line.split(": ", 1)
-        assert answer.startswith(name.rsplit("-", 1)[1].split(".")[0] + " (the number at "), line
-        assert "unsure" not in answer, line
+        assert answer.startswith(name.rsplit("-", 1)[1].split(".")[0] + " ("), line
+        assert "runner-up" in answer if command == "predict" else "unsure" not in answer, line
 
 
 def test_every_bad_input_gets_one_line_and_the_good_file_is_still_answered(bad_inputs):
