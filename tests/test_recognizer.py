@@ -236,7 +236,7 @@ def test_reads_rules_on_made_up_readings():
     import numpy as np
 
     from digitrec import number_reader
-    from digitrec.read_rules import (agreement, confirmed_in_boxes, disputed,
+    from digitrec.read_rules import (agreement, confirmed_in_boxes, digit_changed, disputed,
                                      likeliest_reading, prefers_segmentation)
 
     reading = {"text": "42", "sequence_confidence": 0.8, "text_probability": 0.95}
@@ -294,6 +294,16 @@ def test_reads_rules_on_made_up_readings():
     in_boxes[1] = 0  # the 7's box holds too little ink to read
     assert likeliest_reading(other, in_boxes) is other
     assert likeliest_reading(other, None) is other
+    # The digit changed is to check, the others keep their own status, the number reader's
+    # own text is the alternative.
+    checked = {**sure, "text": "42", "digits": [
+        {**sure["digits"][0], "status": "unsure"}, {**sure["digits"][1], "status": "ok"}]}
+    answer = digit_changed(checked, "47")
+    assert answer["status"] == "unsure" and answer["alternative"] == "47"
+    assert [d["status"] for d in answer["digits"]] == ["unsure", "unsure"]
+    assert [d["status"] for d in digit_changed(sure, "47")["digits"]] == ["ok", "unsure"]
+    assert digit_changed(sure, "47")["reason"] == "check digit 2 (counted from the left); " \
+        "another reading: 47"
 
     # Where they disagree, the digits both read alike are "ok", the others to check.
     assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \

@@ -22,7 +22,8 @@ from digitrec.number_reader import text_probability
 # AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
 # the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
 # disagree on a whole image, the reading that both models together find likelier is kept
-# (reading_score).
+# (reading_score), and the number reader's with one digit changed to the digit model's where
+# that is likelier still (likeliest_reading).
 AGREEMENT_CONFIDENCE = 0.5
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
 # One view of each digit confirms the number reader where the digit model is as sure as it had
@@ -193,6 +194,20 @@ def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, in
     across_a_page = image.width >= image.height and reading["lines"] == 1 and \
         right - left >= PAGE_LINE_SHARE * image.width
     return whole if across_a_page else reading["line"]
+
+
+def digit_changed(chosen: NumberAnswer, reading_text: str) -> NumberAnswer:
+    """``read``'s answer where :func:`likeliest_reading` changed a digit of the number reader's
+    text (``reading_text``) to the digit model's (``chosen``, answered as the number reader's
+    are): "unsure", with a ``reason``, the digit changed "unsure", the others keeping their
+    own status (the digit model's confidence in their boxes: unlike two readers, the two texts
+    are one reader's, so reading a digit alike confirms nothing), and the number reader's
+    own text as the ``alternative``."""
+    digits: list[DigitInNumber] = [
+        {**digit, "status": "unsure" if str(digit["digit"]) != reading_text[index]
+         else digit["status"]} for index, digit in enumerate(chosen["digits"])]
+    return answers.explained({**chosen, "status": "unsure", "digits": digits,
+                              "alternative": reading_text})
 
 
 def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:

@@ -486,12 +486,12 @@ class Recognizer:
         if in_document or answer["status"] != "unsure" or answer["text"] != reading["text"]:
             return answer
         # On a whole image, the number reader's text "unsure" may have a digit changed to the one
-        # the digit model reads in its box; the number reader's own is then the other reading.
+        # the digit model reads in its box.
         likeliest = read_rules.likeliest_reading(reading, probabilities)
         if likeliest is reading:
             return answer
-        return read_rules.disputed(self._checked_answer(image, likeliest, probabilities),
-                                   reading["text"])
+        return read_rules.digit_changed(self._checked_answer(image, likeliest, probabilities),
+                                        reading["text"])
 
     def _two_readers_answer(self, image: Image.Image, reading: dict, segmented: NumberAnswer,
                             probabilities: np.ndarray | None, in_document: bool,
