@@ -294,16 +294,17 @@ def test_reads_rules_on_made_up_readings():
     in_boxes[1] = 0  # the 7's box holds too little ink to read
     assert likeliest_reading(other, in_boxes) is other
     assert likeliest_reading(other, None) is other
-    # The digit changed is to check, the others keep their own status, the number reader's
-    # own text is the alternative.
-    checked = {**sure, "text": "42", "digits": [
-        {**sure["digits"][0], "status": "unsure"}, {**sure["digits"][1], "status": "ok"}]}
-    answer = digit_changed(checked, "47")
+    # The digit changed is to check, and any other that the digit model reads otherwise in
+    # its box; the number reader's own text is the alternative.
+    in_boxes = np.zeros((2, 10), np.float32)
+    in_boxes[0, 4], in_boxes[1, [2, 7]] = 0.55, [0.9, 0.05]
+    answer = digit_changed(sure, "47", in_boxes)
     assert answer["status"] == "unsure" and answer["alternative"] == "47"
-    assert [d["status"] for d in answer["digits"]] == ["unsure", "unsure"]
-    assert [d["status"] for d in digit_changed(sure, "47")["digits"]] == ["ok", "unsure"]
-    assert digit_changed(sure, "47")["reason"] == "check digit 2 (counted from the left); " \
-        "another reading: 47"
+    assert [d["status"] for d in answer["digits"]] == ["ok", "unsure"]
+    assert answer["reason"] == "check digit 2 (counted from the left); another reading: 47"
+    in_boxes[0, [4, 9]] = [0.3, 0.6]  # the digit model's 9 in the 4's box
+    assert [d["status"] for d in digit_changed(sure, "47", in_boxes)["digits"]] == \
+        ["unsure", "unsure"]
 
     # Where they disagree, the digits both read alike are "ok", the others to check.
     assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \

@@ -196,16 +196,20 @@ def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, in
     return whole if across_a_page else reading["line"]
 
 
-def digit_changed(chosen: NumberAnswer, reading_text: str) -> NumberAnswer:
+def digit_changed(chosen: NumberAnswer, reading_text: str,
+                  box_probabilities: np.ndarray) -> NumberAnswer:
     """``read``'s answer where :func:`likeliest_reading` changed a digit of the number reader's
     text (``reading_text``) to the digit model's (``chosen``, answered as the number reader's
-    are): "unsure", with a ``reason``, the digit changed "unsure", the others keeping their
-    own status (the digit model's confidence in their boxes: unlike two readers, the two texts
-    are one reader's, so reading a digit alike confirms nothing), and the number reader's
-    own text as the ``alternative``."""
+    are; ``box_probabilities`` as :func:`confirmations` takes them): "unsure", with a
+    ``reason``, each digit "ok" where both models read it, the number reader in its own text
+    and the digit model as the most probable digit in its box (as :func:`disputed` marks the
+    digits two readers read alike), "unsure" otherwise (the digit changed among them), and
+    the number reader's own text as the ``alternative``."""
     digits: list[DigitInNumber] = [
-        {**digit, "status": "unsure" if str(digit["digit"]) != reading_text[index]
-         else digit["status"]} for index, digit in enumerate(chosen["digits"])]
+        {**digit, "status": "ok" if str(digit["digit"]) == reading_text[index]
+         and probabilities.any() and int(probabilities.argmax()) == digit["digit"]
+         else "unsure"}
+        for index, (digit, probabilities) in enumerate(zip(chosen["digits"], box_probabilities))]
     return answers.explained({**chosen, "status": "unsure", "digits": digits,
                               "alternative": reading_text})
 

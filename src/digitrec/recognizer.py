@@ -491,7 +491,7 @@ class Recognizer:
         if likeliest is reading:
             return answer
         return read_rules.digit_changed(self._checked_answer(image, likeliest, probabilities),
-                                        reading["text"])
+                                        reading["text"], probabilities)
 
     def _two_readers_answer(self, image: Image.Image, reading: dict, segmented: NumberAnswer,
                             probabilities: np.ndarray | None, in_document: bool,
