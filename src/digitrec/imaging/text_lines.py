@@ -177,17 +177,34 @@ def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
     """
     paper = float(np.percentile(grey, 90))
 
-    def inside(medians: np.ndarray) -> tuple[int, int]:
-        dark = medians < MARGIN_LEVEL * paper
+    def inside(dark: np.ndarray) -> tuple[int, int]:
         start = int(np.argmin(dark)) if not dark.all() else len(dark)
         end = len(dark) - int(np.argmin(dark[::-1])) if not dark.all() else len(dark)
         return start, max(start, end)
 
-    left, right = inside(np.median(grey, axis=0))
+    left, right = inside(_median_under(grey, MARGIN_LEVEL * paper, axis=0))
     # Rows are judged inside the columns found: a margin wider than half the image would
     # otherwise make every row's median dark.
-    top, bottom = inside(np.median(grey[:, left:right], axis=1)) if right > left else (0, 0)
+    top, bottom = inside(_median_under(grey[:, left:right], MARGIN_LEVEL * paper, axis=1)) \
+        if right > left else (0, 0)
     return left, top, right, bottom
+
+
+def _median_under(grey: np.ndarray, level: float, axis: int) -> np.ndarray:
+    """Whether the median of each column (``axis`` 0) or row (1) of ``grey`` (H, W) is under
+    ``level``, as ``np.median(grey, axis) < level`` says, (W,) or (H,) bool: by counting the
+    values under it (the median is under it when more than half are), without sorting;
+    ``np.median`` itself only for a column or row of an even count whose two middle values
+    lie either side of ``level``."""
+    count = grey.shape[axis]
+    under = (grey < level).sum(axis=axis)
+    if count % 2:
+        return 2 * under > count
+    dark = under > count // 2
+    tied = np.flatnonzero(under == count // 2)
+    if len(tied):
+        dark[tied] = np.median(np.take(grey, tied, axis=1 - axis), axis=axis) < level
+    return dark
 
 
 def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
