@@ -452,8 +452,10 @@ class Recognizer:
         reading = number_reader.read_lines(image, self.reader_.logits, digits) \
             if self.reader_ is not None else None
         answer = self._combined_answer(image, reading, digits, path)
-        confidence = read_rules.text_confidence(reading, answer["text"])
-        # The reason for an answer held back as a whole names the number reader's doubt.
+        confidence = answer["confidence"]  # set where the text is the number reader's reading
+        if confidence is None:
+            confidence = read_rules.text_confidence(reading, answer["text"])
+        # Explained once the confidence is known: an answer held back as a whole names it.
         return answers.explained({**answer, "confidence": confidence})
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
@@ -465,7 +467,7 @@ class Recognizer:
             reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
         if reading is not None and read_rules.confirmed_in_boxes(
                 reading, read_rules.confirmations(reading, probabilities)):
-            return answers.explained(self._checked_answer(image, reading, probabilities))
+            return self._checked_answer(image, reading, probabilities)
         line = read_rules.segmentation_line(image, reading)
         try:
             segmented = self._read_by_segmentation(image, line)
@@ -477,7 +479,7 @@ class Recognizer:
         except imaging.ImageError as error:
             raise type(error)(f"{path}: {error}" if path else str(error)) from None
         if reading is None:
-            return answers.explained(segmented)
+            return segmented
         if probabilities is None:  # the box check was spared
             probabilities = self._box_probabilities(image, reading)
         in_document = line != (0, 0, *image.size)
@@ -502,7 +504,7 @@ class Recognizer:
         :func:`~read_rules.prefers_segmentation` picks, "unsure" (:func:`~read_rules.disputed`)."""
         agreed = read_rules.agreement(reading, segmented)
         if agreed is not None:
-            return answers.explained(agreed)
+            return agreed
         if read_rules.prefers_segmentation(reading, segmented, in_document,
                                            read_rules.confirmations(reading, probabilities),
                                            digits):
