@@ -183,6 +183,48 @@ def test_a_one_on_a_wide_page_is_not_taken_for_a_rule(mnist):
     assert left <= np.flatnonzero(ink.any(axis=0))[0]
 
 
+def test_a_large_digit_drawn_on_plain_paper_is_one_line_not_rules(mnist):
+    """A 1 (MNIST test digit 6125) drawn large on a portrait canvas, its stem 60% of the height:
+    with no scanner's margin and no rule across the image, its long straight stem is writing,
+    not a rule to erase, and the image is one line. Before, the stem was erased and the line
+    was the 1's foot."""
+    _, (digits, labels) = mnist
+    assert labels[6125] == 1
+    digit = Image.fromarray(255 - digits[6125]).resize((240, 240), Image.Resampling.BICUBIC)
+    canvas = Image.new("L", (300, 400), 255)
+    canvas.paste(digit, (30, 80))
+    assert imaging.find_lines(canvas) == [(0, 0, 300, 400)]
+    ruled = np.asarray(canvas).copy()
+    ruled[40:43, :] = 120  # a rule across the page: a document, whose long strokes are rules
+    assert imaging.find_lines(Image.fromarray(ruled)) != [(0, 0, 300, 400)]
+
+
+def test_a_strip_without_a_margin_or_a_rule_across_it_is_still_a_document(mnist):
+    """A register-like strip with no scanner's margin (as at low contrast, where none is found)
+    and a column's rule down 68% of it, crossing the number's rows: a strip is a document, so
+    the rule is erased and the number is its line, not the whole strip."""
+    (_, _), (digits, _) = mnist
+    image, (left, top, right, bottom) = _document(digits[:3])
+    pixels = np.asarray(image).copy()
+    pixels[:, :40] = 235  # no margin
+    pixels[30:32, :] = 235  # nor the rule across
+    pixels[:150, 128:130] = 20  # the column's rule, as dark as the ink, stops at 68% of it
+    pixels[150:, 128:130] = 235
+    lines = imaging.find_lines(Image.fromarray(pixels))
+    assert len(lines) == 1 and lines[0][1] <= top + 4 and lines[0][3] >= bottom - 4
+    assert lines[0][3] - lines[0][1] < 0.35 * image.height
+
+
+def test_people_s_digits_drawn_light_on_black_are_read_whole(recognizer):
+    """Canvas drawings from user_digits, light strokes on black: the black is their paper, not
+    a scanner's margin (which leaves most of a crop as page), and a 0's sides are not rules.
+    Before, the seven was read "1" from its stem alone and the 0 "7" from its top."""
+    for name, label in (("fazleem/seven.png", "7"), ("hangyin/n_0.png", "0")):
+        image = imaging.open_image(HANDWRITING / "user_digits" / name)
+        assert imaging.find_lines(image) == [(0, 0, *image.size)]
+        assert recognizer.read(image)["text"] == label
+
+
 def test_a_page_on_a_table_or_in_a_shadow_is_read_as_even_paper(mnist, recognizer):
     """A sheet photographed on a dark table, or with a shadow over a third of it, is given to
     the number reader as its ink on even white paper (imaging.even_page). Before, the reader

@@ -46,6 +46,11 @@ RULE_LENGTH = 8  # a stroke at least this many times as long as thick, and at le
 RULE_SHARE = 0.4  # of a page's width across, is a rule (remove_ruled_lines' share), not writing
 BROKEN_RULE_PIECES = 3  # in a bilevel strip, this many narrow pieces lined up in one column over
 # half its height are a ruling line its threshold broke (docs/reading.md)
+MIN_PAGE_SHARE = 1 / 3  # dark edges leaving less of the image than this between them are dark
+# paper (light strokes drawn on black), not a scanner's margins: these leave 45% of a register
+# crop's width or more, 97% of its height (the fit registers)
+ACROSS = 0.8  # a straight run of ink over this share of an image's width or height is a rule
+# across it: a page of ruled paper has one (and every register crop a scanner's margin)
 MIN_BAND_SHARE = 0.2  # bands with less ink than this share of the inkiest band's are specks,
 # corners of rules and the ends of strokes from the next row (measured on the fit registers,
 # docs/reading.md)
@@ -63,8 +68,11 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         image when it is under :data:`MIN_STRIP_HEIGHT` high or is one line of writing (its
         main band of writing, the one with the most
         ink, is at least :data:`LINE_SHARE` of its height once the scanner's margins are cut
-        off, at every level tried for a strip, an image taller than wide that is not a photo
-        of a page (:func:`is_photographed_page`): :func:`_faint_level`, then
+        off (dark edges leaving less than :data:`MIN_PAGE_SHARE` of the image are its paper,
+        not margins; long straight strokes are rules only in a document: a strip, an image
+        with a margin, or one that :func:`has_rule_across`), at every level tried for a strip,
+        an image taller than wide that is not a photo of a page
+        (:func:`is_photographed_page`): :func:`_faint_level`, then
         :data:`STRIP_LEVELS`), or when it holds no writing at all; else each band of rows
         holding writing (ruling lines, on a page tilted ones too
         (:func:`digitrec.imaging.remove_ruled_lines`), the margin, bands lower than
@@ -77,7 +85,10 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     if image.height < MIN_STRIP_HEIGHT:
         return whole
     grey = to_grey(image)
+    grey_height, grey_width = grey.shape
     left, top, right, bottom = scanner_margins(grey)
+    if right - left < MIN_PAGE_SHARE * grey_width or bottom - top < MIN_PAGE_SHARE * grey_height:
+        left, top, right, bottom = 0, 0, grey_width, grey_height  # dark paper, not a margin
     if right - left < MIN_LINE_HEIGHT or bottom - top < MIN_LINE_HEIGHT:
         return whole
     try:
@@ -94,6 +105,11 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
     # them: what it leaves of them is dropped (else they joined every row into one band).
     portrait_photo = image.height > image.width and is_photographed_page(image)
     strip = bottom - top > right - left and not portrait_photo
+    # A document (a strip cut from a scanned page, a page of ruled paper) is a strip or has a
+    # scanner's margin or a rule across it. In another image (a drawing, a photo of plain
+    # paper) a long straight stroke is writing, a large 1's stem or a 7's bar, not a rule.
+    document = strip or (left, top, right, bottom) != (0, 0, grey_width, grey_height) or \
+        has_rule_across(ink > STROKE_LEVEL)
     if not strip:
         ink = remove_ruled_lines(ink)
     strokes = ink > STROKE_LEVEL
@@ -101,16 +117,16 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
         _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes.astype(np.uint8),
                                                                connectivity=8)
         strokes &= ~rules_left(labels, stats)[labels]
-    sides = (left > 0, right < grey.shape[1])  # a scanner's margin there: the page's edge
+    sides = (left > 0, right < grey_width)  # a scanner's margin there: the page's edge
     # A bilevel scan's threshold breaks a faint rule into pieces that each look like a 1.
     broken = strip and is_bilevel(image)
-    writing = _without_rules(strokes, sides, broken)
+    writing = _without_rules(strokes, sides, broken, document)
     levels = STRIP_LEVELS[:1]
     if strip:  # each level once: the faint one may be STROKE_LEVEL
         levels = tuple(dict.fromkeys((_faint_level(ink, strokes & ~writing), *STRIP_LEVELS)))
     for level in levels:
         bands = _bands(writing if level == STROKE_LEVEL
-                       else _without_rules(ink > level, sides, broken))
+                       else _without_rules(ink > level, sides, broken, document))
         # A band running off the strip's right side is print or writing of the next column (a
         # page's printed footer): it does not set the scale a faint number is measured by.
         inside = [band[4] for band in bands if band[0] + band[2] < right - left - 1]
@@ -120,7 +136,7 @@ def find_lines(image: Image.Image) -> list[tuple[int, int, int, int]]:
             break
     else:
         return whole
-    scale = image.width / grey.shape[1]
+    scale = image.width / grey_width
     boxes = []
     for x, y, width, height, _ in bands:
         if height < MIN_LINE_HEIGHT:
@@ -218,26 +234,53 @@ def _faint_level(ink: np.ndarray, rules: np.ndarray) -> float:
     return float(np.clip(level, MIN_FAINT_LEVEL, STROKE_LEVEL))
 
 
+def has_rule_across(strokes: np.ndarray) -> bool:
+    """Whether strokes (H, W) bool hold a rule across the image: a straight upright run of
+    :func:`_rule_runs` over :data:`ACROSS` of the height, or a level one over that share of the
+    width."""
+    height, width = strokes.shape
+    vertical, horizontal = _rule_runs(strokes.astype(np.uint8))
+    for runs, extent, length in ((vertical, cv2.CC_STAT_HEIGHT, height),
+                                 (horizontal, cv2.CC_STAT_WIDTH, width)):
+        count, _, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+        if count > 1 and stats[1:, extent].max() >= ACROSS * length:
+            return True
+    return False
+
+
+def _rule_runs(strokes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The straight runs of strokes (H, W) uint8 that may be rules, (H, W) uint8 each: upright
+    runs of :func:`_upright_run` rows and level runs of half the width (found by morphological
+    opening)."""
+    height, width = strokes.shape
+    run = _upright_run(height, width)
+    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    horizontal = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, max(8, width // 2)),
+                                                                   np.uint8))
+    return vertical, horizontal
+
+
+def _upright_run(height: int, width: int) -> int:
+    """The rows an upright rule runs down at least: a quarter of the height in a strip taller
+    than wide, else :data:`LINE_SHARE` of it (at least 8)."""
+    # In an image wider than tall, a 1 can be a third of the height: a rule is longer than
+    # any line of writing the image holds.
+    return max(8, height // 4 if height > width else round(LINE_SHARE * height))
+
+
 def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool],
-                   broken: bool = False) -> np.ndarray:
-    """Strokes (H, W) bool less the ruling lines: straight vertical runs of a quarter of the
-    height (in a strip taller than wide; else of :data:`LINE_SHARE` of it, longer than a line of
-    writing there can be) and horizontal runs of half the width (found by morphological
-    opening), and the
+                   broken: bool = False, document: bool = True) -> np.ndarray:
+    """Strokes (H, W) bool less the ruling lines of a ``document`` (:func:`_rule_runs`) and the
     pixels next to them, less specks (components under 6 pixels or 3 rows), and less the thin
     upright pieces (at most :data:`EDGE_STROKE_WIDTH` wide, three times as high) within
     :data:`EDGE_BAND` columns of the left or right edge where ``sides`` (left, right) says a
     scanner's margin was cut off there: the broken shadow of the page's edge, which otherwise
     joins a number to the marks below it in one band. With ``broken`` (a bilevel strip), less
-    the pieces of upright rules its threshold broke too (:func:`_broken_rules`)."""
+    the pieces of upright rules its threshold broke too (:func:`_broken_rules`). Not a
+    ``document`` (:func:`find_lines`: a drawing, a photo of plain paper): no rules erased."""
     height, width = strokes.shape
     strokes = strokes.astype(np.uint8)
-    # In an image wider than tall, a 1 can be a third of the height: a rule is longer than
-    # any line of writing the image holds.
-    run = max(8, height // 4 if height > width else round(LINE_SHARE * height))
-    vertical = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
-    horizontal = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, max(8, width // 2)),
-                                                                   np.uint8))
+    vertical, horizontal = _rule_runs(strokes) if document else (np.zeros_like(strokes),) * 2
     rules = cv2.dilate(vertical | horizontal, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes & (1 - rules),
                                                                connectivity=8)
@@ -248,8 +291,8 @@ def _without_rules(strokes: np.ndarray, sides: tuple[bool, bool],
     edge_shadow = at_edge & (component_width <= EDGE_STROKE_WIDTH) & (
         component_height >= 3 * component_width)
     keep = (stats[:, cv2.CC_STAT_AREA] >= 6) & (component_height >= 3) & ~edge_shadow
-    if broken:
-        keep &= ~_broken_rules(labels, stats, vertical.astype(bool), run)
+    if broken and document:
+        keep &= ~_broken_rules(labels, stats, vertical.astype(bool), _upright_run(height, width))
     keep[0] = False
     return keep[labels]
 
