@@ -142,7 +142,8 @@ function showNumber(reading, target, scale) {
   target.clearRect(0, 0, target.canvas.width, target.canvas.height);
   const lineWidth = Math.max(2, target.canvas.width / 200);
   target.lineWidth = lineWidth;
-  target.font = `${Math.max(14, target.canvas.height / 12)}px system-ui, sans-serif`;
+  const fontSize = Math.max(14, target.canvas.height / 12);
+  target.font = `${fontSize}px system-ui, sans-serif`;
   for (const digit of reading.digits) {
     const [x, y, w, h] = digit.box.map((value) => value / scale);
     // A digit to check is boxed in red and dashed (not by colour alone).
@@ -150,7 +151,8 @@ function showNumber(reading, target, scale) {
     target.strokeStyle = target.fillStyle = sure ? "#0b5cad" : "#a30000";
     target.setLineDash(sure ? [] : [3 * lineWidth, 2 * lineWidth]);
     target.strokeRect(x, y, w, h);
-    target.fillText(String(digit.digit), x, Math.max(12, y - 4));
+    // Above its box, or inside it where the box starts at the image's top (not cut off).
+    target.fillText(String(digit.digit), x, Math.max(fontSize, y - 4));
   }
   target.setLineDash([]);
   // The number reader's probability of the whole text (null without a number reader).
