@@ -10,8 +10,9 @@ scanned at half and at one and a half times the resolution (bilinear, bicubic); 
 (its grey levels squeezed into 110 to 186); saved bilevel (Pillow's "1", dithered, and
 thresholded at mid-grey as a scanner set for black and white does) and with the
 web's 216 colours (dithered); as a negative (a microfilm's: light ink on dark paper); cut from
-a page scanned 2 and 4 degrees askew. For each it prints the share read exactly, and the share
-of "ok" readings that are exact (precision) and of readings that are "ok" (coverage).
+a page scanned 2 degrees askew (either way) and 4 degrees. For each it prints the share read
+exactly, and the share of "ok" readings that are exact (precision) and of readings that are
+"ok" (coverage).
 """
 
 import argparse
@@ -69,6 +70,7 @@ CHANGES = {
         "P", palette=Image.Palette.WEB, dither=Image.Dither.FLOYDSTEINBERG),
     "negative": lambda image: ImageOps.invert(image.convert("RGB")),
     "scanned 2 degrees askew": lambda image: _turned(image, 2),
+    "scanned 2 degrees askew, the other way": lambda image: _turned(image, -2),
     "scanned 4 degrees askew": lambda image: _turned(image, 4),
 }
 

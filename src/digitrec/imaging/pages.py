@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (STROKE_LEVEL, extract_ink, light_paper, normalised_ink,
-                                 page_background, table_mask, to_grey)
+from digitrec.imaging.ink import (STROKE_LEVEL, extract_ink, is_bilevel, light_paper,
+                                  normalised_ink, page_background, table_mask, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
@@ -38,9 +38,8 @@ LINE_LENGTH = 3  # a page's writing at least this many times as long as high is 
 # digits or more) whose angle level_page finds
 MIN_TILT = 2.0  # degrees: a page whose writing lies at a smaller angle is read as it is (the
 # centres of a level number's digits lie within 0.7 degrees of level: docs/reading.md)
-MIN_SKEW = 3.0  # degrees: a strip whose margin's edge leans this far or more is levelled (the
-# handwriting folder's register crops lean up to 2.8; 2 degrees askew a crop's lines run
-# together: docs/reading.md)
+MIN_SKEW = 0.5  # degrees: a strip whose margin's edge leans this far or more is levelled
+# (askew, a crop's rules cross its rows and its lines run together: docs/reading.md, rule 20)
 MAX_TILT = 15.0  # degrees: writing at a steeper angle is not taken for a turned line
 
 
@@ -147,7 +146,8 @@ def level_page(image: Image.Image) -> tuple[Image.Image, float]:
     Returns:
         The image turned by that angle (counter-clockwise for a positive one, enlarged to hold
         it all, the new corners paper; a strip keeps its size, the edges' pixels carried into
-        its corners; its ``info`` kept) and the angle in degrees, for a page
+        its corners, and a bilevel or palette strip its mode, each pixel taken from the
+        nearest; its ``info`` kept) and the angle in degrees, for a page
         (:func:`is_photographed_page`, no scanner's margin on one side) whose writing is
         a line lying at :data:`MIN_TILT` degrees or more and less than :data:`MAX_TILT`, or a
         strip as above; else ``(image, 0.0)``.
@@ -187,13 +187,21 @@ def _level_strip(image: Image.Image) -> tuple[Image.Image, float]:
     skew = _margin_angle(to_grey(image))
     if skew is None or not MIN_SKEW <= abs(skew) < MAX_TILT:
         return image, 0.0
-    image = _grey_or_colour(image)
+    # A bilevel or palette image is turned pixel for pixel: interpolated, it would no longer be
+    # one (find_lines looks for a bilevel scan's broken rules, to_grey averages dithering).
+    mode, nearest = image.mode, image.mode == "P" or is_bilevel(image)
+    if mode != "P":
+        image = _grey_or_colour(image)
     pixels = np.asarray(image)
     height, width = pixels.shape[:2]
     turn = cv2.getRotationMatrix2D((width / 2, height / 2), -skew, 1.0)
-    turned = Image.fromarray(cv2.warpAffine(pixels, turn, (width, height),
-                                            flags=cv2.INTER_CUBIC,
-                                            borderMode=cv2.BORDER_REPLICATE))
+    turned = Image.fromarray(cv2.warpAffine(
+        pixels, turn, (width, height), flags=cv2.INTER_NEAREST if nearest else cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE))
+    if mode == "P":
+        turned.putpalette(image.getpalette())  # its colours' indices were turned
+    elif mode == "1":
+        turned = turned.convert("1", dither=Image.Dither.NONE)
     turned.info.update(image.info)
     turned.info[LEVELLED] = -skew
     return turned, -skew
