@@ -179,7 +179,7 @@ def prefers_segmentation(reading: dict, segmented: NumberAnswer, in_document: bo
 def segmentation_line(image: Image.Image, reading: dict | None) -> tuple[int, int, int, int]:
     """The part of the image (left, top, right, bottom) that ``read``'s
     segmentation reads: the number reader's line (``reading["line"]``, :func:`digitrec.
-    number_reader.read_lines`, and ``reading["lines"]``, how many were found), or the whole
+    number_reader.read_number`, and ``reading["lines"]``, how many were found), or the whole
     image where the number reader read it whole or found one line of writing across a page (an
     image at least as wide as tall, the line at least :data:`PAGE_LINE_SHARE` of its width, as a
     number on ruled paper): the line's crop would be nearly the page, and cut the paper's rules

@@ -449,7 +449,7 @@ class Recognizer:
     def _read_page(self, image: Image.Image, digits: int | None, path) -> NumberAnswer:
         """:meth:`read` of an opened image, its boxes in the image's pixels (``path``: its
         file, named in errors)."""
-        reading = number_reader.read_lines(image, self.reader_.logits, digits) \
+        reading = number_reader.read_number(image, self.reader_.logits, digits) \
             if self.reader_ is not None else None
         answer = self._combined_answer(image, reading, digits, path)
         confidence = answer["confidence"]  # set where the text is the number reader's reading
