@@ -360,7 +360,7 @@ def read_number(image: Image.Image, logits_of, length: int | None = None) -> dic
     (:func:`text_probability`, each over its own view's paths) is read, with its view's
     ``logits``, ``confidences``, ``sequence_confidence`` and ``boxes``. Training validates on
     :func:`read_lines` alone. Why: docs/reading.md, "A document's line read twice"; the
-    rule it was kept by: docs/rules.md, rule 21.
+    rule it was kept by: docs/rules.md, rule 22.
 
     Returns:
         :func:`read_lines`' dict, from the view whose text is read.
