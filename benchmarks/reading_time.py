@@ -5,7 +5,9 @@ register crops, in milliseconds per image and as a share of read's whole time.
 
 The parts (nested: segmentation holds its segmenting, the candidate cuts scored and the second
 view; the digit model's runs happen inside several parts): opening the file; the number reader
-(``NumberReader.read``: finding the lines, the CRNN, decoding); the box check (the digit model
+(``number_reader.read_number``: finding the lines, the CRNN, decoding, a document's line read
+again wider); making a photographed page even and level or a leaning strip level
+(``imaging.page_to_read``); the box check (the digit model
 on each digit's box, ``Recognizer._box_probabilities``); segmentation (``_read_by_segmentation``),
 within it ``segmentation.segment`` and, within that, ``cuts.best_split`` (the runs between
 candidate cuts, each read by the digit model), and the second view of each digit
@@ -20,14 +22,15 @@ import collections
 import functools
 import time
 
-from digitrec import number_reader, recognizer
+from digitrec import imaging, number_reader, recognizer
 from digitrec.imaging import segmentation
 from digitrec.recognizer import Recognizer
 from reading import held_out  # benchmarks/reading.py, beside this script
 
 PARTS = [  # (label, owner of the function, its name)
     ("open the file", recognizer, "_open"),
-    ("number reader", number_reader.NumberReader, "read"),
+    ("number reader", number_reader, "read_number"),
+    ("page made even and level", imaging, "page_to_read"),
     ("box check", Recognizer, "_box_probabilities"),
     ("segmentation", Recognizer, "_read_by_segmentation"),
     ("in segmentation: segment", segmentation, "segment"),
