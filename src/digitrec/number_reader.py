@@ -293,8 +293,9 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         ((len(text),) float32, each digit's probability), ``boxes`` (each digit's [x, y,
         width, height] in the image's pixels), ``sequence_confidence`` (with ``length``, the
         probability of the path read), ``line``, the (left, top, right, bottom) box of the
-        line, and ``logits``, the line's (T, NUM_CLASSES) float32 logits (for the probability
-        of a reading of it: :func:`text_probability`).
+        line, ``logits``, the line's (T, NUM_CLASSES) float32 logits (for the probability of a
+        reading of it: :func:`text_probability`), and ``input``, the line's (HEIGHT, W, 1)
+        float32 input (:func:`to_reader_input`).
     """
     lines = imaging.find_lines(image)
     crops = [image if line == (0, 0, *image.size) else image.crop(line) for line in lines]
@@ -313,7 +314,8 @@ def read_each_line(image: Image.Image, logits_of, length: int | None = None) -> 
         boxes = [[x + line[0], y + line[1], width, height]
                  for x, y, width, height in digit_boxes(array, spans, crop.size)]
         readings.append({"text": text, "confidences": confidences, "boxes": boxes,
-                         "sequence_confidence": confidence, "line": line, "logits": logits})
+                         "sequence_confidence": confidence, "line": line, "logits": logits,
+                         "input": array})
     return readings
 
 
@@ -369,8 +371,8 @@ def read_number(image: Image.Image, logits_of, length: int | None = None) -> dic
     line = reading["line"]
     if length is not None or line == (0, 0, *image.size):
         return reading
-    crop = image.crop(line)
-    array = to_reader_input(crop)
+    crop_width, crop_height = line[2] - line[0], line[3] - line[1]
+    array = reading["input"]
     width = min(MAX_WIDTH, round(array.shape[1] * WIDER))
     factor = width / array.shape[1]
     wide = np.clip(np.asarray(Image.fromarray(array[:, :, 0], mode="F").resize(
@@ -386,7 +388,7 @@ def read_number(image: Image.Image, logits_of, length: int | None = None) -> dic
     if text == reading["text"] or \
             mean_log_probability(reading["text"]) >= mean_log_probability(text):
         return reading
-    boxes = digit_boxes(wide, spans, (max(1, round(crop.width * factor)), crop.height))
+    boxes = digit_boxes(wide, spans, (max(1, round(crop_width * factor)), crop_height))
     boxes = [[line[0] + round(x / factor), line[1] + y, max(1, round(box_width / factor)),
               height] for x, y, box_width, height in boxes]
     return {**reading, "text": text, "confidences": confidences, "boxes": boxes,
