@@ -210,7 +210,10 @@ def keras_logits(model: keras.Model):
 
 def exact_share(model: keras.Model, numbers: list[tuple[Image.Image, str]]) -> float:
     """The share of ``numbers`` (images and their digits) that the Keras model reads exactly,
-    as recognition reads them (:func:`digitrec.number_reader.read_lines`)."""
+    finding the number's line as recognition does (:func:`digitrec.number_reader.read_lines`;
+    recognition also levels a leaning strip and reads a document's line twice,
+    :func:`digitrec.number_reader.read_number`: not done here, so that the shipped reader's
+    training stays as it was)."""
     logits_of = keras_logits(model)
     right = sum(read_lines(image, logits_of)["text"] == text for image, text in numbers)
     return right / max(1, len(numbers))
