@@ -379,21 +379,20 @@ def read_number(image: Image.Image, logits_of, length: int | None = None) -> dic
         (width, HEIGHT), Image.Resampling.BILINEAR), dtype=np.float32), 0, 1)[:, :, np.newaxis]
     logits = np.asarray(logits_of(pad_batch([wide])))[0][:-(-width // STEP)]
     text, confidences, spans = greedy_decode(logits)
-    views = (reading["logits"], logits)
-
-    def mean_log_probability(candidate: str) -> float:
-        return float(np.mean([np.log(max(text_probability(view, candidate), 1e-300))
-                              for view in views]))
-
-    if text == reading["text"] or \
-            mean_log_probability(reading["text"]) >= mean_log_probability(text):
+    if text == reading["text"]:
+        return reading
+    # Each text's probability in the line as it is and in the wider view (the reading has its
+    # own text's in the line as it is).
+    own = [reading["text_probability"], text_probability(logits, reading["text"])]
+    wider = [text_probability(reading["logits"], text), text_probability(logits, text)]
+    if np.log(np.maximum(own, 1e-300)).mean() >= np.log(np.maximum(wider, 1e-300)).mean():
         return reading
     boxes = digit_boxes(wide, spans, (max(1, round(crop_width * factor)), crop_height))
     boxes = [[line[0] + round(x / factor), line[1] + y, max(1, round(box_width / factor)),
               height] for x, y, box_width, height in boxes]
     return {**reading, "text": text, "confidences": confidences, "boxes": boxes,
             "sequence_confidence": sequence_confidence(logits), "logits": logits,
-            "text_probability": text_probability(logits, text)}
+            "text_probability": wider[1]}
 
 
 class NumberReader:
