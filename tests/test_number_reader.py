@@ -635,3 +635,28 @@ def test_a_cheque_saved_with_few_colours_is_read_as_the_cheque_is(recognizer):
         answer = recognizer.read(web)
         web_ok += answer["status"] == "ok" and answer["text"] == label
     assert bilevel >= 18 and web_ok >= 13, (bilevel, web_ok)
+
+
+def test_a_lone_one_in_a_bilevel_strip_is_unsure(recognizer):
+    """A register crop scanned in black and white (thresholded at mid-grey): the threshold
+    breaks the column's rule and faint digits into pieces that read as a confident 1. Three
+    held-out crops ("20", "10", "36") read "1" "ok" so before the twenty-fifth rule; now
+    "unsure", saying why. The grey crops are read as before, and a crop of a real "1" keeps
+    its "ok" in grey."""
+    from digitrec.read_rules import LONE_ONE_REASON
+
+    crops = held_out_registers(190)
+    for index, label in ((9, "20"), (96, "10"), (189, "36")):
+        path, crop_label = crops[index]
+        assert crop_label == label
+        with Image.open(path) as crop:
+            scanned = crop.convert("L").point(lambda value: 255 if value > 128 else 0)
+            answer = recognizer.read(scanned.convert("1", dither=Image.Dither.NONE))
+        assert (answer["text"], answer["status"], answer["reason"]) == \
+            ("1", "unsure", LONE_ONE_REASON), (index, answer)
+        assert [digit["status"] for digit in answer["digits"]] == ["unsure"]
+        assert recognizer.read(path)["text"] == label
+    one, label = crops[85]
+    assert label == "1"
+    answer = recognizer.read(one)
+    assert (answer["text"], answer["status"]) == ("1", "ok") and "reason" not in answer

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from digitrec import answers
+from digitrec import answers, imaging
 from digitrec.answers import DigitInNumber, NumberAnswer
 from digitrec.number_reader import text_probability
 
@@ -37,6 +37,9 @@ DIGIT_CONFIDENCE_FLOOR = 1e-4
 # TEXT_PROBABILITY (number_reader.text_probability: summed over the paths that read it), which
 # ranks right readings above wrong ones better than the best path's (docs/reading.md).
 TEXT_PROBABILITY = 0.8
+# A bilevel strip's lone "1" is never "ok" (the twenty-fifth rule of docs/rules.md):
+LONE_ONE_REASON = ("check the whole number: in a black-and-white scan a lone 1 may be a piece of "
+                   "a ruling line, or of a digit, that the scan's threshold broke")
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
 # a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
 # (docs/reading.md)
@@ -230,3 +233,18 @@ def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
              else "unsure"} for index, digit in enumerate(chosen["digits"])]
         answer["alternative"] = other_reading
     return answers.explained(answer)
+
+
+def lone_one_in_bilevel_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
+    """``read``'s ``answer`` for ``image`` where that is a bilevel strip (at most two colours,
+    :func:`digitrec.imaging.is_bilevel`, and taller than wide: a register's column scanned in
+    black and white): the single digit "1" read "ok" is "unsure", its digit too, with
+    :data:`LONE_ONE_REASON` as the ``reason``; any other answer as it is. A black-and-white
+    scan's threshold breaks a column's faint ruling line, and faint digits, into pieces that
+    each read as a confident 1 (docs/reading.md, "Images saved or scanned otherwise"; the
+    twenty-fifth rule of docs/rules.md)."""
+    if answer["status"] != "ok" or answer["text"] != "1" or image.height <= image.width \
+            or not imaging.is_bilevel(image):
+        return answer
+    digits: list[DigitInNumber] = [{**digit, "status": "unsure"} for digit in answer["digits"]]
+    return {**answer, "status": "unsure", "digits": digits, "reason": LONE_ONE_REASON}

@@ -390,7 +390,8 @@ class Recognizer:
         digits: :func:`~read_rules.reading_score`), else the number reader's; on a whole image,
         the number reader's text "unsure" has a digit changed to the one the digit model reads
         in its box where both models find that likelier still
-        (:func:`~read_rules.likeliest_reading`). A photographed
+        (:func:`~read_rules.likeliest_reading`). In a strip scanned in black and white, a lone
+        "1" is never "ok" (:func:`~read_rules.lone_one_in_bilevel_strip`). A photographed
         page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
@@ -456,7 +457,8 @@ class Recognizer:
         if confidence is None:
             confidence = read_rules.text_confidence(reading, answer["text"])
         # Explained once the confidence is known: an answer held back as a whole names it.
-        return answers.explained({**answer, "confidence": confidence})
+        answer = answers.explained({**answer, "confidence": confidence})
+        return read_rules.lone_one_in_bilevel_strip(image, answer)
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
                          path) -> NumberAnswer:
