@@ -236,6 +236,7 @@ def test_reads_rules_on_made_up_readings():
     import numpy as np
 
     from digitrec import number_reader
+    from digitrec.answers import explained
     from digitrec.read_rules import (agreement, confirmed_in_boxes, digit_changed, disputed,
                                      likeliest_reading, prefers_segmentation)
 
@@ -298,7 +299,7 @@ def test_reads_rules_on_made_up_readings():
     # its box; the number reader's own text is the alternative.
     in_boxes = np.zeros((2, 10), np.float32)
     in_boxes[0, 4], in_boxes[1, [2, 7]] = 0.55, [0.9, 0.05]
-    answer = digit_changed(sure, "47", in_boxes)
+    answer = explained(digit_changed(sure, "47", in_boxes))
     assert answer["status"] == "unsure" and answer["alternative"] == "47"
     assert [d["status"] for d in answer["digits"]] == ["ok", "unsure"]
     assert answer["reason"] == "check digit 2 (counted from the left); another reading: 47"
@@ -307,16 +308,17 @@ def test_reads_rules_on_made_up_readings():
         ["unsure", "unsure"]
 
     # Where they disagree, the digits both read alike are "ok", the others to check.
-    assert disputed(sure, "47")["reason"] == "check digit 2 (counted from the left); another " \
-        "reading: 47"
+    assert explained(disputed(sure, "47"))["reason"] == \
+        "check digit 2 (counted from the left); another reading: 47"
     assert [d["status"] for d in disputed(sure, "47")["digits"]] == ["ok", "unsure"]
     assert [d["status"] for d in disputed(sure, "472")["digits"]] == ["unsure", "unsure"]
-    assert disputed(sure, "472")["reason"] == "check the whole number; another reading: 472"
+    assert explained(disputed(sure, "472"))["reason"] == \
+        "check the whole number; another reading: 472"
     assert disputed(sure, "472")["alternative"] == "472"
-    assert disputed(sure, "")["reason"] == "check the whole number"  # none other found
+    assert explained(disputed(sure, ""))["reason"] == "check the whole number"  # none other found
     assert "alternative" not in disputed(sure, "") and "alternative" not in disputed(sure, "42")
     assert [d["status"] for d in disputed(stricter, "42")["digits"]] == ["ok", "unsure"]
-    assert disputed(stricter, "42")["reason"] == "check digit 2 (counted from the left)"
+    assert explained(disputed(stricter, "42"))["reason"] == "check digit 2 (counted from the left)"
 
 
 def test_segmentation_reads_a_documents_line_and_a_pages_whole_image():

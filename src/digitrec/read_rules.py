@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from digitrec import answers, imaging
+from digitrec import imaging
 from digitrec.answers import DigitInNumber, NumberAnswer
 from digitrec.number_reader import text_probability
 
@@ -203,24 +203,24 @@ def digit_changed(chosen: NumberAnswer, reading_text: str,
                   box_probabilities: np.ndarray) -> NumberAnswer:
     """``read``'s answer where :func:`likeliest_reading` changed a digit of the number reader's
     text (``reading_text``) to the digit model's (``chosen``, answered as the number reader's
-    are; ``box_probabilities`` as :func:`confirmations` takes them): "unsure", with a
-    ``reason``, each digit "ok" where both models read it, the number reader in its own text
-    and the digit model as the most probable digit in its box (as :func:`disputed` marks the
-    digits two readers read alike), "unsure" otherwise (the digit changed among them), and
-    the number reader's own text as the ``alternative``."""
+    are; ``box_probabilities`` as :func:`confirmations` takes them): "unsure" (``read`` adds
+    the ``reason``, :func:`digitrec.answers.explained`), each digit "ok" where both models
+    read it, the number reader in its own text and the digit model as the most probable digit
+    in its box (as :func:`disputed` marks the digits two readers read alike), "unsure"
+    otherwise (the digit changed among them), and the number reader's own text as the
+    ``alternative``."""
     digits: list[DigitInNumber] = [
         {**digit, "status": "ok" if str(digit["digit"]) == reading_text[index]
          and probabilities.any() and int(probabilities.argmax()) == digit["digit"]
          else "unsure"}
         for index, (digit, probabilities) in enumerate(zip(chosen["digits"], box_probabilities))]
-    return answers.explained({**chosen, "status": "unsure", "digits": digits,
-                              "alternative": reading_text})
+    return {**chosen, "status": "unsure", "digits": digits, "alternative": reading_text}
 
 
 def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
     """``read``'s answer where its two readers do not agree "ok": ``chosen``
-    (:func:`prefers_segmentation`'s pick), "unsure", with a ``reason``
-    (:func:`digitrec.answers.unsure_reason`). Where ``other_reading``, the other reader's
+    (:func:`prefers_segmentation`'s pick), "unsure" (``read`` adds the ``reason``,
+    :func:`digitrec.answers.explained`). Where ``other_reading``, the other reader's
     text, is another number, it is the answer's ``alternative``, and each digit is "ok" where
     the two have as many digits and read the same digit there, "unsure" otherwise; where it is
     the same text, or none, each digit keeps its own status."""
@@ -232,7 +232,7 @@ def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
             {**digit, "status": "ok" if same_length and text[index] == other_reading[index]
              else "unsure"} for index, digit in enumerate(chosen["digits"])]
         answer["alternative"] = other_reading
-    return answers.explained(answer)
+    return answer
 
 
 def lone_one_in_bilevel_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
