@@ -65,6 +65,7 @@ from digitrec.imaging.ink import (
     extract_ink,
     ink_components,
     is_bilevel,
+    is_dithered,
     to_grey,
 )
 from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
@@ -89,7 +90,7 @@ __all__ = [
     "WORKING_SIZE", "decode_image", "image_files", "is_uri", "open_image", "upright",
     # ink
     "MIN_CONTRAST", "MIN_SIGNAL_TO_NOISE", "PAGE_SIZE", "STROKE_LEVEL", "extract_ink",
-    "ink_components", "is_bilevel", "to_grey",
+    "ink_components", "is_bilevel", "is_dithered", "to_grey",
     # lines
     "is_line", "outline_share", "remove_ruled_lines",
     # digit

@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.errors import ImageError, NoDigitError
-from digitrec.imaging.ink import PAGE_SIZE, STROKE_LEVEL, extract_ink, ink_components, to_grey
+from digitrec.imaging.ink import (DITHERED, PAGE_SIZE, STROKE_LEVEL, extract_ink, ink_components,
+                                  to_grey)
 from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
 from digitrec.imaging.reading import open_image, upright
 
@@ -246,6 +247,8 @@ def cut_box(image: Image.Image, box: tuple[float, float, float, float]) -> Image
     framed = Image.new(around.mode, size, fill[0] if len(fill) == 1 else fill)
     framed.paste(around.crop((band, band, band + width, band + height)),
                  ((size[0] - width) // 2, (size[1] - height) // 2))
+    if DITHERED in image.info:  # smoothed as the image it was cut from (to_grey)
+        framed.info[DITHERED] = image.info[DITHERED]
     return framed
 
 

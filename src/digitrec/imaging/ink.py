@@ -30,6 +30,10 @@ UNSURE_MEDIAN = (64, 192)  # grey levels: a page whose median lies between is a 
 # decides: a tight crop round a digit, its strokes much of it, can fool light_paper's test.
 FEW_COLOURS = 32  # a palette image using at most this many colours shows shades by dithering
 # (to_grey averages it out); one with more (a grey image saved as a GIF) is read as it is
+DITHER_SHARE = 0.072  # this share of a bilevel image's edge pixels isolated: dithered (the
+# twenty-eighth rule of docs/rules.md: development images 0.109 and up dithered, 0.048 at most
+# thresholded)
+DITHERED = "digitrec.dithered"  # info key: whether the image a crop was cut from is dithered
 POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
 
 
@@ -39,7 +43,10 @@ def to_grey(image: Image.Image) -> np.ndarray:
     Transparent parts become white where the visible (opaque) pixels are dark, and black where
     they are light, so strokes drawn on a transparent canvas survive in either colour. A
     bilevel image, or one with a palette of at most :data:`FEW_COLOURS` colours, not reduced
-    to the working size, is smoothed by a 3x3 mean (its dithering averaged out).
+    to the working size, is smoothed by a 3x3 mean (its dithering averaged out); a dithered
+    bilevel image by a Gaussian of 1 pixel instead (:func:`is_dithered`, or the image's
+    ``info[DITHERED]``, set on a page and the crops cut from it by
+    :func:`digitrec.imaging.page_to_read`).
 
     Args:
         image: any Pillow image.
@@ -63,8 +70,13 @@ def to_grey(image: Image.Image) -> np.ndarray:
     elif few_colours:
         # A bilevel image's, or a small palette's, shades are often dithered (neighbouring
         # pixels alternate between its few colours): a 3x3 mean averages them out, as reducing
-        # a larger image does.
-        image = image.filter(ImageFilter.BoxBlur(1))
+        # a larger image does. A dithered bilevel image's dots need more; a thresholded one's
+        # thin strokes would fade with it (the thirtieth rule of docs/rules.md). A crop is
+        # smoothed as the whole image it was cut from was judged (its info[DITHERED]).
+        dithered = image.info.get(DITHERED)
+        if dithered is None:
+            dithered = is_bilevel(image) and is_dithered(image)
+        image = image.filter(ImageFilter.GaussianBlur(1) if dithered else ImageFilter.BoxBlur(1))
     if has_alpha:
         premultiplied = np.asarray(image, dtype=np.float32)
         alpha = premultiplied[..., 3] / 255.0
@@ -75,6 +87,30 @@ def to_grey(image: Image.Image) -> np.ndarray:
         background = 255.0 if ink_is_dark else 0.0
         return luma + background * (1.0 - alpha)
     return np.asarray(image, dtype=np.float32)
+
+
+def is_dithered(image: Image.Image) -> bool:
+    """Whether a bilevel image shows shades by dithering (Floyd-Steinberg's, as Pillow's
+    ``convert("1")`` does, or a halftone) rather than by a threshold: at least
+    :data:`DITHER_SHARE` of its edge pixels (those unlike one of their four neighbours or more)
+    are isolated dots (unlike all four). A threshold leaves strokes, whose edges are long runs,
+    and a few specks. Judge a whole image: a small crop of a thresholded scan can pass for
+    dithered.
+
+    Args:
+        image: a Pillow image of at most two colours (:func:`is_bilevel`), any mode.
+
+    Returns:
+        True for a dithered image; False for a thresholded one, or one with no edges.
+    """
+    levels = np.asarray(image.convert("L"))
+    light = levels > levels.min()
+    inner = light[1:-1, 1:-1]
+    unlike = [inner != light[:-2, 1:-1], inner != light[2:, 1:-1],
+              inner != light[1:-1, :-2], inner != light[1:-1, 2:]]
+    edges = int((unlike[0] | unlike[1] | unlike[2] | unlike[3]).sum())
+    isolated = int((unlike[0] & unlike[1] & unlike[2] & unlike[3]).sum())
+    return edges > 0 and isolated >= DITHER_SHARE * edges
 
 
 def is_bilevel(image: Image.Image) -> bool:

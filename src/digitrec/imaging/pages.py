@@ -19,8 +19,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (STROKE_LEVEL, extract_ink, is_bilevel, light_paper,
-                                  normalised_ink, page_background, table_mask, to_grey)
+from digitrec.imaging.ink import (DITHERED, STROKE_LEVEL, extract_ink, is_bilevel,
+                                  is_dithered, light_paper, normalised_ink, page_background,
+                                  table_mask, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
@@ -115,11 +116,16 @@ def page_to_read(image: Image.Image
         function taking a box [x, y, width, height] in the page's pixels to the box round it on
         ``image``, in ``image``'s pixels (floats, clipped to it): turned back where the page was
         levelled (:func:`unturned_box`), shrunk back where a narrow strip was enlarged (the
-        two images' ``info[DRAFT_SCALE]``).
+        two images' ``info[DRAFT_SCALE]``). A bilevel image's page carries in
+        ``info[DITHERED]`` whether the image is dithered (:func:`~digitrec.imaging.ink.
+        is_dithered`, judged on it whole), and so do the crops cut from the page.
     """
     page = even_page(image)
     level, tilt = level_page(page)
     factor = page.info.get(DRAFT_SCALE, 1.0) / image.info.get(DRAFT_SCALE, 1.0)
+    if is_bilevel(image):  # judged on the whole image, for every crop read from the page
+        level = level.copy() if level is image else level
+        level.info[DITHERED] = is_dithered(image)
 
     def on_image(box: Sequence[float]) -> list[float]:
         if tilt:
