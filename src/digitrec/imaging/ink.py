@@ -59,7 +59,7 @@ def to_grey(image: Image.Image) -> np.ndarray:
         peak = float(values.max()) if values.size else 0.0
         image = Image.fromarray(values * (255.0 / peak if peak > 255 else 1.0)).convert("L")
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    few_colours = image.mode in ("P", "PA", "1") and image.getcolors(FEW_COLOURS) is not None
+    colours = image.getcolors(FEW_COLOURS) if image.mode in ("P", "PA", "1") else None
     # Reduced first, compositing after: with premultiplied alpha ("RGBa") the colours of
     # transparent pixels cannot bleed into the strokes when averaging.
     image = image.convert("RGBA").convert("RGBa") if has_alpha else image.convert("L")
@@ -67,7 +67,7 @@ def to_grey(image: Image.Image) -> np.ndarray:
         scale = WORKING_SIZE / max(image.size)
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         image = image.resize(size, Image.Resampling.BOX)
-    elif few_colours:
+    elif colours is not None:
         # A bilevel image's, or a small palette's, shades are often dithered (neighbouring
         # pixels alternate between its few colours): a 3x3 mean averages them out, as reducing
         # a larger image does. A dithered bilevel image's dots need more; a thresholded one's
@@ -75,7 +75,7 @@ def to_grey(image: Image.Image) -> np.ndarray:
         # smoothed as the whole image it was cut from was judged (its info[DITHERED]).
         dithered = image.info.get(DITHERED)
         if dithered is None:
-            dithered = is_bilevel(image) and is_dithered(image)
+            dithered = len(colours) <= 2 and is_dithered(image)
         image = image.filter(ImageFilter.GaussianBlur(1) if dithered else ImageFilter.BoxBlur(1))
     if has_alpha:
         premultiplied = np.asarray(image, dtype=np.float32)
