@@ -540,6 +540,24 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
                                             EARLIER_WIDTHS["units"])
 
 
+def test_a_users_register_crops_train_as_the_lines_read_holds():
+    """A user's numbers (`--extra-data`) train as what `read` gives the number reader: the line
+    holding the number in a register's crop (a tall strip with rules, a margin and print),
+    not the whole crop shrunk to the reader's height; a cheque is its own line."""
+    from digitrec.recognizer import DEFAULT_READER
+    from digitrec.training.number_reader import register_lines
+
+    reader = number_reader.NumberReader(DEFAULT_READER)
+    crops = held_out_registers(12)
+    lines = register_lines(reader.logits, crops + [(CHEQUE, "25441")])
+    # (a number none of whose digits is read in any line would be left out: none is here)
+    assert [digits for _, digits in lines] == [label for _, label in crops] + ["25441"]
+    crop_heights = [imaging.open_image(path).height for path, _ in crops]
+    assert np.median([line.height for line, _ in lines[:-1]]) < 0.5 * np.median(crop_heights)
+    cheque, digits = lines[-1]
+    assert digits == "25441" and cheque.size == imaging.open_image(CHEQUE).size
+
+
 def test_each_epoch_trains_on_strings_of_its_own():
     """train_reader's fresh strings: an epoch's seed gives other synthetic numbers and other
     varied copies of the real ones, as many; without them, two fits (before and after the
@@ -594,7 +612,9 @@ def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_p
     config = json.loads((run / "config.json").read_text())
     assert Path(config["start_from"]).name == "default_reader" and config["handwriting"] is None
     assert config["recomposed"] == 16  # none made: no handwriting folder, no digit boxes
-    assert json.loads((run / "metrics.json").read_text())["validation_numbers"] == 6
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["validation_numbers"] == 6
+    assert metrics["own_lines"] >= 20  # of the 24 that train, each found as a line at once
     reading = digitrec("read", "--json", "--reader", run, CHEQUE)
     assert reading.returncode == 0 and json.loads(reading.stdout)["text"].isdigit()
     alone = subprocess.run(

@@ -221,7 +221,8 @@ def exact_share(model: keras.Model, numbers: list[tuple[Image.Image, str]]) -> f
 
 def register_lines(logits_of, numbers: list[tuple[Path, str]]
                    ) -> list[tuple[Image.Image, str]]:
-    """The line holding the number in each crop of a register, as a reader sees it
+    """The line holding the number in each crop of a register (or any number's image: a
+    cheque is one line), as a reader sees it
     (``logits_of``: the reader, as :func:`digitrec.number_reader.read_each_line` takes it): of
     the lines :func:`digitrec.imaging.find_lines` finds, the one whose reading is nearest its label
     (edit distance; the topmost of equals). A crop is left out when that reading gets
@@ -280,11 +281,14 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
     The first half of the epochs train on synthetic strings and real amounts; then the model
-    finds the number's line in each training crop of the registers (:func:`register_lines`),
-    and the second half train on those lines as well. With ``fresh_strings`` each epoch has
-    strings of its own: new synthetic ones and new varied copies of the real ones. The epoch
-    reading the most validation numbers exactly (ORAND's and the registers') is kept, and its
-    "ok" threshold is calibrated on them (:func:`calibrate`).
+    finds the number's line in each training crop of the registers and in each of the user's
+    numbers (``extra_data``; :func:`register_lines`: what recognition reads, a line of a
+    document's crop or a whole cheque), and the second half train on those lines as well;
+    starting from a reader's weights (``start_from``), every epoch does. With
+    ``fresh_strings`` each epoch has strings of its own: new synthetic ones and new varied
+    copies of the real ones. The epoch reading the most validation numbers exactly (ORAND's
+    and the registers') is kept, and its "ok" threshold is calibrated on them
+    (:func:`calibrate`).
 
     Args:
         out: the run folder to create (an existing one is refused).
@@ -304,8 +308,10 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         bank_size: at most this many real digits of each source to draw from (None: all; a
             quick trial takes fewer).
         extra_data: folders of a user's own numbers, each with a ``labels.csv``
-            (``filename,label``, the label the number's digits): all of them train, with
-            ``real_copies`` varied copies each, beside ORAND's amounts.
+            (``filename,label``, the label the number's digits): the line holding each
+            number trains, in ``real_copies`` varied copies (a number whose line the model
+            reads none of the digits of is left out: ``own_lines`` in metrics.json counts
+            those kept).
         start_from: a reader's run folder whose weights (``model.weights.h5``) to start from
             (fine-tuning) instead of random ones; its config.json gives the architecture.
         filters, units: :func:`build_reader`'s widths (None: :data:`FILTERS` and
@@ -338,17 +344,16 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     cut_amounts = []
+    own_numbers = [number for folder in extra_data for number in labelled_numbers(folder)]
     if handwriting is None:
-        train_amounts, validation_numbers = _own_numbers_split(extra_data)
-        train_registers, sources = [], ("mnist",)
+        own_numbers, validation_numbers = _own_numbers_split(extra_data)
+        train_amounts, train_registers, sources = [], [], ("mnist",)
     else:
         train_amounts, validation_numbers = amount_split(handwriting, validation)
         cut_amounts = recomposed_amounts.load_amounts(Path(handwriting) / ORAND,
                                                       [path for path, _ in train_amounts])
         train_registers, validation_registers = register_split(handwriting, register_validation)
         validation_numbers += validation_registers
-        for folder in extra_data:
-            train_amounts += labelled_numbers(folder)
         sources = synthetic_strings.SOURCES
     bank = synthetic_strings.load_bank(sources, per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
@@ -361,21 +366,28 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     print(f"{len(labels)} training strings ({len(epoch_strings)} sets) in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     model = _starting_model(start_from, filters, units)
-    first = epochs // 2 if train_registers else epochs
-    steps = (epochs * len(labels) + (epochs - first) * register_copies * len(train_registers))
+    # Lines are found by the model being trained: a reader's weights find them at once, new
+    # ones after half the epochs; without crops to find them in, never.
+    first = epochs if not (train_registers or own_numbers) else (
+        0 if start_from is not None else epochs // 2)
+    steps = (epochs * len(labels) + (epochs - first) * (register_copies * len(train_registers)
+                                                       + real_copies * len(own_numbers)))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
     best = _BestExact(_opened(validation_numbers))
-    lines, rng = [], np.random.default_rng(seed + 1)
+    lines, own_lines, rng = [], [], np.random.default_rng(seed + 1)
     for epoch, until in _fits(epochs, first, fresh_strings):
         images, labels = epoch_strings[epoch if fresh_strings else 0]
         if epoch == first:
             lines = register_lines(keras_logits(model), train_registers)
+            own_lines = register_lines(keras_logits(model), own_numbers)
             print(f"the number's line found in {len(lines)} of {len(train_registers)} "
-                  "register crops", flush=True)
+                  f"register crops and {len(own_lines)} of {len(own_numbers)} of your numbers",
+                  flush=True)
         if epoch >= first:
             images, labels = _shuffled([(images, labels),
-                                        _real_strings(lines, register_copies, rng)], rng)
+                                        _real_strings(lines, register_copies, rng),
+                                        _real_strings(own_lines, real_copies, rng)], rng)
         model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
                   initial_epoch=epoch, epochs=until, callbacks=[best], verbose=2)
     model.set_weights(best.weights)
@@ -386,6 +398,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         kept.save_weights(folder / WEIGHTS)
         metrics = {"validation_exact": best.best, "validation_numbers": len(validation_numbers),
                    "training_strings": int(len(labels)), "register_lines": len(lines),
+                   "own_lines": len(own_lines),
                    "seconds": round(time.perf_counter() - started)}
         metrics.update(calibrate(folder, validation_numbers))
         for name, record in ((run_folder.CONFIG, config), (run_folder.HISTORY, best.history),
