@@ -529,6 +529,8 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
     assert tuned_config["start_from"] == str(run) and tuned_config["units"] == 32
     with pytest.raises(ValueError, match="no model.weights.h5 to start from"):
         train_reader(tmp_path / "bad", handwriting, start_from=tmp_path)
+    with pytest.raises(ValueError, match="extra copies must be at least 1, got 0"):
+        train_reader(tmp_path / "bad", handwriting, extra_copies=0)
     with pytest.raises(ValueError, match="validation must be at least 1 amount, got 0"):
         train_reader(tmp_path / "bad", handwriting, validation=0)
     with pytest.raises(ValueError, match="fine-tuning keeps a run's widths"):
@@ -606,12 +608,13 @@ def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_p
     result = subprocess.run(
         [sys.executable, "-m", "digitrec.cli", "train-reader", "--out", str(run), "--from",
          "shipped", "--extra-data", str(cheques), "--synthetic", "64", "--recomposed", "16",
-         "--epochs", "1"],
+         "--epochs", "1", "--extra-repeat", "2"],
         capture_output=True, text=True, timeout=900, env=environment)
     assert result.returncode == 0, result.stderr[-2000:]
     config = json.loads((run / "config.json").read_text())
     assert Path(config["start_from"]).name == "default_reader" and config["handwriting"] is None
     assert config["recomposed"] == 16  # none made: no handwriting folder, no digit boxes
+    assert config["extra_copies"] == 2
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["validation_numbers"] == 6
     assert metrics["own_lines"] >= 20  # of the 24 that train, each found as a line at once

@@ -379,6 +379,9 @@ def train_reader(
                                                                "(labels.csv: filename,label) "
                                                                "to train on as well; "
                                                                "repeatable."),
+    extra_repeat: Optional[int] = typer.Option(None, help="Varied copies of each --extra-data "
+                                                          "number in an epoch (default 12); "
+                                                          "more weigh your numbers more."),
     start_from: Optional[Path] = typer.Option(None, "--from", help="A reader's run folder to "
                                               "fine-tune (start from its weights), or "
                                               "'shipped' for the shipped reader; with "
@@ -402,5 +405,6 @@ def train_reader(
             from digitrec.recognizer import DEFAULT_READER as start_from
         run = train(out, handwriting, data_dir=data_dir, synthetic=synthetic,
                     recomposed=recomposed, epochs=epochs, seed=seed,
-                    extra_data=extra_data or (), start_from=start_from)
+                    extra_data=extra_data or (), start_from=start_from,
+                    extra_copies=extra_repeat)
     typer.echo(f"Number reader written to {run}")

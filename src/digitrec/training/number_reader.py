@@ -276,7 +276,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                  bank_size: int | None = None, extra_data: list[str | os.PathLike] = (),
                  start_from: str | os.PathLike | None = None,
                  filters: tuple[int, ...] | None = None, units: int | None = None,
-                 fresh_strings: bool = True, recomposed: int = 4_000) -> Path:
+                 fresh_strings: bool = True, recomposed: int = 4_000,
+                 extra_copies: int | None = None) -> Path:
     """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
@@ -312,6 +313,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             number trains, in ``real_copies`` varied copies (a number whose line the model
             reads none of the digits of is left out: ``own_lines`` in metrics.json counts
             those kept).
+        extra_copies: varied copies of each of the user's numbers an epoch holds (None:
+            ``real_copies``); more weigh them more against the synthetic strings.
         start_from: a reader's run folder whose weights (``model.weights.h5``) to start from
             (fine-tuning) instead of random ones; its config.json gives the architecture.
         filters, units: :func:`build_reader`'s widths (None: :data:`FILTERS` and
@@ -324,12 +327,16 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     Raises:
         FileExistsError: ``out`` exists. ValueError: ``validation`` under 1, fewer real
             amounts than ``validation``,
-            ``start_from`` without weights, widths other than ``start_from``'s, or no
+            ``start_from`` without weights, widths other than ``start_from``'s,
+            ``extra_copies`` under 1, or no
             handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
     if validation < 1:  # this recipe chooses its epoch on the cheques too
         raise ValueError(f"validation must be at least 1 amount, got {validation}")
+    extra_copies = real_copies if extra_copies is None else extra_copies
+    if extra_copies < 1:
+        raise ValueError(f"extra copies must be at least 1, got {extra_copies}")
     filters, units = _widths(start_from, filters, units)
     if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
         # Checked before the strings are made: they take minutes.
@@ -371,7 +378,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     first = epochs if not (train_registers or own_numbers) else (
         0 if start_from is not None else epochs // 2)
     steps = (epochs * len(labels) + (epochs - first) * (register_copies * len(train_registers)
-                                                       + real_copies * len(own_numbers)))
+                                                       + extra_copies * len(own_numbers)))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
     best = _BestExact(_opened(validation_numbers))
@@ -387,7 +394,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         if epoch >= first:
             images, labels = _shuffled([(images, labels),
                                         _real_strings(lines, register_copies, rng),
-                                        _real_strings(own_lines, real_copies, rng)], rng)
+                                        _real_strings(own_lines, extra_copies, rng)], rng)
         model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
                   initial_epoch=epoch, epochs=until, callbacks=[best], verbose=2)
     model.set_weights(best.weights)
