@@ -38,8 +38,8 @@ DIGIT_CONFIDENCE_FLOOR = 1e-4
 # ranks right readings above wrong ones better than the best path's (docs/reading.md).
 TEXT_PROBABILITY = 0.8
 # A bilevel strip's lone "1" is never "ok" (the twenty-fifth rule of docs/rules.md):
-LONE_ONE_REASON = ("check the whole number: in a black-and-white scan a lone 1 may be a piece of "
-                   "a ruling line, or of a digit, that the scan's threshold broke")
+LONE_ONE_REASON = ("check the whole number (in a black-and-white scan a lone 1 may be a piece of "
+                   "a ruling line, or of a digit, that the scan's threshold broke)")
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
 # a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
 # (docs/reading.md)
