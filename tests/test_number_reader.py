@@ -551,7 +551,8 @@ def test_a_users_register_crops_train_as_the_lines_read_holds():
 
     reader = number_reader.NumberReader(DEFAULT_READER)
     crops = held_out_registers(12)
-    lines = register_lines(reader.logits, crops + [(CHEQUE, "25441")])
+    lines = register_lines(reader.logits, [(imaging.open_image(path), label) for path, label
+                                           in crops + [(CHEQUE, "25441")]])
     # (a number none of whose digits is read in any line would be left out: none is here)
     assert [digits for _, digits in lines] == [label for _, label in crops] + ["25441"]
     crop_heights = [imaging.open_image(path).height for path, _ in crops]
@@ -625,6 +626,15 @@ def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_p
         capture_output=True, text=True, timeout=300, env=environment)
     assert alone.returncode != 0 and "--extra-data" in alone.stderr
     assert "Traceback" not in alone.stderr
+    (cheques / "broken.jpg").write_bytes(b"not a JPEG")  # named at once, before any string
+    with open(cheques / "labels.csv", "a", newline="") as file:
+        file.write("broken.jpg,123\n")
+    broken = subprocess.run(
+        [sys.executable, "-m", "digitrec.cli", "train-reader", "--out", str(tmp_path / "broken"),
+         "--from", "shipped", "--extra-data", str(cheques)],
+        capture_output=True, text=True, timeout=300, env=environment)
+    assert broken.returncode != 0 and "broken.jpg" in broken.stderr
+    assert "Traceback" not in broken.stderr and "training strings" not in broken.stdout
 
 
 def test_a_users_labels_must_be_digits(tmp_path):

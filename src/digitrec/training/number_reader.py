@@ -219,7 +219,7 @@ def exact_share(model: keras.Model, numbers: list[tuple[Image.Image, str]]) -> f
     return right / max(1, len(numbers))
 
 
-def register_lines(logits_of, numbers: list[tuple[Path, str]]
+def register_lines(logits_of, numbers: list[tuple[Image.Image, str]]
                    ) -> list[tuple[Image.Image, str]]:
     """The line holding the number in each crop of a register (or any number's image: a
     cheque is one line), as a reader sees it
@@ -229,12 +229,16 @@ def register_lines(logits_of, numbers: list[tuple[Path, str]]
     none of its digits right (an edit distance as long as the label): the number's line was
     not found, or the model cannot read it yet.
 
+    Args:
+        logits_of: the reader.
+        numbers: (image, digits) of each number, the image opened upright
+            (:func:`digitrec.imaging.open_image`).
+
     Returns:
         (the line's image, the number's digits) for each crop kept.
     """
     kept = []
-    for path, text in numbers:
-        image = imaging.open_image(path)
+    for image, text in numbers:
         readings = read_each_line(image, logits_of)
         distance, index = min((edit_distance(reading["text"], text), index)
                               for index, reading in enumerate(readings))
@@ -365,7 +369,9 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     bank = synthetic_strings.load_bank(sources, per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
     # Each epoch's strings are made before TensorFlow trains: the pool that makes them forks.
-    real = _opened(train_amounts)
+    # A file that cannot be read is named now, not after the strings are made (minutes).
+    real, own_numbers = _opened(train_amounts), _opened(own_numbers)
+    validation_images = _opened(validation_numbers)
     epoch_strings = [training_strings(bank, synthetic, real, real_copies, seed + 1000 * epoch,
                                       recomposed=recomposed, cut_amounts=cut_amounts)
                      for epoch in range(epochs if fresh_strings else 1)]
@@ -381,12 +387,12 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                                                        + extra_copies * len(own_numbers)))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
-    best = _BestExact(_opened(validation_numbers))
+    best = _BestExact(validation_images)
     lines, own_lines, rng = [], [], np.random.default_rng(seed + 1)
     for epoch, until in _fits(epochs, first, fresh_strings):
         images, labels = epoch_strings[epoch if fresh_strings else 0]
         if epoch == first:
-            lines = register_lines(keras_logits(model), train_registers)
+            lines = register_lines(keras_logits(model), _opened(train_registers))
             own_lines = register_lines(keras_logits(model), own_numbers)
             print(f"the number's line found in {len(lines)} of {len(train_registers)} "
                   f"register crops and {len(own_lines)} of {len(own_numbers)} of your numbers",
