@@ -394,9 +394,12 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
         if epoch == first:
             lines = register_lines(keras_logits(model), _opened(train_registers))
             own_lines = register_lines(keras_logits(model), own_numbers)
-            print(f"the number's line found in {len(lines)} of {len(train_registers)} "
-                  f"register crops and {len(own_lines)} of {len(own_numbers)} of your numbers",
-                  flush=True)
+            found = []
+            if train_registers:
+                found.append(f"{len(lines)} of {len(train_registers)} register crops")
+            if own_numbers:
+                found.append(f"{len(own_lines)} of {len(own_numbers)} of your numbers")
+            print("the number's line found in " + " and ".join(found), flush=True)
         if epoch >= first:
             images, labels = _shuffled([(images, labels),
                                         _real_strings(lines, register_copies, rng),
