@@ -314,7 +314,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             quick trial takes fewer).
         extra_data: folders of a user's own numbers, each with a ``labels.csv``
             (``filename,label``, the label the number's digits): the line holding each
-            number trains, in ``real_copies`` varied copies (a number whose line the model
+            number trains, in ``extra_copies`` varied copies (a number whose line the model
             reads none of the digits of is left out: ``own_lines`` in metrics.json counts
             those kept).
         extra_copies: varied copies of each of the user's numbers an epoch holds (None:
@@ -355,7 +355,6 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     cut_amounts = []
-    own_numbers = [number for folder in extra_data for number in labelled_numbers(folder)]
     if handwriting is None:
         own_numbers, validation_numbers = _own_numbers_split(extra_data)
         train_amounts, train_registers, sources = [], [], ("mnist",)
@@ -365,6 +364,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
                                                       [path for path, _ in train_amounts])
         train_registers, validation_registers = register_split(handwriting, register_validation)
         validation_numbers += validation_registers
+        own_numbers = [number for folder in extra_data for number in labelled_numbers(folder)]
         sources = synthetic_strings.SOURCES
     bank = synthetic_strings.load_bank(sources, per_source=bank_size, data_dir=data_dir,
                                        handwriting=handwriting, seed=seed)
