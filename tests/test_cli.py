@@ -42,9 +42,10 @@ def bad_inputs(tmp_path_factory):
     (folder / "zero.png").write_bytes(png_declaring(0, 0))
     (folder / "bomb.png").write_bytes(png_declaring(10_000, 10_000))  # 100 megapixels
     Image.new("RGB", (640, 480), (250, 250, 245)).save(folder / "blank-page.jpg")
+    Image.open(good).convert("RGB").save(folder / "scan.pdf")  # a scanner's PDF of a page
     paths = {name: folder / name for name in ("missing.png", "no-images", "not-an-image.png",
                                               "truncated.png", "empty.jpg", "zero.png",
-                                              "bomb.png", "blank-page.jpg")}
+                                              "bomb.png", "blank-page.jpg", "scan.pdf")}
     return folder / "good-3.png", paths
 
 
@@ -57,6 +58,7 @@ EXPECTED_REASONS = {
     "zero.png": "0x0",
     "bomb.png": "megapixel limit",
     "blank-page.jpg": "no digit found",
+    "scan.pdf": "a PDF, not an image: save its page as PNG or JPEG",
 }
 
 

@@ -167,15 +167,18 @@ def decode_image(data: bytes, name: str = "image") -> Image.Image:
         The decoded Pillow image, upright; see :func:`open_image`.
 
     Raises:
-        ImageError: empty, not an image, truncated or 0x0. ImageTooLargeError (an ImageError):
-            more than :data:`MAX_PIXELS` pixels once decoded, or over Pillow's limit. The
-            message starts with ``name``.
+        ImageError: empty, not an image (a PDF is named as one), truncated or 0x0.
+            ImageTooLargeError (an ImageError): more than :data:`MAX_PIXELS` pixels once
+            decoded, or over Pillow's limit. The message starts with ``name``.
     """
     if not data:
         raise ImageError(f"{name}: empty file")
     if data[4:8] == b"ftyp" and data[8:12] in HEIC_BRANDS and not _heif_registered():
         raise ImageError(f"{name}: a HEIC photo (an iPhone camera's format) needs pillow-heif: "
                          "pip install 'digitrec[heif]', or save the photo as JPEG")
+    if data.startswith(b"%PDF-"):  # a scanner's or a phone scanning app's usual format
+        raise ImageError(f"{name}: a PDF, not an image: save its page as PNG or JPEG first "
+                         "(pdftoppm -png -r 300 FILE.pdf PAGE, or the scanner's image setting)")
     try:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS; the decoded size is checked below instead.
