@@ -496,7 +496,7 @@ def _small_handwriting(folder: Path, per_register: int = 6) -> Path:
     return folder
 
 
-def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
+def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path, capsys):
     """Both stages run (the register lines are found half-way), and a second run starts from
     the first one's weights, rebuilding its widths from its config.json."""
     import json
@@ -508,6 +508,8 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path):
                        register_copies=1, register_validation=3, epochs=2, bank_size=200,
                        recomposed=64, extra_data=[HANDWRITING / "multi_digit"],
                        filters=(8, 16, 16, 24), units=32)
+    # The two canvas numbers hold one line each: they train from the first epoch.
+    assert "2 of 2 of your numbers hold one line" in capsys.readouterr().out
     for name in ("model.onnx", WEIGHTS, "config.json", "history.json", "metrics.json"):
         assert (run / name).is_file()
     config = json.loads((run / "config.json").read_text())
@@ -547,7 +549,7 @@ def test_a_users_register_crops_train_as_the_lines_read_holds():
     holding the number in a register's crop (a tall strip with rules, a margin and print),
     not the whole crop shrunk to the reader's height; a cheque is its own line."""
     from digitrec.recognizer import DEFAULT_READER
-    from digitrec.training.number_reader import register_lines
+    from digitrec.training.number_reader import register_lines, single_lines
 
     reader = number_reader.NumberReader(DEFAULT_READER)
     crops = held_out_registers(12)
@@ -559,6 +561,15 @@ def test_a_users_register_crops_train_as_the_lines_read_holds():
     assert np.median([line.height for line, _ in lines[:-1]]) < 0.5 * np.median(crop_heights)
     cheque, digits = lines[-1]
     assert digits == "25441" and cheque.size == imaging.open_image(CHEQUE).size
+    # Before a model can choose among a crop's lines (training from scratch), the numbers in
+    # which find_lines finds one line train as it: the cheque whole, a crop's one line.
+    opened = [(imaging.open_image(path), label) for path, label in crops + [(CHEQUE, "25441")]]
+    single = single_lines(opened)
+    assert 0 < len(single) < len(opened) and single[-1][1] == "25441"
+    assert single[-1][0].size == opened[-1][0].size
+    for image, label in opened[:-1]:
+        for line, text in single_lines([(image, label)]):
+            assert text == label and line.height < image.height and line.width <= image.width
 
 
 def test_each_epoch_trains_on_strings_of_its_own():

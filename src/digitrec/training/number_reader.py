@@ -247,6 +247,26 @@ def register_lines(logits_of, numbers: list[tuple[Image.Image, str]]
     return kept
 
 
+def single_lines(numbers: list[tuple[Image.Image, str]]) -> list[tuple[Image.Image, str]]:
+    """The numbers in whose image :func:`digitrec.imaging.find_lines` finds one line, as that
+    line (the whole image when it is one line, as a cheque is): no reader is needed to choose
+    it, as :func:`register_lines` chooses among several.
+
+    Args:
+        numbers: (image, digits) of each number, the image opened upright.
+
+    Returns:
+        (the line's image, the number's digits) for each number with one line.
+    """
+    kept = []
+    for image, text in numbers:
+        lines = imaging.find_lines(image)
+        if len(lines) == 1:
+            kept.append((image if lines[0] == (0, 0, *image.size) else image.crop(lines[0]),
+                         text))
+    return kept
+
+
 class _BestExact(keras.callbacks.Callback):
     """Keeps the weights of the epoch reading the most validation numbers exactly."""
 
@@ -285,11 +305,12 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     """Trains a number reader and writes its run folder (``model.onnx``, its Keras weights
     ``model.weights.h5``, ``config.json``, ``history.json``, ``metrics.json``).
 
-    The first half of the epochs train on synthetic strings and real amounts; then the model
-    finds the number's line in each training crop of the registers and in each of the user's
-    numbers (``extra_data``; :func:`register_lines`: what recognition reads, a line of a
-    document's crop or a whole cheque), and the second half train on those lines as well;
-    starting from a reader's weights (``start_from``), every epoch does. With
+    The first half of the epochs train on synthetic strings and real amounts (and those of
+    the user's numbers, ``extra_data``, that hold one line: :func:`single_lines`); then the
+    model finds the number's line in each training crop of the registers and in each of the
+    user's numbers (:func:`register_lines`: what recognition reads, a line of a document's
+    crop or a whole cheque), and the second half train on those lines as well; starting from
+    a reader's weights (``start_from``), every epoch does. With
     ``fresh_strings`` each epoch has strings of its own: new synthetic ones and new varied
     copies of the real ones. The epoch reading the most validation numbers exactly (ORAND's
     and the registers') is kept, and its "ok" threshold is calibrated on them
@@ -383,12 +404,18 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     # ones after half the epochs; without crops to find them in, never.
     first = epochs if not (train_registers or own_numbers) else (
         0 if start_from is not None else epochs // 2)
-    steps = (epochs * len(labels) + (epochs - first) * (register_copies * len(train_registers)
-                                                       + extra_copies * len(own_numbers)))
+    # Until the model chooses the lines, the user's numbers that hold one line train as it.
+    own_lines = single_lines(own_numbers) if 0 < first < epochs else []
+    if own_lines:
+        print(f"{len(own_lines)} of {len(own_numbers)} of your numbers hold one line: they "
+              "train from the first epoch", flush=True)
+    steps = (epochs * len(labels) + first * extra_copies * len(own_lines)
+             + (epochs - first) * (register_copies * len(train_registers)
+                                   + extra_copies * len(own_numbers)))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps // batch_size)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
     best = _BestExact(validation_images)
-    lines, own_lines, rng = [], [], np.random.default_rng(seed + 1)
+    lines, rng = [], np.random.default_rng(seed + 1)
     for epoch, until in _fits(epochs, first, fresh_strings):
         images, labels = epoch_strings[epoch if fresh_strings else 0]
         if epoch == first:
@@ -400,7 +427,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             if own_numbers:
                 found.append(f"{len(own_lines)} of {len(own_numbers)} of your numbers")
             print("the number's line found in " + " and ".join(found), flush=True)
-        if epoch >= first:
+        if epoch >= first or own_lines:
             images, labels = _shuffled([(images, labels),
                                         _real_strings(lines, register_copies, rng),
                                         _real_strings(own_lines, extra_copies, rng)], rng)
