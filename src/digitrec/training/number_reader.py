@@ -262,9 +262,23 @@ def single_lines(numbers: list[tuple[Image.Image, str]]) -> list[tuple[Image.Ima
     for image, text in numbers:
         lines = imaging.find_lines(image)
         if len(lines) == 1:
-            kept.append((image if lines[0] == (0, 0, *image.size) else image.crop(lines[0]),
-                         text))
+            kept.append((image.crop(lines[0]), text))
     return kept
+
+
+def _found_lines(logits_of, registers: list[tuple[Path, str]],
+                 own_numbers: list[tuple[Image.Image, str]]):
+    """The number's line in each training crop of the registers and each of the user's
+    numbers (:func:`register_lines`), as two lists, and says how many were found."""
+    lines = register_lines(logits_of, _opened(registers))
+    own_lines = register_lines(logits_of, own_numbers)
+    found = []
+    if registers:
+        found.append(f"{len(lines)} of {len(registers)} register crops")
+    if own_numbers:
+        found.append(f"{len(own_lines)} of {len(own_numbers)} of your numbers")
+    print("the number's line found in " + " and ".join(found), flush=True)
+    return lines, own_lines
 
 
 class _BestExact(keras.callbacks.Callback):
@@ -400,10 +414,13 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     print(f"{len(labels)} training strings ({len(epoch_strings)} sets) in "
           f"{time.perf_counter() - started:.0f} s", flush=True)
     model = _starting_model(start_from, filters, units)
-    # Lines are found by the model being trained: a reader's weights find them at once, new
-    # ones after half the epochs; without crops to find them in, never.
-    first = epochs if not (train_registers or own_numbers) else (
-        0 if start_from is not None else epochs // 2)
+    # The epoch from which the lines the model finds train.
+    if not (train_registers or own_numbers):
+        first = epochs  # no crop to find them in
+    elif start_from is not None:
+        first = 0  # a reader's weights find them at once
+    else:
+        first = epochs // 2  # new weights, once they read
     # Until the model chooses the lines, the user's numbers that hold one line train as it.
     own_lines = single_lines(own_numbers) if 0 < first < epochs else []
     if own_lines:
@@ -419,14 +436,7 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     for epoch, until in _fits(epochs, first, fresh_strings):
         images, labels = epoch_strings[epoch if fresh_strings else 0]
         if epoch == first:
-            lines = register_lines(keras_logits(model), _opened(train_registers))
-            own_lines = register_lines(keras_logits(model), own_numbers)
-            found = []
-            if train_registers:
-                found.append(f"{len(lines)} of {len(train_registers)} register crops")
-            if own_numbers:
-                found.append(f"{len(own_lines)} of {len(own_numbers)} of your numbers")
-            print("the number's line found in " + " and ".join(found), flush=True)
+            lines, own_lines = _found_lines(keras_logits(model), train_registers, own_numbers)
         if epoch >= first or own_lines:
             images, labels = _shuffled([(images, labels),
                                         _real_strings(lines, register_copies, rng),
