@@ -341,14 +341,16 @@ def test_a_documents_line_is_read_twice_and_a_wider_view_finds_a_left_out_digit(
 def test_a_sure_mark_at_the_top_gives_way_to_the_number_under_it(mnist):
     """read_lines: of two lines read surely, one at the crop's top edge (a tick or ditto mark
     above the number) gives way to the line just under it; a number at the top with the next
-    row's number far below it stays the answer."""
+    row's number far below it stays the answer; a sliver at the top edge (the row above's
+    writing, cut off) gives way to a number however far below it."""
     (_, _), (digits, _) = mnist
 
     def page(mark_top: int, number_top: int) -> Image.Image:
         pixels = np.full((220, 120), 235, np.uint8)
         for top, digit in ((mark_top, digits[1]), (number_top, digits[0])):
-            ink = np.asarray(Image.fromarray(digit).resize((24, 24)))
-            pixels[top:top + 24, 40:64] = 235 - (ink * 0.8).astype(np.uint8)
+            ink = np.asarray(Image.fromarray(digit).resize((24, 24)))[max(0, -top):]
+            top = max(0, top)  # above the crop: cut off by its top edge
+            pixels[top:top + len(ink), 40:64] = 235 - (ink * 0.8).astype(np.uint8)
         return Image.fromarray(pixels)
 
     def sure_one(batch: np.ndarray) -> np.ndarray:
@@ -366,6 +368,22 @@ def test_a_sure_mark_at_the_top_gives_way_to_the_number_under_it(mnist):
     far = page(mark_top=10, number_top=170)
     lines = [reading["line"] for reading in number_reader.read_each_line(far, sure_one)]
     assert len(lines) == 2 and number_reader.read_lines(far, sure_one)["line"] == lines[0]
+    # The foot of the row above's digit, cut off by the crop's top edge, a sliver there: the
+    # number far under it is the answer (rule 37).
+    sliver = page(mark_top=-14, number_top=170)
+    lines = [reading["line"] for reading in number_reader.read_each_line(sliver, sure_one)]
+    assert len(lines) == 2 and lines[0][1] <= number_reader.TOP_EDGE
+    assert lines[0][3] - lines[0][1] < number_reader.CUT_OFF_SHARE * (lines[1][3] - lines[1][1])
+    assert number_reader.read_lines(sliver, sure_one)["line"] == lines[1]
+
+
+def test_register_crops_with_the_row_aboves_writing_cut_off_at_the_top_are_read(recognizer):
+    """Fit-half register crops whose top edge cuts through the row above's writing, leaving a
+    sliver read surely as "1" and "10" far above the number: the number is read (rule 37)."""
+    images = HANDWRITING / "register_numbers" / "images"
+    for name, label in (("born_K2702_0007a-FM_row_id_2", "148"),
+                        ("born_K2702_0131a-FM_row_id_3", "165")):
+        assert recognizer.read(images / f"{name}.jpg")["text"] == label, name
 
 
 def test_register_crops_with_a_tick_above_the_number_are_read(recognizer):

@@ -34,6 +34,8 @@ LINE_CONFIDENCE = 0.5  # the topmost line read at least this surely is the numbe
 # chosen on the fit half of the register crops, see docs/reading.md)
 TOP_EDGE = 8  # pixels: a line starting this near the top, with a sure line under it within
 MARK_GAP = 32  # pixels, is a mark above the number (read_lines; the fit registers again)
+CUT_OFF_SHARE = 0.5  # a line starting that near the top, lower than this share of the highest
+# sure line, is the row above's writing cut off by the crop (read_lines; rule 37)
 NUM_CLASSES = 11
 WIDER = 1.15  # a document's line is read again this many times as wide (read_number)
 
@@ -328,7 +330,9 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     writing.) A sure line whose box starts within :data:`TOP_EDGE` pixels of the image's top,
     with another sure line starting within :data:`MARK_GAP` pixels under it, is a mark above
     the number (a tick or a ditto mark, a heading, the foot of the row above's writing): the
-    line under it is taken.
+    line under it is taken; so is a sure line there less than :data:`CUT_OFF_SHARE` as high
+    as the highest sure line, whatever the gap (the row above's writing, cut off by the
+    crop's top edge), when there is another.
 
     Returns:
         That line's reading, as :func:`read_each_line` gives it, ``text_probability``, the
@@ -345,6 +349,10 @@ def _number_line(readings: list[dict]) -> dict:
     """:func:`read_lines`' choice among the readings of an image's lines."""
     confident = [reading for reading in readings
                  if reading["text"] and reading["sequence_confidence"] >= LINE_CONFIDENCE]
+    # The crop's top edge cuts through the row above's writing: a sliver is left there.
+    highest = max((reading["line"][3] - reading["line"][1] for reading in confident), default=0)
+    below = [reading for reading in confident if not _cut_off_above(reading["line"], highest)]
+    confident = below or confident
     if len(confident) > 1 and confident[0]["line"][1] <= TOP_EDGE \
             and confident[1]["line"][1] - confident[0]["line"][3] <= MARK_GAP:
         return confident[1]
@@ -352,6 +360,13 @@ def _number_line(readings: list[dict]) -> dict:
         return confident[0]
     with_digits = [reading for reading in readings if reading["text"]] or readings[:1]
     return max(with_digits, key=lambda reading: reading["sequence_confidence"])
+
+
+def _cut_off_above(line: tuple[int, int, int, int], highest: int) -> bool:
+    """Whether a line (left, top, right, bottom) is writing of the row above that a crop's top
+    edge cut off: it starts within :data:`TOP_EDGE` pixels of the top and is under
+    :data:`CUT_OFF_SHARE` of the ``highest`` sure line's height (docs/rules.md, rule 37)."""
+    return line[1] <= TOP_EDGE and line[3] - line[1] < CUT_OFF_SHARE * highest
 
 
 def read_number(image: Image.Image, logits_of, length: int | None = None) -> dict:
