@@ -294,30 +294,6 @@ def test_a_small_crop_of_a_dim_photo_is_read_with_its_paper_as_paper(recognizer,
     assert predicted >= 43 and read >= 42, (predicted, read)
 
 
-def test_a_small_photo_in_a_shadow_is_made_even_and_read(recognizer, user_digits):
-    """People's photos of single digits with the light falling off across them (to 0.6 of it
-    at the left edge) and in a vignette (half the light in the corners): read read 43 and 42
-    of the 50, the number reader taking the median grey level for the paper of a small photo,
-    which the shadow is not. even_page makes a small photo (not a bitmap, not a document's
-    crop) even as it does a page (docs/rules.md, rule 38): 48 and 48."""
-    shadowed = vignetted = 0
-    for row in user_digits:
-        if row["group"] != "photo":
-            continue
-        pixels = np.asarray(Image.open(row["path"]).convert("RGB"), dtype=np.float32)
-        height, width = pixels.shape[:2]
-        across = np.linspace(0.6, 1.0, width)[None, :, None]
-        y, x = np.mgrid[0:height, 0:width]
-        corner = np.hypot(2 * x / width - 1, 2 * y / height - 1) / np.sqrt(2)
-        vignette = (1 - 0.5 * corner ** 2)[:, :, None]
-        for light in (across, vignette):
-            image = Image.fromarray(np.clip(pixels * light, 0, 255).astype(np.uint8))
-            right = recognizer.read(image)["text"] == str(row["label"])
-            shadowed += right and light is across
-            vignetted += right and light is vignette
-    assert shadowed >= 46 and vignetted >= 46, (shadowed, vignetted)
-
-
 def test_light_paper_is_the_median_for_small_images_and_clear_medians():
     """Bitmaps, crops and pages whose median grey level is far from mid-grey keep the median's
     polarity (a tight crop round a thick digit can fool a look at its surroundings), as do

@@ -35,10 +35,9 @@ DITHER_SHARE = 0.072  # this share of a bilevel image's edge pixels isolated: di
 # thresholded)
 DITHERED = "digitrec.dithered"  # info key: whether the image a crop was cut from is dithered
 POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
-MIN_PHOTO_SIZE = 40  # pixels: an image under PAGE_SIZE but at least this large both ways may
-# be a small crop of a photo: light_paper compares a dim one with its surroundings (rule 36 in
-# docs/rules.md), even_page makes one in a shadow even (rule 38); 28x28 and 32x32 bitmaps are
-# taken as they are
+MIN_POLARITY_SIZE = 40  # pixels: a smaller image whose median says dark paper but lies in
+# UNSURE_MEDIAN (a small crop of a dim photo) is compared with its surroundings too from this
+# size both ways; 28x28 and 32x32 bitmaps keep the median's polarity (docs/rules.md, rule 36)
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -276,7 +275,7 @@ def light_paper(grey: np.ndarray) -> bool:
     ink is what differs from its surroundings instead: dark ink where the image lies further
     below than above a median filter a quarter of its shorter side across (at
     :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move. So is
-    it on a smaller image at least :data:`MIN_PHOTO_SIZE` pixels both ways whose median
+    it on a smaller image at least :data:`MIN_POLARITY_SIZE` pixels both ways whose median
     lies in :data:`UNSURE_MEDIAN` under 127.5 (a small crop of a dim photo; at its own size,
     or :data:`POLARITY_SIZE` if larger): grey paper the median would take for dark.
 
@@ -288,7 +287,7 @@ def light_paper(grey: np.ndarray) -> bool:
     """
     median = float(np.median(grey)) if grey.size else 255.0
     page = min(grey.shape) >= PAGE_SIZE
-    dim_crop = not page and min(grey.shape) >= MIN_PHOTO_SIZE and \
+    dim_crop = not page and min(grey.shape) >= MIN_POLARITY_SIZE and \
         UNSURE_MEDIAN[0] < median < 127.5
     if not dim_crop and (not page or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]):
         return median > 127.5

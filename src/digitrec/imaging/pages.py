@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (DITHERED, MIN_PHOTO_SIZE, STROKE_LEVEL, extract_ink, is_bilevel,
+from digitrec.imaging.ink import (DITHERED, STROKE_LEVEL, extract_ink, is_bilevel,
                                   is_dithered, light_paper, normalised_ink, page_background,
                                   table_mask, to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
@@ -67,18 +67,13 @@ def even_page(image: Image.Image) -> Image.Image:
         its 10th and 90th percentiles (a shadow) or whose paper the median grey level takes
         for ink (a dim photo, or chalk on a grey board: :func:`digitrec.imaging.ink.light_paper`).
         A strip (not a photographed page) scanned as a negative, made positive, or narrower
-        than the registers it was measured on, enlarged (:func:`_scanned_strip`); another
-        image that is not a photographed page but at least
-        :data:`~digitrec.imaging.ink.MIN_PHOTO_SIZE` pixels both ways (a small crop of a
-        photo) is judged as a photographed page is (docs/rules.md, rule 38). Else ``image``
-        itself: a crop of a document (a register's column, its margin often scanned with it),
-        a bitmap, a page of even paper, or one holding no ink.
+        than the registers it was measured on, enlarged (:func:`_scanned_strip`). Else
+        ``image`` itself: a crop of a document (a register's column, its margin often scanned
+        with it), a small image, a page of
+        even paper, or one holding no ink.
     """
     if not is_photographed_page(image):
-        strip, document = _scanned_strip(image)
-        # A small crop of a photo (not a bitmap, not a document's) can lie in a shadow too.
-        if document or strip is not image or min(image.size) < MIN_PHOTO_SIZE:
-            return strip
+        return _scanned_strip(image)
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
     table = framed and table_mask(grey) is not None
@@ -259,7 +254,7 @@ def _margin_angle(grey: np.ndarray) -> float | None:
     return float(np.median(angles)) if angles else None
 
 
-def _scanned_strip(image: Image.Image) -> tuple[Image.Image, bool]:
+def _scanned_strip(image: Image.Image) -> Image.Image:
     """:func:`even_page` for a strip cut from a scanned document (at least
     :data:`MIN_STRIP_HEIGHT` high, or so once enlarged): a negative (light ink on dark paper,
     as some microfilm is) made positive, and one narrower than :data:`STRIP_WIDTH` with a
@@ -267,11 +262,10 @@ def _scanned_strip(image: Image.Image) -> tuple[Image.Image, bool]:
     :func:`page_to_read` undoes): the line finding's sizes in pixels were measured on such
     crops. A negative is told by its scanner's margin (:func:`_margin_edges`), light where a
     positive's is black: found in the strip's negative, with light paper past it there, and not
-    found in the strip itself with light paper past it. Any other image is returned as it is.
-    With it, whether a scanner's margin was found (the image is a document's crop)."""
+    found in the strip itself with light paper past it. Any other image is returned as it is."""
     if image.width < MIN_LINE_HEIGHT or image.height * max(1.0, STRIP_WIDTH / image.width) < \
             MIN_STRIP_HEIGHT:
-        return image, False
+        return image
     grey = to_grey(image)
 
     def page_beside(levels: np.ndarray) -> list[float]:  # the median level past each margin
@@ -293,7 +287,7 @@ def _scanned_strip(image: Image.Image) -> tuple[Image.Image, bool]:
                              Image.Resampling.BICUBIC)
         image.info.update(info)
         image.info[DRAFT_SCALE] = info.get(DRAFT_SCALE, 1.0) / zoom
-    return image, has_margin
+    return image
 
 
 def _writing_angle(strokes: np.ndarray) -> float | None:
