@@ -724,6 +724,24 @@ def test_a_lone_one_in_a_bilevel_strip_is_unsure(recognizer):
     assert (answer["text"], answer["status"]) == ("1", "ok") and "reason" not in answer
 
 
+def test_a_lone_one_in_a_strip_without_a_scanners_margin_is_unsure(recognizer, user_digits):
+    """A tight photo of a 7 (taller than wide, no scanner's margin): find_lines takes its bar
+    for a ruling line, and its stem read "1" "ok" before the thirty-ninth rule; now "unsure",
+    saying why (predict reads it 7). A register crop of a real "1", with its scanner's
+    margin, keeps its "ok"."""
+    from digitrec.read_rules import LONE_ONE_UNFRAMED_REASON
+
+    (seven,) = [row for row in user_digits if row["filename"] == "krisut01/7.png"]
+    answer = recognizer.read(seven["path"])
+    assert (answer["text"], answer["status"], answer["reason"]) == \
+        ("1", "unsure", LONE_ONE_UNFRAMED_REASON), answer
+    assert [digit["status"] for digit in answer["digits"]] == ["unsure"]
+    assert recognizer.predict([seven["path"]])[0] == 7
+    crop = HANDWRITING / "register_numbers" / "images" / "born_K2700_0109a-FM_row_id_0.jpg"
+    answer = recognizer.read(crop)
+    assert (answer["text"], answer["status"]) == ("1", "ok") and "reason" not in answer
+
+
 def test_a_dithered_register_crop_is_smoothed_as_one_and_read(recognizer):
     """A register crop made black and white by Pillow's convert("1") (Floyd-Steinberg's dither)
     is told from one thresholded at mid-grey by its isolated dots, judged on the whole crop

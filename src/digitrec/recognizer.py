@@ -390,8 +390,9 @@ class Recognizer:
         digits: :func:`~read_rules.reading_score`), else the number reader's; on a whole image,
         the number reader's text "unsure" has a digit changed to the one the digit model reads
         in its box where both models find that likelier still
-        (:func:`~read_rules.likeliest_reading`). In a strip scanned in black and white, a lone
-        "1" is never "ok" (:func:`~read_rules.lone_one_in_bilevel_strip`). A photographed
+        (:func:`~read_rules.likeliest_reading`). In a strip scanned in black and white, or one
+        without a scanner's margin, a lone "1" is never "ok"
+        (:func:`~read_rules.lone_one_in_strip`). A photographed
         page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
@@ -458,7 +459,7 @@ class Recognizer:
             confidence = read_rules.text_confidence(reading, answer["text"])
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
-        return read_rules.lone_one_in_bilevel_strip(image, answer)
+        return read_rules.lone_one_in_strip(image, answer)
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
                          path) -> NumberAnswer:
