@@ -37,7 +37,8 @@ DIGIT_CONFIDENCE_FLOOR = 1e-4
 # TEXT_PROBABILITY (number_reader.text_probability: summed over the paths that read it), which
 # ranks right readings above wrong ones better than the best path's (docs/reading.md).
 TEXT_PROBABILITY = 0.8
-# A bilevel strip's lone "1" is never "ok" (the twenty-fifth rule of docs/rules.md):
+# A lone "1" in a bilevel strip (the twenty-fifth rule of docs/rules.md), or in a strip without
+# a scanner's margin (the thirty-ninth), is never "ok":
 LONE_ONE_REASON = ("check the whole number (in a black-and-white scan a lone 1 may be a piece of "
                    "a ruling line, or of a digit, that the scan's threshold broke)")
 LONE_ONE_UNFRAMED_REASON = ("check the whole number (in a tight crop a lone 1 may be the stem of "

@@ -276,8 +276,9 @@ def light_paper(grey: np.ndarray) -> bool:
     below than above a median filter a quarter of its shorter side across (at
     :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move. So is
     it on a smaller image at least :data:`MIN_POLARITY_SIZE` pixels both ways whose median
-    lies in :data:`UNSURE_MEDIAN` under 127.5 (a small crop of a dim photo; at its own size,
-    or :data:`POLARITY_SIZE` if larger): grey paper the median would take for dark.
+    lies in :data:`UNSURE_MEDIAN` under 127.5 (a small crop of a dim photo: grey paper the
+    median would take for dark), at its own size (reduced to :data:`POLARITY_SIZE` pixels
+    where it is longer).
 
     Args:
         grey: (H, W) float32 grey levels in [0, 255].
