@@ -35,9 +35,6 @@ DITHER_SHARE = 0.072  # this share of a bilevel image's edge pixels isolated: di
 # thresholded)
 DITHERED = "digitrec.dithered"  # info key: whether the image a crop was cut from is dithered
 POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
-MIN_POLARITY_SIZE = 40  # pixels: a smaller image whose median says dark paper but lies in
-# UNSURE_MEDIAN (a small crop of a dim photo) is compared with its surroundings too from this
-# size both ways; 28x28 and 32x32 bitmaps keep the median's polarity (docs/rules.md, rule 36)
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -274,11 +271,7 @@ def light_paper(grey: np.ndarray) -> bool:
     in :data:`UNSURE_MEDIAN`, a dim photo or one the paper of which is half in a shadow, the
     ink is what differs from its surroundings instead: dark ink where the image lies further
     below than above a median filter a quarter of its shorter side across (at
-    :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move. So is
-    it on a smaller image at least :data:`MIN_POLARITY_SIZE` pixels both ways whose median
-    lies in :data:`UNSURE_MEDIAN` under 127.5 (a small crop of a dim photo: grey paper the
-    median would take for dark), at its own size (reduced to :data:`POLARITY_SIZE` pixels
-    where it is longer).
+    :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move.
 
     Args:
         grey: (H, W) float32 grey levels in [0, 255].
@@ -287,15 +280,11 @@ def light_paper(grey: np.ndarray) -> bool:
         True for dark ink on light paper, False for light ink on dark paper.
     """
     median = float(np.median(grey)) if grey.size else 255.0
-    page = min(grey.shape) >= PAGE_SIZE
-    dim_crop = not page and min(grey.shape) >= MIN_POLARITY_SIZE and \
-        UNSURE_MEDIAN[0] < median < 127.5
-    if not dim_crop and (not page or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]):
+    if min(grey.shape) < PAGE_SIZE or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]:
         return median > 127.5
     scale = POLARITY_SIZE / max(grey.shape)
-    small = grey if dim_crop and scale >= 1 else cv2.resize(
-        grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
-        interpolation=cv2.INTER_AREA)
+    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)),
+                              max(1, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
     size = max(3, (min(small.shape) // 4) | 1)
     half = size // 2
     levels = cv2.copyMakeBorder(np.clip(small, 0, 255).astype(np.uint8), half, half, half, half,
