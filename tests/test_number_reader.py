@@ -571,17 +571,16 @@ def test_a_users_register_crops_train_as_the_lines_read_holds():
 
     reader = number_reader.NumberReader(DEFAULT_READER)
     crops = held_out_registers(12)
-    lines = register_lines(reader.logits, [(imaging.open_image(path), label) for path, label
-                                           in crops + [(CHEQUE, "25441")]])
+    opened = [(imaging.open_image(path), label) for path, label in crops + [(CHEQUE, "25441")]]
+    lines = register_lines(reader.logits, opened)
     # (a number none of whose digits is read in any line would be left out: none is here)
     assert [digits for _, digits in lines] == [label for _, label in crops] + ["25441"]
-    crop_heights = [imaging.open_image(path).height for path, _ in crops]
+    crop_heights = [image.height for image, _ in opened[:-1]]
     assert np.median([line.height for line, _ in lines[:-1]]) < 0.5 * np.median(crop_heights)
     cheque, digits = lines[-1]
-    assert digits == "25441" and cheque.size == imaging.open_image(CHEQUE).size
+    assert digits == "25441" and cheque.size == opened[-1][0].size
     # Before a model can choose among a crop's lines (training from scratch), the numbers in
     # which find_lines finds one line train as it: the cheque whole, a crop's one line.
-    opened = [(imaging.open_image(path), label) for path, label in crops + [(CHEQUE, "25441")]]
     single = single_lines(opened)
     assert 0 < len(single) < len(opened) and single[-1][1] == "25441"
     assert single[-1][0].size == opened[-1][0].size
