@@ -18,11 +18,11 @@ $(BIN)/python:
 
 # Recognition only: the light install (numpy, Pillow, ONNX Runtime, Typer, Rich).
 setup: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 
 # Everything: training (Keras 3 on TensorFlow), serving, HEIC photos, Ray, and the test tools.
 setup-train: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[train,serve,heif,scale,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[train,serve,heif,scale,test]"
 
 # Quick start 1: install, then read the example images with the shipped model.
 demo: setup
@@ -66,7 +66,7 @@ default-reader: setup-train
 	cp -r runs/default-reader src/digitrec/default_reader
 
 benchmark: setup-train
-	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[bench]"
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python benchmarks/server_load.py
 	$(BIN)/python benchmarks/inference.py
