@@ -737,6 +737,8 @@ def test_a_lone_one_in_a_strip_without_a_scanners_margin_is_unsure(recognizer, u
     assert [digit["status"] for digit in answer["digits"]] == ["unsure"]
     assert recognizer.predict([seven["path"]])[0] == 7
     crop = HANDWRITING / "register_numbers" / "images" / "born_K2700_0109a-FM_row_id_0.jpg"
+    assert not imaging.has_scanner_margin(imaging.to_grey(imaging.open_image(seven["path"])))
+    assert imaging.has_scanner_margin(imaging.to_grey(imaging.open_image(crop)))
     answer = recognizer.read(crop)
     assert (answer["text"], answer["status"]) == ("1", "ok") and "reason" not in answer
 

@@ -239,16 +239,11 @@ def disputed(chosen: NumberAnswer, other_reading: str) -> NumberAnswer:
     return answer
 
 
-def _unframed(grey) -> bool:
-    """Whether no scanner's margin is found in grey levels (H, W)."""
-    return imaging.scanner_margins(grey) == (0, 0, grey.shape[1], grey.shape[0])
-
-
 def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
     """``read``'s ``answer`` for ``image`` where that is a strip (taller than wide) scanned in
     black and white (at most two colours, :func:`digitrec.imaging.is_bilevel`) or, not a
     photographed page (:func:`digitrec.imaging.is_photographed_page`), without a scanner's
-    margin (:func:`digitrec.imaging.scanner_margins`): the single digit "1" read "ok" is
+    margin (:func:`digitrec.imaging.has_scanner_margin`): the single digit "1" read "ok" is
     "unsure", its digit too, with :data:`LONE_ONE_REASON` or
     :data:`LONE_ONE_UNFRAMED_REASON` as the ``reason``; any other answer as it is.
 
@@ -261,7 +256,8 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
         return answer
     if imaging.is_bilevel(image):
         reason = LONE_ONE_REASON
-    elif not imaging.is_photographed_page(image) and _unframed(imaging.to_grey(image)):
+    elif not imaging.is_photographed_page(image) and \
+            not imaging.has_scanner_margin(imaging.to_grey(image)):
         reason = LONE_ONE_UNFRAMED_REASON
     else:
         return answer

@@ -80,7 +80,8 @@ from digitrec.imaging.digit import (
     to_mnist,
 )
 from digitrec.imaging.pages import even_page, level_page, page_to_read, unturned_box
-from digitrec.imaging.text_lines import find_lines, is_photographed_page, scanner_margins
+from digitrec.imaging.text_lines import (find_lines, has_scanner_margin, is_photographed_page,
+                                         scanner_margins)
 
 __all__ = [
     # errors
@@ -99,5 +100,5 @@ __all__ = [
     # pages
     "even_page", "level_page", "page_to_read", "unturned_box",
     # text_lines
-    "find_lines", "is_photographed_page", "scanner_margins",
+    "find_lines", "has_scanner_margin", "is_photographed_page", "scanner_margins",
 ]

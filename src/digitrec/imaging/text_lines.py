@@ -206,6 +206,13 @@ def scanner_margins(grey: np.ndarray) -> tuple[int, int, int, int]:
     return left, top, right, bottom
 
 
+def has_scanner_margin(grey: np.ndarray) -> bool:
+    """Whether :func:`scanner_margins` finds a scanner's black margin at any edge of ``grey``
+    ((H, W) float32 grey levels in [0, 255], dark ink on light paper): a document's scan or
+    crop has one; a drawing or a tight photo of paper has none."""
+    return scanner_margins(grey) != (0, 0, grey.shape[1], grey.shape[0])
+
+
 def _median_under(grey: np.ndarray, level: float, axis: int) -> np.ndarray:
     """Whether the median of each column (``axis`` 0) or row (1) of ``grey`` (H, W) is under
     ``level``, as ``np.median(grey, axis) < level`` says, (W,) or (H,) bool: by counting the
