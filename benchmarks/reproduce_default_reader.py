@@ -3,11 +3,13 @@
     DIGITREC_DATA=../shared/data python benchmarks/reproduce_default_reader.py
 
 Re-trains with `digitrec train-reader` and the settings of the shipped reader's config.json
-(``src/digitrec/default_reader``; about an hour here), then compares the new reader with the
-shipped one: their Keras weights, their validation figures (metrics.json), and their logits on
-the first 100 held-out register crops and cheques. With the same seed on the same kind of
-machine the weights are bit-identical; on another CPU (oneDNN picks other kernels) they may
-differ slightly, and the validation figures should then agree within a few readings.
+(``src/digitrec/default_reader``; about 75 minutes here), then compares the new reader with
+the shipped one: their Keras weights, their validation figures (metrics.json), their logits on
+the first 100 held-out register crops and cheques, and their histories (the first epoch whose
+loss or validation figure differs, where the two trainings parted). With the same seed on the
+same kind of machine and the libraries of constraints.txt the weights are bit-identical; on
+another CPU (oneDNN picks other kernels) they may differ slightly, and the validation figures
+should then agree within a few readings.
 ``--run FOLDER`` compares a reader already trained that way instead of training one.
 """
 
@@ -65,6 +67,8 @@ def main() -> None:
                            capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         shipped = json.loads((DEFAULT_READER / "metrics.json").read_text())
         again = json.loads((out / "metrics.json").read_text())
+        histories = [json.loads((folder / "history.json").read_text())
+                     for folder in (DEFAULT_READER, out)]
         identical = weights(out / "model.weights.h5") == weights(
             DEFAULT_READER / "model.weights.h5")
         difference = largest_logit_difference(out, DEFAULT_READER)
@@ -73,6 +77,16 @@ def main() -> None:
         print(f"{key}: shipped {shipped[key]:.4f}, re-trained {again[key]:.4f}")
     print(f"weights bit-identical: {identical}; largest logit difference on 200 held-out "
           f"images: {difference:.2e}")
+    # Where the two trainings parted: the first epoch whose loss or validation figure differs.
+    parted = [shipped_epoch["epoch"] for shipped_epoch, epoch in zip(*histories)
+              if shipped_epoch != epoch]
+    if parted:
+        print(f"histories: the first epoch that differs is epoch {parted[0]}")
+    elif len(histories[0]) != len(histories[1]):
+        print(f"histories: {len(histories[0])} epochs shipped, {len(histories[1])} re-trained")
+    else:
+        print(f"histories: identical in every epoch's loss and validation figure "
+              f"({len(histories[0])} epochs)")
     close = abs(shipped["validation_exact"] - again["validation_exact"]) <= 0.02
     sys.exit(0 if identical or close else 1)
 
