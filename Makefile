@@ -54,7 +54,7 @@ default-model: setup-train
 	rm -rf src/digitrec/default_model
 	cp -r runs/default-model-int8 src/digitrec/default_model
 
-# Re-train the shipped number reader (about an hour and a half here): a CRNN on 30,000 new synthetic
+# Re-train the shipped number reader (an hour to an hour and a quarter here): a CRNN on 30,000 new synthetic
 # numbers of real digits each epoch, the first half of ORAND-CAR-A's amounts and the lines of the
 # fit registers' numbers, validated on ORAND's last 50 fit amounts and the last fit registers' crops
 # (docs/reading.md); benchmarks/reproduce_default_reader.py checks that this reproduces it.
