@@ -416,6 +416,25 @@ def test_read_with_either_reader_and_a_missing_one(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
 
 
+def test_a_number_reader_and_a_digit_model_given_in_each_others_place():
+    """A reader's run where a digit model is asked for (and the other way round) is named as
+    what it is, with where it belongs, not an ONNX Runtime traceback at the first image."""
+    reader = REPOSITORY / "src/digitrec/default_reader"
+    model = REPOSITORY / "src/digitrec/default_model"
+    number = REPOSITORY / "examples/numbers/canvas-number-2357.png"
+    for arguments, wrong, right in (
+            (["read", number, "--model", reader], "a number reader", "--reader"),
+            (["read", number, "--reader", model], "a digit model", "--model"),
+            (["predict", REPOSITORY / "examples/digits/small-28x28-5.png", "--model", reader],
+             "a number reader", "--reader"),
+            (["report", reader, "--out", REPOSITORY / "no-report.html"], "a number reader",
+             "--reader")):
+        result = digitrec(*arguments)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert wrong in result.stderr and right in result.stderr, result.stderr
+    assert not (REPOSITORY / "no-report.html").exists()
+
+
 def test_read_held_to_a_number_of_digits():
     """--digits: the cheque whose 1 the greedy path leaves out, read whole; a number of digits
     out of range, or with segmentation alone, is a one-line error before any work."""

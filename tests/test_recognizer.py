@@ -337,3 +337,28 @@ def test_segmentation_reads_a_documents_line_and_a_pages_whole_image():
     assert segmentation_line(strip, {"line": (0, 60, 120, 120), "lines": 1}) == \
         (0, 60, 120, 120)
     assert segmentation_line(page, None) == (0, 0, 700, 300)
+
+
+def test_a_model_of_another_shape_is_refused_at_load(tmp_path):
+    """An ONNX model that does not take MNIST's (N, 28, 28, 1) (here PyTorch's channels-first
+    (N, 1, 28, 28)) is refused when loaded, with the shapes it has and the one it needs; the
+    shipped reader given as the digit model is named a number reader."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from digitrec.model_format import DIGIT_MODEL, NUMBER_READER, model_kind
+    from digitrec.recognizer import DEFAULT_READER
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["image"], ["logits"])], "channels_first",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 1, 28, 28])])
+    path = tmp_path / "model.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    with pytest.raises(ValueError, match=r"\['N', 1, 28, 28\].*not a digitrec digit model"):
+        Recognizer.load(path)
+    with pytest.raises(ValueError, match="a number reader .*not a digit model"):
+        Recognizer.load(DEFAULT_READER)
+    assert model_kind(["N", 28, 28, 1], ["N", 10]) == DIGIT_MODEL
+    assert model_kind([None, 32, "W", 1], [None, "T", 11]) == NUMBER_READER
+    assert model_kind(["N", 28, 28, 1], ["N", "T", 11]) is None

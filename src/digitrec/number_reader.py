@@ -23,9 +23,9 @@ from PIL import Image
 
 from digitrec import answers, imaging, onnx_models, run_folder
 from digitrec.answers import DigitInNumber, NumberAnswer
-from digitrec.model_format import softmax
+from digitrec.model_format import NUMBER_READER, READER_CLASSES, READER_HEIGHT, softmax
 
-HEIGHT = 32  # the model's input height in pixels: an ORAND amount's digits are 20 to 40 high
+HEIGHT = READER_HEIGHT  # input height in pixels: an ORAND amount's digits are 20 to 40 high
 STEP = 4  # input columns per output step (two 2x2 poolings)
 MIN_WIDTH = 16  # narrower images are padded with paper to this width
 MAX_WIDTH = 512  # wider images are squeezed to this width (about 20 digits at HEIGHT)
@@ -36,7 +36,7 @@ TOP_EDGE = 8  # pixels: a line starting this near the top, with a sure line unde
 MARK_GAP = 32  # pixels, is a mark above the number (read_lines; the fit registers again)
 CUT_OFF_SHARE = 0.5  # a line starting that near the top, lower than this share of the highest
 # sure line, is the row above's writing cut off by the crop (read_lines; rule 37)
-NUM_CLASSES = 11
+NUM_CLASSES = READER_CLASSES
 WIDER = 1.15  # a document's line is read again this many times as wide (read_number)
 
 
@@ -432,7 +432,7 @@ class NumberReader:
             raise ValueError(f"{path}: no number reader there; give a run folder made by "
                              "`digitrec train-reader` (holding model.onnx)")
         self.model_path_ = path
-        self.session_ = onnx_models.session(path)
+        self.session_ = onnx_models.session(path, kind=NUMBER_READER)
         self.input_name_ = self.session_.get_inputs()[0].name
         metrics = run_folder.read_record(path.parent, run_folder.METRICS, required=False)
         self.threshold_ = float(metrics.get("ok_threshold", 1.0))

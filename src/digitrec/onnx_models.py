@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from digitrec import __version__, datasets, run_folder
-from digitrec.model_format import NUM_CLASSES, softmax, to_model_input
+from digitrec.model_format import (DIGIT_MODEL, NUM_CLASSES, NUMBER_READER, model_kind, softmax,
+                                   to_model_input)
 
 ONNX_TOLERANCE = 1e-5  # largest allowed |p_merged - p_mean of members| over the test images
 CALIBRATION_IMAGES = 1000  # training images whose activations set the int8 ranges
@@ -39,7 +40,7 @@ UNSATURATED_WEIGHT = 64
 THREADS = 0  # threads per ONNX Runtime session (0: one per core); digitrec.bulk's worker
 # processes set 1, as their parallelism is the processes
 
-def session(model_path: str | os.PathLike, optimized: bool = True):
+def session(model_path: str | os.PathLike, optimized: bool = True, kind: str | None = DIGIT_MODEL):
     """An ONNX Runtime session on the CPU for ``model_path``.
 
     Args:
@@ -47,9 +48,12 @@ def session(model_path: str | os.PathLike, optimized: bool = True):
         optimized: all graph optimisations (fused int8 kernels, the CPU's fastest instructions),
             as recognition runs; False turns them off, so each operator runs ONNX Runtime's
             reference kernel (for an int8 model in QDQ format: dequantise, float, quantise).
+        kind: the model it must be (:func:`digitrec.model_format.model_kind`):
+            ``DIGIT_MODEL`` or ``NUMBER_READER``; None: any.
 
     Raises:
-        ValueError: the file is not a valid ONNX model.
+        ValueError: the file is not a valid ONNX model, or not of ``kind`` (the message says
+            what it is and where it belongs).
     """
     import onnxruntime
 
@@ -60,10 +64,34 @@ def session(model_path: str | os.PathLike, optimized: bool = True):
         onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
         else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
     try:
-        return onnxruntime.InferenceSession(str(model_path), options,
-                                            providers=["CPUExecutionProvider"])
+        model_session = onnxruntime.InferenceSession(str(model_path), options,
+                                                     providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - onnxruntime raises several private types
         raise ValueError(f"{model_path}: not a valid ONNX model ({error})") from None
+    if kind is not None:
+        input_shape = model_session.get_inputs()[0].shape
+        output_shape = model_session.get_outputs()[0].shape
+        found = model_kind(input_shape, output_shape)
+        if found != kind:
+            raise ValueError(_wrong_kind(model_path, kind, found, input_shape, output_shape))
+    return model_session
+
+
+def _wrong_kind(model_path, kind: str, found: str | None, input_shape, output_shape) -> str:
+    """What :func:`session` says of a model that is not the ``kind`` asked for."""
+    if found == NUMBER_READER:
+        return (f"{model_path}: a number reader (made by `digitrec train-reader`), not a digit "
+                "model: give it as the reader (`digitrec read --reader`, `Recognizer("
+                "reader=...)`); a digit model is a run folder made by `digitrec train`")
+    if found == DIGIT_MODEL:
+        return (f"{model_path}: a digit model (made by `digitrec train`), not a number reader: "
+                "give it as the model (`--model`, `Recognizer(model=...)`); a number reader is "
+                "a run folder made by `digitrec train-reader`")
+    wanted = ("(N, 28, 28, 1) float32 images in [0, 1] -> (N, 10) logits" if kind == DIGIT_MODEL
+              else "(N, 32, W, 1) float32 lines -> (N, W / 4, 11) logits")
+    return (f"{model_path}: takes {input_shape} and gives {output_shape}, not a digitrec {kind} "
+            f"({wanted}); give a run folder made by `digitrec "
+            f"{'train' if kind == DIGIT_MODEL else 'train-reader'}` or its model.onnx")
 
 
 def probabilities(model_session, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:

@@ -24,6 +24,7 @@ REJECTION = "rejection.json"  # the "unsure" threshold (recipes with outlier exp
 SUMMARY = "summary.txt"  # Keras' model summary (trained runs)
 # Fields every run's metrics.json holds (written by training, ensembles and int8 copies alike).
 METRICS_FIELDS = ("model", "parameters", "epochs", "training_seconds", "test_accuracy")
+READER_FIELDS = ("validation_exact", "training_strings")  # in a number reader's metrics.json
 
 
 @contextlib.contextmanager
@@ -114,9 +115,20 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True,
         raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
     missing = [key for key in keys if key not in record]
     if missing:
+        refuse_number_reader(run, record)
         raise ValueError(f"{path}: lacks {', '.join(missing)}; was it made by an older or "
                          "another program? Re-make the run with `digitrec train`")
     return record
+
+
+def refuse_number_reader(run: str | os.PathLike, metrics: dict) -> None:
+    """Raises ValueError, saying where it belongs, where ``metrics`` (a run folder's
+    metrics.json, or ``{}``) is a number reader's (:data:`READER_FIELDS`): for commands that
+    take a digit model's run."""
+    if all(key in metrics for key in READER_FIELDS):
+        raise ValueError(f"{run}: a number reader's run (made by `digitrec train-reader`), not "
+                         "a digit model's: give it to `digitrec read --reader`; this takes a "
+                         "run folder made by `digitrec train`")
 
 
 def write_record(folder: str | os.PathLike, name: str, record: dict | list) -> None:

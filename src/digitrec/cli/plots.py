@@ -57,6 +57,11 @@ def plot(
     folder = run if run is not None else DEFAULT_MODEL
     out = out if out is not None else (folder / "plots" if run is not None else Path("plots"))
     try:
+        run_folder.refuse_number_reader(
+            folder, run_folder.read_record(folder, run_folder.METRICS, required=False))
+    except ValueError as error:
+        fail(str(error))
+    try:
         curves = plots.history(folder)
     except ValueError as error:
         if not (folder / run_folder.METRICS).is_file():

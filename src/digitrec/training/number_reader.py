@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec import datasets, imaging, run_folder
+from digitrec.model_format import NUMBER_READER
 from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
                                     pad_batch, reaches, read_each_line, read_lines,
                                     to_reader_input)
@@ -541,7 +542,7 @@ def export_reader(model: keras.Model, path: Path) -> None:
     from digitrec import onnx_models
 
     model.export(str(path), format="onnx", verbose=False)
-    session = onnx_models.session(path)
+    session = onnx_models.session(path, kind=NUMBER_READER)
     name = session.get_inputs()[0].name
     rng = np.random.default_rng(0)
     for width in (16, 100, 256, 400):
