@@ -519,6 +519,7 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path, caps
     the first one's weights, rebuilding its widths from its config.json."""
     import json
 
+    from digitrec.recognizer import DEFAULT_MODEL
     from digitrec.training.number_reader import EARLIER_WIDTHS, WEIGHTS, _widths, train_reader
 
     handwriting = _small_handwriting(tmp_path / "handwriting")
@@ -549,6 +550,8 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path, caps
     assert tuned_config["start_from"] == str(run) and tuned_config["units"] == 32
     with pytest.raises(ValueError, match="no model.weights.h5 to start from"):
         train_reader(tmp_path / "bad", handwriting, start_from=tmp_path)
+    with pytest.raises(ValueError, match="no model.weights.h5 to start from"):
+        train_reader(tmp_path / "bad", handwriting, start_from=DEFAULT_MODEL)  # a digit model
     with pytest.raises(ValueError, match="extra copies must be at least 1, got 0"):
         train_reader(tmp_path / "bad", handwriting, extra_copies=0)
     with pytest.raises(ValueError, match="validation must be at least 1 amount, got 0"):

@@ -377,11 +377,12 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     extra_copies = real_copies if extra_copies is None else extra_copies
     if extra_copies < 1:
         raise ValueError(f"extra copies must be at least 1, got {extra_copies}")
-    filters, units = _widths(start_from, filters, units)
     if start_from is not None and not (Path(start_from) / WEIGHTS).is_file():
-        # Checked before the strings are made: they take minutes.
+        # Checked before the strings are made (they take minutes), and before the widths are
+        # looked for in a folder that may be no reader's (a digit model's run).
         raise ValueError(f"{start_from}: no {WEIGHTS} to start from; give a run folder made "
                          "by `digitrec train-reader`")
+    filters, units = _widths(start_from, filters, units)
     config = {key: value for key, value in locals().items() if key not in ("out",)}
     config.update(handwriting=str(handwriting) if handwriting else None,
                   data_dir=str(data_dir) if data_dir else None,
