@@ -343,6 +343,12 @@ def test_a_missing_extra_is_named_with_its_install_command(blocked, arguments, e
     assert "Traceback" not in result.stderr
 
 
+def test_serve_refuses_a_port_that_cannot_be():
+    """Before this was checked, uvicorn said it ran on port 99999 and served nothing there."""
+    result = digitrec("serve", "--port", "99999", timeout=60)
+    assert result.returncode == 2 and "65535" in result.stderr, result.stderr
+
+
 def without_keras(*arguments):
     """The command line in a process where Keras and TensorFlow cannot be imported, as with the
     base install (`pip install digitrec`, no train extra)."""

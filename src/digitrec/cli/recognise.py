@@ -236,7 +236,7 @@ def _print_reading(path: Path, reading: NumberAnswer) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every "
                                                 "interface)."),
-    port: int = typer.Option(8000, help="Port to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     model: Optional[Path] = typer.Option(None, help="Run folder or .onnx file (default: the "
                                                     "shipped model)."),
     reader: Optional[str] = typer.Option(None, help="The number reader of /v1/read (as for "
