@@ -72,6 +72,9 @@ def test_a_file_path_its_bytes_a_file_object_and_its_pil_image_read_the_same(rec
         recognizer.read(np.asarray(Image.open(number)))  # as OpenCV users hold images
     with pytest.raises(ValueError, match="cannot recognise a float; pass file paths, image bytes"):
         recognizer.predict([3.5])
+    for nothing in (None, 7):
+        with pytest.raises(ValueError, match="cannot recognise a (NoneType|int); pass file paths"):
+            recognizer.recognize(nothing)
 
 
 def test_batching_gives_the_same_probabilities(mnist):

@@ -327,7 +327,11 @@ class Recognizer:
             images = [images]
         # Each image is decoded once and held until the model has read it (an unsure digit's
         # hint segments it): a few at a time, so that a long list of photos is never all in memory.
-        images = list(images)
+        try:
+            images = list(images)
+        except TypeError:  # None, a number: nothing to recognise
+            raise ValueError(f"cannot recognise a {type(images).__name__}; pass {INPUTS}, or a "
+                             "list of them") from None
         return [answer for start in range(0, len(images), IMAGES_AT_ONCE)
                 for answer in self._recognize_some(images[start:start + IMAGES_AT_ONCE], explain)]
 
