@@ -18,7 +18,7 @@ from PIL import Image
 
 from digitrec.imaging.errors import ImageError, NoDigitError
 from digitrec.imaging.ink import (DITHERED, PAGE_SIZE, STROKE_LEVEL, extract_ink, ink_components,
-                                  to_grey)
+                                  is_small_photo, to_grey)
 from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
 from digitrec.imaging.reading import open_image, upright
 
@@ -196,7 +196,8 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     """
     if image.width == 0 or image.height == 0:
         raise ImageError(f"image is {image.width}x{image.height} pixels, it has no content")
-    ink = extract_ink(to_grey(upright(image)))
+    image = upright(image)
+    ink = extract_ink(to_grey(image), photo=is_small_photo(image))
     if clean:
         ink = select_digit(remove_ruled_lines(ink))
     if deskew_slant:

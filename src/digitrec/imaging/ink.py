@@ -35,6 +35,31 @@ DITHER_SHARE = 0.072  # this share of a bilevel image's edge pixels isolated: di
 # thresholded)
 DITHERED = "digitrec.dithered"  # info key: whether the image a crop was cut from is dithered
 POLARITY_SIZE = 128  # pixels: light_paper compares a page with its surroundings at this size
+COLOUR_LEVEL = 2.0  # grey levels: an image whose pixels' channels differ by this much on average
+# has colour (has_colour; docs/rules.md, rule 42: the handwriting folder's register crops and
+# cheques 0, people's photos of digits 3.4 and more)
+MIN_POLARITY_SIZE = 40  # pixels: a smaller colour image whose median says dark paper but lies in
+# UNSURE_MEDIAN (a small crop of a dim photo) is compared with its surroundings too from this
+# size both ways; 28x28 and 32x32 bitmaps keep the median's polarity (docs/rules.md, rules 36, 44)
+
+
+def has_colour(image: Image.Image) -> bool:
+    """Whether ``image`` (any Pillow image) has colour: the mean over its pixels of the
+    largest minus the smallest of its red, green and blue levels (0 to 255) is at least
+    :data:`COLOUR_LEVEL`. A phone's photo has colour (the paper's tint, the ink's, the
+    camera's noise); a document scanned or saved as grey has none, whatever its mode."""
+    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"):
+        return False
+    channels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    spread = channels.max(axis=2) - channels.min(axis=2)
+    return bool(spread.size) and float(spread.mean()) >= COLOUR_LEVEL
+
+
+def is_small_photo(image: Image.Image) -> bool:
+    """Whether ``image`` is under :data:`PAGE_SIZE` pixels a side and has colour
+    (:func:`has_colour`): ``photo`` for :func:`extract_ink` and :func:`light_paper` (larger
+    images, pages, are judged whatever their colour)."""
+    return min(image.size) < PAGE_SIZE and has_colour(image)
 
 
 def to_grey(image: Image.Image) -> np.ndarray:
@@ -228,7 +253,7 @@ def page_background(grey: np.ndarray) -> np.ndarray:
     return opened[half:-half, half:-half]
 
 
-def extract_ink(grey: np.ndarray) -> np.ndarray:
+def extract_ink(grey: np.ndarray, photo: bool = False) -> np.ndarray:
     """Ink intensity of a grey image, white on black, with paper and uneven light removed.
 
     The paper is the majority of pixels (its polarity decides the ink's), unless the photo shows
@@ -240,6 +265,8 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
 
     Args:
         grey: (H, W) float32 grey levels in [0, 255], either polarity.
+        photo: the image has colour (:func:`has_colour`): a photo, whose polarity a small dim
+            crop takes from its surroundings (:func:`light_paper`).
 
     Returns:
         (H, W) float32 in [0, 1]: 0 is paper, 1 the stroke's core, anti-aliased edges between.
@@ -249,21 +276,21 @@ def extract_ink(grey: np.ndarray) -> np.ndarray:
             contrast under :data:`MIN_SIGNAL_TO_NOISE` times the paper's noise.
     """
     surround = table_mask(grey)
-    grey = _white_on_black(grey, surround is not None)
+    grey = _white_on_black(grey, surround is not None, photo)
     ink = normalised_ink(grey - _local_background(grey), surround)
     if min(grey.shape) >= PAGE_SIZE:
         ink = normalised_ink(grey - page_background(grey), surround)
     return ink
 
 
-def _white_on_black(grey: np.ndarray, table: bool = False) -> np.ndarray:
+def _white_on_black(grey: np.ndarray, table: bool = False, photo: bool = False) -> np.ndarray:
     """Grey levels (H, W) turned so that the ink is light on dark paper: inverted where the
     image is a light sheet on a darker table (``table``) or dark ink on light paper
     (:func:`light_paper`)."""
-    return 255.0 - grey if table or light_paper(grey) else grey
+    return 255.0 - grey if table or light_paper(grey, photo) else grey
 
 
-def light_paper(grey: np.ndarray) -> bool:
+def light_paper(grey: np.ndarray, photo: bool = False) -> bool:
     """Whether an image's ink is darker than its paper.
 
     The paper is the majority of the pixels: an image whose median grey level is over 127.5
@@ -271,20 +298,30 @@ def light_paper(grey: np.ndarray) -> bool:
     in :data:`UNSURE_MEDIAN`, a dim photo or one the paper of which is half in a shadow, the
     ink is what differs from its surroundings instead: dark ink where the image lies further
     below than above a median filter a quarter of its shorter side across (at
-    :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move.
+    :data:`POLARITY_SIZE` pixels), which strokes narrower than half of it do not move. So is
+    it on a smaller photo (``photo``) at least :data:`MIN_POLARITY_SIZE` pixels both ways
+    whose median lies in :data:`UNSURE_MEDIAN` under 127.5 (a small crop of a dim photo; at
+    its own size): grey paper the median would take for dark. A grey image that small keeps
+    the median's polarity: the number reader's training reads grey images only, and its
+    digits stay as the shipped reader's were cut (docs/rules.md, rule 44).
 
     Args:
         grey: (H, W) float32 grey levels in [0, 255].
+        photo: the image has colour (:func:`has_colour`).
 
     Returns:
         True for dark ink on light paper, False for light ink on dark paper.
     """
     median = float(np.median(grey)) if grey.size else 255.0
-    if min(grey.shape) < PAGE_SIZE or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]:
+    page = min(grey.shape) >= PAGE_SIZE
+    dim_crop = photo and not page and min(grey.shape) >= MIN_POLARITY_SIZE and \
+        UNSURE_MEDIAN[0] < median < 127.5
+    if not dim_crop and (not page or not UNSURE_MEDIAN[0] < median < UNSURE_MEDIAN[1]):
         return median > 127.5
     scale = POLARITY_SIZE / max(grey.shape)
-    small = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)),
-                              max(1, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    small = grey if dim_crop and scale >= 1 else cv2.resize(
+        grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA)
     size = max(3, (min(small.shape) // 4) | 1)
     half = size // 2
     levels = cv2.copyMakeBorder(np.clip(small, 0, 255).astype(np.uint8), half, half, half, half,

@@ -19,9 +19,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.imaging.errors import NoDigitError
-from digitrec.imaging.ink import (DITHERED, STROKE_LEVEL, extract_ink, is_bilevel,
-                                  is_dithered, light_paper, normalised_ink, page_background,
-                                  table_mask, to_grey)
+from digitrec.imaging.ink import (DITHERED, MIN_POLARITY_SIZE, STROKE_LEVEL, extract_ink,
+                                  has_colour, is_bilevel, is_dithered, is_small_photo,
+                                  light_paper, normalised_ink, page_background, table_mask,
+                                  to_grey)
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
@@ -67,22 +68,29 @@ def even_page(image: Image.Image) -> Image.Image:
         its 10th and 90th percentiles (a shadow) or whose paper the median grey level takes
         for ink (a dim photo, or chalk on a grey board: :func:`digitrec.imaging.ink.light_paper`).
         A strip (not a photographed page) scanned as a negative, made positive, or narrower
-        than the registers it was measured on, enlarged (:func:`_scanned_strip`). Else
-        ``image`` itself: a crop of a document (a register's column, its margin often scanned
-        with it), a small image, a page of
-        even paper, or one holding no ink.
+        than the registers it was measured on, enlarged (:func:`_scanned_strip`). A small
+        photo (not a photographed page, at least :data:`MIN_POLARITY_SIZE` pixels both ways,
+        with colour: :func:`~digitrec.imaging.ink.has_colour`) as a photographed page is.
+        Else ``image`` itself: a crop of a document (a register's column, its margin often
+        scanned with it, grey), a small grey image or bitmap, a page of even paper, or one
+        holding no ink.
     """
     if not is_photographed_page(image):
-        return _scanned_strip(image)
+        strip = _scanned_strip(image)
+        # A small photo can lie in a shadow too; a document's crop, grey, is read as it is
+        # (at low contrast its scanner's margin is not found: docs/rules.md, rules 38 and 42).
+        if strip is not image or min(image.size) < MIN_POLARITY_SIZE or not has_colour(image):
+            return strip
     grey = to_grey(image)
     margin, framed = _dark_edges(grey)
     table = framed and table_mask(grey) is not None
     if margin and not table:
         return image
+    photo = is_small_photo(image)
     # Even paper is read as it is: the ink measured over it thins faint strokes, and the number
     # reader, trained on the paper as it is, reads fewer numbers on plain and ruled pages so.
     # Not one whose paper the reader's input, judging by the median grey level, takes for ink.
-    dark_ink = light_paper(grey)
+    dark_ink = light_paper(grey, photo)
     median_misled = dark_ink != (float(np.median(grey)) > 127.5)
     paper = page_background(255.0 - grey if dark_ink else grey)
     uneven = np.percentile(paper, 90) - np.percentile(paper, 10) > UNEVEN_PAPER
@@ -90,7 +98,7 @@ def even_page(image: Image.Image) -> Image.Image:
         return image
     try:
         if table or not dark_ink:
-            ink = extract_ink(grey)
+            ink = extract_ink(grey, photo)
         else:  # the ink as a share of the light on the paper: a shadow dims ink and paper alike
             light = np.maximum(255.0 - paper, DARKEST_PAPER)
             ink = normalised_ink(255.0 * (255.0 - grey - paper) / light, None)
