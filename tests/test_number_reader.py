@@ -556,6 +556,12 @@ def test_training_a_reader_writes_a_run_that_reads_and_fine_tunes(tmp_path, caps
         train_reader(tmp_path / "bad", handwriting, extra_copies=0)
     with pytest.raises(ValueError, match="validation must be at least 1 amount, got 0"):
         train_reader(tmp_path / "bad", handwriting, validation=0)
+    for settings, message in ((dict(epochs=0), "epochs must be at least 1, got 0"),
+                              (dict(synthetic=-5), "synthetic must be at least 0, got -5"),
+                              (dict(recomposed=-1), "recomposed must be at least 0, got -1"),
+                              (dict(learning_rate=0.0), "learning rate must be above 0")):
+        with pytest.raises(ValueError, match=message):
+            train_reader(tmp_path / "bad", handwriting, **settings)
     with pytest.raises(ValueError, match="fine-tuning keeps a run's widths"):
         train_reader(tmp_path / "bad", handwriting, start_from=run, units=64)
     earlier = tmp_path / "earlier"  # a run made before config.json recorded the widths

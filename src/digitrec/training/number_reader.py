@@ -365,13 +365,18 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             270 MB an epoch for 30,000 strings) rather than train every epoch on the same.
 
     Raises:
-        FileExistsError: ``out`` exists. ValueError: ``validation`` under 1, fewer real
-            amounts than ``validation``,
-            ``start_from`` without weights, widths other than ``start_from``'s,
-            ``extra_copies`` under 1, or no
+        FileExistsError: ``out`` exists. ValueError: ``validation``, ``epochs``,
+            ``batch_size`` or ``extra_copies`` under 1, another count or ``seed`` under 0, a
+            learning rate not above 0, fewer real amounts than ``validation``,
+            ``start_from`` without weights, widths other than ``start_from``'s, or no
             handwriting folder and fewer than 2 numbers in ``extra_data``.
     """
     out = Path(out)
+    _check_counts(epochs=epochs, batch_size=batch_size, synthetic=synthetic,
+                  recomposed=recomposed, real_copies=real_copies, register_copies=register_copies,
+                  register_validation=register_validation, seed=seed)
+    if not learning_rate > 0:
+        raise ValueError(f"learning rate must be above 0, got {learning_rate}")
     if validation < 1:  # this recipe chooses its epoch on the cheques too
         raise ValueError(f"validation must be at least 1 amount, got {validation}")
     extra_copies = real_copies if extra_copies is None else extra_copies
@@ -472,6 +477,15 @@ def _own_numbers_split(extra_data) -> tuple[list[tuple[Path, str]], list[tuple[P
                          "a few hundred), or the handwriting folder")
     held = max(1, len(numbers) // 5)
     return numbers[:-held], numbers[-held:]
+
+
+def _check_counts(**counts: int) -> None:
+    """Raises ValueError, before any string is made, for the first of :func:`train_reader`'s
+    counts under its least (epochs and batch size 1, the others 0)."""
+    for name, count in counts.items():
+        least = 1 if name in ("epochs", "batch_size") else 0
+        if count < least:
+            raise ValueError(f"{name.replace('_', ' ')} must be at least {least}, got {count}")
 
 
 def _widths(start_from, filters, units) -> tuple[tuple[int, ...], int]:
