@@ -28,8 +28,7 @@ import time
 
 import numpy as np
 
-from digitrec import datasets, imaging
-from digitrec.number_reader import edit_distance
+from digitrec import datasets, evaluation, imaging
 from digitrec.recognizer import SEGMENTATION, Recognizer
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
 from ruled_paper import on_ruled_paper  # benchmarks/ruled_paper.py, beside this script
@@ -89,27 +88,31 @@ STRICTER = (0.9, 0.99, 0.999)  # levels of an answer's confidence a tool may ask
 
 
 def measure(read, items) -> dict:
-    exact = either = ok = ok_exact = errors = length = 0
-    stricter = {level: [0, 0] for level in STRICTER}  # level -> [ok, ok and exact]
+    """One reader on one set: :func:`digitrec.evaluation.reading_figures`, the stricter
+    levels' precision and coverage, and milliseconds per image."""
+    labels, texts, statuses, alternatives, confidences = [], [], [], [], []
     started = time.perf_counter()
     for item, label in items:
         text, is_ok, alternative, confidence = read(item, len(label))
-        exact += text == label
-        either += label in (text, alternative)
-        ok += is_ok
-        ok_exact += is_ok and text == label
-        errors += edit_distance(text, label)
-        length += len(label)
-        for level, counts in stricter.items():
-            if is_ok and confidence is not None and confidence >= level:
-                counts[0] += 1
-                counts[1] += text == label
+        labels.append(label)
+        texts.append(text)
+        statuses.append("ok" if is_ok else "unsure")
+        alternatives.append(alternative)
+        confidences.append(confidence)
     seconds = time.perf_counter() - started
-    return {"exact": exact / len(items), "either": either / len(items),
-            "per_digit": 1 - errors / length,
-            "precision": ok_exact / ok if ok else float("nan"), "coverage": ok / len(items),
-            "stricter": {level: (right / count if count else float("nan"), count / len(items))
-                         for level, (count, right) in stricter.items()},
+    figures = evaluation.reading_figures(labels, texts, statuses, alternatives)
+    stricter = {}
+    for level in STRICTER:
+        chosen = [text == label for text, label, status, confidence
+                  in zip(texts, labels, statuses, confidences)
+                  if status == "ok" and confidence is not None and confidence >= level]
+        stricter[level] = (sum(chosen) / len(chosen) if chosen else float("nan"),
+                           len(chosen) / len(items))
+    precision = figures["ok_precision"]
+    return {"exact": figures["exact"], "either": figures["text_or_alternative"],
+            "per_digit": figures["per_digit"],
+            "precision": float("nan") if precision is None else precision,
+            "coverage": figures["ok_coverage"], "stricter": stricter,
             "ms": seconds / len(items) * 1000}
 
 

@@ -1,11 +1,13 @@
 """The command line as a user runs it: real processes, real files, every bad input in one call."""
 
+import csv
 import json
 import shutil
 import struct
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -439,6 +441,39 @@ def test_a_number_reader_and_a_digit_model_given_in_each_others_place():
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert wrong in result.stderr and right in result.stderr, result.stderr
     assert not (REPOSITORY / "no-report.html").exists()
+
+
+def test_evaluate_scores_read_on_a_folder_of_labelled_numbers(tmp_path):
+    """`digitrec evaluate --numbers`: real cheques and a file that is no image, each answer
+    scored against its label; the figures agree with the mistakes listed."""
+    from digitrec.evaluation import reading_figures
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rows = list(csv.DictReader(open(HANDWRITING / "orand_car_a" / "labels.csv")))[:6]
+    lines = ["filename,label"]
+    for row in rows:
+        shutil.copy(HANDWRITING / "orand_car_a" / row["filename"], folder)
+        lines.append(f"{Path(row['filename']).name},{row['label']}")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "labels.csv").write_text("\n".join(lines + ["broken.jpg,123"]) + "\n")
+    result = digitrec("evaluate", "--numbers", folder, "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["numbers"] == 7 and figures["reader"] is None
+    assert figures["exact"] == pytest.approx(1 - len(figures["mistakes"]) / 7)
+    broken = [mistake for mistake in figures["mistakes"] if mistake["path"].endswith("broken.jpg")]
+    assert broken and broken[0]["status"] == "error" and "cannot read image" in broken[0]["error"]
+    text = digitrec("evaluate", "--numbers", folder)
+    assert text.returncode == 0, text.stderr
+    assert "not read exactly" in text.stdout and "broken.jpg" in text.stdout
+    (folder / "labels.csv").write_text("filename,label\nbroken.jpg,12a\n")
+    bad = digitrec("evaluate", "--numbers", folder)
+    assert bad.returncode == 2 and "must be the number's digits" in bad.stderr
+    # Edit distance per digit: "1234" for "1243" is 2 edits of 4; "ok" precision 1 of 2.
+    assert reading_figures(["1243", "55"], ["1234", "55"], ["ok", "ok"]) == {
+        "numbers": 2, "exact": 0.5, "text_or_alternative": 0.5, "per_digit": 1 - 2 / 6,
+        "ok_coverage": 1.0, "ok_precision": 0.5, "wrong_ok": 1}
 
 
 def test_read_held_to_a_number_of_digits():

@@ -1,5 +1,6 @@
 """Evaluation of a run on its dataset's test set: accuracy, loss, per-class figures, confusion
-matrix.
+matrix; and of ``read`` on a folder of labelled numbers: exact, per digit, "ok" precision and
+coverage.
 
 Runs the run folder's ONNX model (through :class:`digitrec.recognizer.Recognizer`), so evaluating
 needs no Keras and takes about a second for MNIST's 10,000 test images.
@@ -8,12 +9,14 @@ needs no Keras and takes about a second for MNIST's 10,000 test images.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from digitrec import datasets, run_folder
+from digitrec import datasets, imaging, run_folder
+from digitrec.number_reader import edit_distance
 from digitrec.recognizer import Recognizer
 
 
@@ -118,4 +121,93 @@ def evaluate(run: str | os.PathLike | None = None, data_dir: str | os.PathLike |
               "class_names": list(datasets.DATASETS[predictions.dataset].class_names),
               "test_images": int(len(predictions.labels))}
     result.update(classification_metrics(predictions.labels, predictions.probabilities))
+    return result
+
+
+def reading_figures(labels: list[str], texts: list[str], statuses: list[str],
+                    alternatives: list[str | None] | None = None) -> dict:
+    """How well numbers were read, against their labels (each a string of digits).
+
+    Args:
+        labels, texts, statuses: per number, its label, the text read and the answer's status
+            (``"ok"``, ``"unsure"``, ``"no_digit"``, ``"error"``).
+        alternatives: per number, the answer's ``alternative`` reading, or None.
+
+    Returns:
+        ``numbers``; ``exact``, the share read exactly; ``text_or_alternative``, the share
+        whose text or alternative is the label; ``per_digit``, 1 - the summed edit distance
+        (Levenshtein) between text and label over the labels' summed length; ``ok_coverage``,
+        the share answered "ok"; ``ok_precision``, the share of those read exactly (None
+        without any); ``wrong_ok``, how many "ok" answers are wrong. Shares in [0, 1].
+
+    Raises:
+        ValueError: no numbers, or lists of different lengths.
+    """
+    alternatives = alternatives if alternatives is not None else [None] * len(labels)
+    if not labels or not len(labels) == len(texts) == len(statuses) == len(alternatives):
+        raise ValueError(f"reading_figures needs as many labels, texts and statuses, at least "
+                         f"one: got {len(labels)}, {len(texts)}, {len(statuses)}")
+    exact = [text == label for text, label in zip(texts, labels)]
+    ok = [status == "ok" for status in statuses]
+    ok_exact = sum(right and is_ok for right, is_ok in zip(exact, ok))
+    errors = sum(edit_distance(text, label) for text, label in zip(texts, labels))
+    return {"numbers": len(labels), "exact": sum(exact) / len(labels),
+            "text_or_alternative": sum(label in (text, alternative) for label, text, alternative
+                                       in zip(labels, texts, alternatives)) / len(labels),
+            "per_digit": 1 - errors / max(1, sum(len(label) for label in labels)),
+            "ok_coverage": sum(ok) / len(labels),
+            "ok_precision": ok_exact / sum(ok) if any(ok) else None,
+            "wrong_ok": sum(ok) - ok_exact}
+
+
+def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None = None,
+                     reader: str | os.PathLike | None = None) -> dict:
+    """Reads every number of a folder of labelled numbers with :meth:`Recognizer.read` and
+    measures it (:func:`reading_figures`): a bank's own cheques, an archive's registers, to
+    judge a reader fine-tuned on others of them (``digitrec train-reader --extra-data``)
+    against the shipped one.
+
+    Args:
+        folder: a folder with ``labels.csv`` (``filename,label``, the label the number's
+            digits; :func:`digitrec.datasets.folder_numbers`).
+        model, reader: as for :class:`~digitrec.recognizer.Recognizer` (None: the shipped).
+
+    Returns:
+        :func:`reading_figures`' dict, plus ``folder``, ``model`` and ``reader`` (None: the
+        shipped), ``ms_per_image`` (milliseconds, opening the file included) and ``mistakes``:
+        for each number not read exactly, its ``path``, ``label``, ``text``, ``status`` and
+        ``reason`` or ``error`` (a file that cannot be read counts as a mistake, "error").
+
+    Raises:
+        ValueError: an unusable model or reader; digitrec.datasets.DatasetError: no
+        labels.csv, or a label that is not digits.
+    """
+    numbers = datasets.folder_numbers(folder)
+    if not numbers:
+        raise datasets.DatasetError(f"{folder}: labels.csv lists no numbers")
+    bad = [label for _, label in numbers if not label.isdigit()]
+    if bad:
+        raise datasets.DatasetError(f"{folder}/labels.csv: a label must be the number's digits "
+                                    f"(such as 25441), got {bad[0]!r}")
+    recognizer = Recognizer.load(model, reader=reader)
+    answers = []
+    started = time.perf_counter()
+    for path, _ in numbers:
+        try:
+            answers.append(recognizer.read(path))
+        except imaging.ImageError as error:
+            answers.append({"text": "", "status": "error", "error": str(error)})
+    seconds = time.perf_counter() - started
+    labels = [label for _, label in numbers]
+    result = {"folder": str(folder), "model": None if model is None else str(model),
+              "reader": None if reader is None else str(reader)}
+    result.update(reading_figures(labels, [answer["text"] for answer in answers],
+                                  [answer["status"] for answer in answers],
+                                  [answer.get("alternative") for answer in answers]))
+    result["ms_per_image"] = seconds / len(numbers) * 1000
+    result["mistakes"] = [{"path": str(path), "label": label, "text": answer["text"],
+                           "status": answer["status"],
+                           **{key: answer[key] for key in ("reason", "error") if key in answer}}
+                          for (path, label), answer in zip(numbers, answers)
+                          if answer["text"] != label]
     return result

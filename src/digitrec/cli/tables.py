@@ -6,6 +6,7 @@ imported inside them, as the commands import their libraries.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -59,6 +60,36 @@ def print_evaluation(result: dict) -> None:
                          (str(count) if count else "[dim]0[/dim]")
                          for column, count in enumerate(counts)])
     console.print(matrix)
+
+
+def print_reading_evaluation(result: dict) -> None:
+    """What :func:`digitrec.evaluation.evaluate_reading` found: the figures, then each number
+    not read exactly."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    readers = (f"reader {result['reader'] or 'shipped'}, "
+               f"digit model {result['model'] or 'shipped'}")
+    console.print(f"[bold]{result['folder']}[/bold]: {result['numbers']:,} numbers read "
+                  f"({readers})")
+    console.print(f"exact {result['exact']:.1%}   per digit {result['per_digit']:.1%}   text or "
+                  f"alternative {result['text_or_alternative']:.1%}   "
+                  f"{result['ms_per_image']:.1f} ms per image")
+    precision = result["ok_precision"]
+    console.print(f"\"ok\" {result['ok_coverage']:.1%} of them" + (
+        f", {precision:.1%} of those right ({result['wrong_ok']} wrong)"
+        if precision is not None else ""))
+    if not result["mistakes"]:
+        return
+    mistakes = Table(title="not read exactly")
+    for column in ("file", "label", "read", "status", "why"):
+        mistakes.add_column(column)
+    for mistake in result["mistakes"]:
+        mistakes.add_row(os.path.relpath(mistake["path"], result["folder"]), mistake["label"],
+                         mistake["text"], mistake["status"],
+                         mistake.get("reason") or mistake.get("error") or "")
+    console.print(mistakes)
 
 
 def print_comparison(rows) -> None:

@@ -19,7 +19,8 @@ import typer
 from digitrec import run_folder
 from digitrec.cli.common import (DATA_DIR_HELP, fail, missing_extra, need_plots, quiet_tensorflow,
                                  save_and_report, text_or_none, training_errors)
-from digitrec.cli.tables import print_comparison, print_evaluation, print_models, print_trials
+from digitrec.cli.tables import (print_comparison, print_evaluation, print_models,
+                                 print_reading_evaluation, print_trials)
 
 
 def models() -> None:
@@ -345,18 +346,30 @@ def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run folder (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
+    numbers: Optional[Path] = typer.Option(
+        None, help="Instead of the test set: a folder of your own labelled numbers "
+                   "(labels.csv: filename,label), each read as `digitrec read` reads it: exact, "
+                   "per digit, \"ok\" precision and coverage, and the mistakes."),
+    reader: Optional[str] = typer.Option(None, help="With --numbers: the number reader (as for "
+                                                    "`digitrec read --reader`)."),
 ) -> None:
-    """Test accuracy and loss, per-class precision and recall, and the confusion matrix."""
+    """Test accuracy and loss, per-class precision and recall, and the confusion matrix; or,
+    with --numbers, how well `read` reads your labelled numbers."""
     from digitrec import datasets, evaluation
 
+    if reader is not None and numbers is None:
+        fail("--reader needs --numbers FOLDER: the digit model's test set has no numbers")
     try:
-        result = evaluation.evaluate(run, data_dir)
+        result = (evaluation.evaluate(run, data_dir) if numbers is None
+                  else evaluation.evaluate_reading(numbers, run, reader))
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
     if as_json:
         typer.echo(json.dumps(result))
-    else:
+    elif numbers is None:
         print_evaluation(result)
+    else:
+        print_reading_evaluation(result)
 
 
 def train_reader(
