@@ -128,6 +128,27 @@ def test_predict_explain_saves_the_28x28_image_the_model_saw(tmp_path):
         assert pixels.max() == 255 and pixels[0, 0] == 0  # white ink on black, as MNIST
 
 
+def test_read_explain_draws_each_digits_box_on_the_image(tmp_path):
+    """A real cheque 40 pixels high (its first digit, a 1 read as 7, to check) drawn enlarged
+    with its boxes, red round the digit to check and green round the others; a file that
+    cannot be read is answered and not drawn; nothing is drawn over an earlier drawing."""
+    cheque = HANDWRITING / "orand_car_a" / "images" / "train_a_car_000164.jpg"  # 19133
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    for _ in range(2):
+        result = digitrec("read", "--json", "--explain", tmp_path / "drawn", cheque, broken)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert sorted(path.name for path in (tmp_path / "drawn").iterdir()) == [
+        "train_a_car_000164-2.read.png", "train_a_car_000164.read.png"]
+    reading = json.loads(result.stdout.splitlines()[0])
+    drawing = np.asarray(Image.open(tmp_path / "drawn" / "train_a_car_000164.read.png"))
+    assert drawing.shape[0] >= 200 and drawing.shape[2] == 3
+    red = (drawing[..., 0] > 200) & (drawing[..., 1] < 60) & (drawing[..., 2] < 60)
+    green = (drawing[..., 1] > 100) & (drawing[..., 0] < 60) & (drawing[..., 2] < 60)
+    to_check = [digit["status"] != "ok" for digit in reading["digits"]]
+    assert red.any() == any(to_check) and green.any() == (not all(to_check))
+
+
 def test_read_prints_the_number_and_json_boxes():
     path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
     result = digitrec("read", path)

@@ -29,6 +29,7 @@ JOBS_HELP = ("Processes reading the files, this one included (default: this mach
 ADDRESS_HELP = ("Run on a Ray cluster, ray://HEAD:10001 ('auto': the one this machine is part "
                 "of), with Ray Data: the files, and --model, must be readable on every machine "
                 "(a shared folder). Needs the scale extra.")
+DRAWN_HEIGHT = 200  # pixels: read --explain enlarges smaller images to at least this height
 
 
 def predict(
@@ -104,6 +105,10 @@ def read(
                                       help=FORMAT_HELP.format(key="text")),
     jobs: Optional[int] = typer.Option(None, min=1, help=JOBS_HELP),
     address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
+    explain: Optional[Path] = typer.Option(None, help="Save in this folder, for each image, the "
+                                                      "image with each digit's box and the "
+                                                      "number read (NAME.read.png; boxes to "
+                                                      "check in red)."),
 ) -> None:
     """Read a number written as a string of digits: a date, an amount, a meter reading, or the
     number in a crop of a document (a register's column).
@@ -115,6 +120,8 @@ def read(
 
     output_format = _output_format(output_format, as_json)
     try:
+        if explain is not None:
+            explain.mkdir(parents=True, exist_ok=True)
         files = imaging.image_files(images, recursive)
         answered = _answers(files, "read", model, reader, jobs, False, address, digits)
     except (ValueError, OSError) as error:
@@ -123,10 +130,40 @@ def read(
     failed = False
     for path, reading in _progress(answered, len(files)):
         failed |= reading["status"] in ("no_digit", "error")
+        if explain is not None and reading["status"] != "error":
+            imaging.save_image(_drawn_reading(imaging.open_image(path), reading),
+                               explain / f"{Path(path).stem}.read.png")
         write(path, reading)
     sys.stdout.flush()
     if failed:
         raise typer.Exit(1)
+
+
+def _drawn_reading(image, reading: dict):
+    """The image (as :func:`digitrec.imaging.open_image` decodes it, enlarged to at least
+    :data:`DRAWN_HEIGHT` pixels high) with each digit's box, green where the digit is "ok" and
+    red and thicker where it is to check, under the text read and its status; the boxes, in
+    the file's pixels, scaled to the drawing's."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from digitrec import imaging
+
+    enlarged = -(-DRAWN_HEIGHT // image.height)  # a cheque 40 pixels high, 5 times
+    scale = image.info.get(imaging.DRAFT_SCALE, 1.0) * enlarged
+    image = image.convert("RGB").resize((image.width * enlarged, image.height * enlarged),
+                                        Image.Resampling.NEAREST)
+    size = max(12, min(image.size) // 8)  # the text's height
+    canvas = Image.new("RGB", (image.width, image.height + size + 8), "white")
+    canvas.paste(image, (0, size + 8))
+    draw = ImageDraw.Draw(canvas)
+    for digit in reading["digits"]:
+        x, y, width, height = (value * scale for value in digit["box"])
+        colour, line = ("green", 1 + enlarged // 2) if digit["status"] == "ok" else ("red", 4)
+        draw.rectangle([x, y + size + 8, x + width, y + height + size + 8], outline=colour,
+                       width=line)
+    draw.text((4, 2), f"{reading['text'] or '(no digit)'}  {reading['status']}", fill="black",
+              font=ImageFont.load_default(size=size))
+    return canvas
 
 
 def _output_format(output_format: str, as_json: bool) -> str:

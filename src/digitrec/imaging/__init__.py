@@ -29,7 +29,8 @@ The stages, one module each, in the order a pixel meets them (each imports only 
   components (steps 1 to 5);
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
-  (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit` and :func:`save_digit`;
+  (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit`, :func:`save_digit` and
+  :func:`save_image`;
 - :mod:`~digitrec.imaging.pages`: a photographed page made even and level, a scanned strip
   made positive, at the line finding's scale and level, before its lines are found;
 - :mod:`~digitrec.imaging.text_lines`: the lines of writing in a crop of a document, where a
@@ -76,6 +77,7 @@ from digitrec.imaging.digit import (
     deskew,
     load_digit,
     save_digit,
+    save_image,
     select_digit,
     to_mnist,
 )
@@ -96,7 +98,7 @@ __all__ = [
     "is_line", "outline_share", "remove_ruled_lines",
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
-    "select_digit", "to_mnist",
+    "save_image", "select_digit", "to_mnist",
     # pages
     "even_page", "level_page", "page_to_read", "unturned_box",
     # text_lines

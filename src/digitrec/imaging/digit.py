@@ -3,7 +3,8 @@
 :func:`select_digit` keeps the digit's components, :func:`crop_to_ink` and :func:`deskew` crop
 it and remove its slant, and :func:`center_in_28x28` places it as MNIST's makers did: fitted to
 a 20x20 box, centre of mass at the centre of 28x28. :func:`to_mnist` runs every stage on a
-Pillow image, :func:`load_digit` on a file; :func:`save_digit` writes a digit as a PNG;
+Pillow image, :func:`load_digit` on a file; :func:`save_digit` writes a digit as a PNG
+(:func:`save_image`, any image, never over a file);
 :func:`cut_box` cuts a digit found in a larger image out of it, for :func:`to_mnist`.
 """
 
@@ -268,7 +269,17 @@ def load_digit(path: str | os.PathLike, **options) -> np.ndarray:
 
 
 def save_digit(digit: np.ndarray, path: str | os.PathLike) -> Path:
-    """Saves a (28, 28) float32 digit in [0, 1] as an 8-bit grey PNG, never overwriting a file.
+    """Saves a (28, 28) float32 digit in [0, 1] as an 8-bit grey PNG (:func:`save_image`).
+
+    Returns:
+        The path written.
+    """
+    return save_image(Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)),
+                      path)
+
+
+def save_image(image: Image.Image, path: str | os.PathLike) -> Path:
+    """Saves a Pillow image as a PNG, never overwriting a file.
 
     If ``path`` exists, ``-2``, ``-3``... is added before the suffixes. The image is written to a
     temporary file beside it and renamed into place, so no half-written file is left.
@@ -285,8 +296,7 @@ def save_digit(digit: np.ndarray, path: str | os.PathLike) -> Path:
         candidate = path if number == 1 else path.with_name(f"{stem}-{number}.{suffix}")
         try:
             with run_folder.replacing(candidate, overwrite=False) as temporary:
-                Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(
-                    temporary, format="PNG")
+                image.save(temporary, format="PNG")
             return candidate
         except FileExistsError:
             number += 1
