@@ -488,6 +488,10 @@ def test_evaluate_scores_read_on_a_folder_of_labelled_numbers(tmp_path):
     text = digitrec("evaluate", "--numbers", folder)
     assert text.returncode == 0, text.stderr
     assert "not read exactly" in text.stdout and "broken.jpg" in text.stdout
+    held = json.loads(digitrec("evaluate", "--numbers", folder, "--digits", "5", "--json").stdout)
+    assert held["digits"] == 5 and all(len(mistake["text"]) in (0, 5)
+                                       for mistake in held["mistakes"])
+    assert digitrec("evaluate", "--numbers", folder, "--digits", "0").returncode == 2
     (folder / "labels.csv").write_text("filename,label\nbroken.jpg,12a\n")
     bad = digitrec("evaluate", "--numbers", folder)
     assert bad.returncode == 2 and "must be the number's digits" in bad.stderr

@@ -17,7 +17,7 @@ import numpy as np
 
 from digitrec import datasets, imaging, run_folder
 from digitrec.number_reader import edit_distance
-from digitrec.recognizer import Recognizer
+from digitrec.recognizer import Recognizer, check_digits
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -161,7 +161,7 @@ def reading_figures(labels: list[str], texts: list[str], statuses: list[str],
 
 
 def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None = None,
-                     reader: str | os.PathLike | None = None) -> dict:
+                     reader: str | os.PathLike | None = None, digits: int | None = None) -> dict:
     """Reads every number of a folder of labelled numbers with :meth:`Recognizer.read` and
     measures it (:func:`reading_figures`): a bank's own cheques, an archive's registers, to
     judge a reader fine-tuned on others of them (``digitrec train-reader --extra-data``)
@@ -171,6 +171,8 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
         folder: a folder with ``labels.csv`` (``filename,label``, the label the number's
             digits; :func:`digitrec.datasets.folder_numbers`).
         model, reader: as for :class:`~digitrec.recognizer.Recognizer` (None: the shipped).
+        digits: every number's count of digits, where the field has one (a meter reading):
+            each is read held to it (:meth:`Recognizer.read`'s ``digits``).
 
     Returns:
         :func:`reading_figures`' dict, plus ``folder``, ``model`` and ``reader`` (None: the
@@ -179,8 +181,9 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
         ``reason`` or ``error`` (a file that cannot be read counts as a mistake, "error").
 
     Raises:
-        ValueError: an unusable model or reader; digitrec.datasets.DatasetError: no
-        labels.csv, or a label that is not digits.
+        ValueError: an unusable model or reader, or ``digits`` as :meth:`Recognizer.read`
+        refuses it; digitrec.datasets.DatasetError: no labels.csv, or a label that is not
+        digits.
     """
     numbers = datasets.folder_numbers(folder)
     if not numbers:
@@ -190,17 +193,18 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
         raise datasets.DatasetError(f"{folder}/labels.csv: a label must be the number's digits "
                                     f"(such as 25441), got {bad[0]!r}")
     recognizer = Recognizer.load(model, reader=reader)
+    check_digits(digits, recognizer.reader_ is None)
     answers = []
     started = time.perf_counter()
     for path, _ in numbers:
         try:
-            answers.append(recognizer.read(path))
+            answers.append(recognizer.read(path, digits))
         except imaging.ImageError as error:
             answers.append({"text": "", "status": "error", "error": str(error)})
     seconds = time.perf_counter() - started
     labels = [label for _, label in numbers]
     result = {"folder": str(folder), "model": None if model is None else str(model),
-              "reader": None if reader is None else str(reader)}
+              "reader": None if reader is None else str(reader), "digits": digits}
     result.update(reading_figures(labels, [answer["text"] for answer in answers],
                                   [answer["status"] for answer in answers],
                                   [answer.get("alternative") for answer in answers]))

@@ -70,7 +70,8 @@ def print_reading_evaluation(result: dict) -> None:
 
     console = Console()
     readers = (f"reader {result['reader'] or 'shipped'}, "
-               f"digit model {result['model'] or 'shipped'}")
+               f"digit model {result['model'] or 'shipped'}"
+               + (f", {result['digits']} digits each" if result["digits"] else ""))
     console.print(f"[bold]{result['folder']}[/bold]: {result['numbers']:,} numbers read "
                   f"({readers})")
     console.print(f"exact {result['exact']:.1%}   per digit {result['per_digit']:.1%}   text or "

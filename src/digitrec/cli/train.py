@@ -352,16 +352,19 @@ def evaluate(
                    "per digit, \"ok\" precision and coverage, and the mistakes."),
     reader: Optional[str] = typer.Option(None, help="With --numbers: the number reader (as for "
                                                     "`digitrec read --reader`)."),
+    digits: Optional[int] = typer.Option(None, help="With --numbers: each number's count of "
+                                                     "digits, as for `digitrec read --digits`."),
 ) -> None:
     """Test accuracy and loss, per-class precision and recall, and the confusion matrix; or,
     with --numbers, how well `read` reads your labelled numbers."""
     from digitrec import datasets, evaluation
 
-    if reader is not None and numbers is None:
-        fail("--reader needs --numbers FOLDER: the digit model's test set has no numbers")
+    if (reader is not None or digits is not None) and numbers is None:
+        fail("--reader and --digits need --numbers FOLDER: the digit model's test set has no "
+             "numbers")
     try:
         result = (evaluation.evaluate(run, data_dir) if numbers is None
-                  else evaluation.evaluate_reading(numbers, run, reader))
+                  else evaluation.evaluate_reading(numbers, run, reader, digits))
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
     if as_json:
