@@ -176,9 +176,10 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
 
     Returns:
         :func:`reading_figures`' dict, plus ``folder``, ``model`` and ``reader`` (None: the
-        shipped), ``ms_per_image`` (milliseconds, opening the file included) and ``mistakes``:
-        for each number not read exactly, its ``path``, ``label``, ``text``, ``status`` and
-        ``reason`` or ``error`` (a file that cannot be read counts as a mistake, "error").
+        shipped), ``digits``, ``ms_per_image`` (milliseconds, opening the file included) and
+        ``mistakes``: for each number not read exactly, its ``path``, ``label``, ``text``,
+        ``status`` and ``reason`` or ``error`` (a file that cannot be read counts as a
+        mistake, "error").
 
     Raises:
         ValueError: an unusable model or reader, or ``digits`` as :meth:`Recognizer.read`
