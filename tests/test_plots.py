@@ -8,7 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
-from digitrec import plots
+from digitrec import plots, run_folder
 from digitrec.recognizer import DEFAULT_MODEL
 
 from conftest import HANDWRITING, REPOSITORY
@@ -45,6 +45,21 @@ def test_run_plots_through_the_command(tmp_path):
         assert (tmp_path / f"{name}.svg").stat().st_size > 1000
     with Image.open(tmp_path / "curves.png") as image:
         assert image.width > 2 * image.height  # two panels side by side
+
+
+def test_a_number_readers_run_plots_its_training_curves(tmp_path):
+    """`digitrec plot` on the shipped reader: its loss and the share of validation numbers
+    read exactly per epoch (its history.json is a list of epochs), and nothing of MNIST's."""
+    from digitrec.recognizer import DEFAULT_READER
+
+    result = subprocess.run([sys.executable, "-m", "digitrec.cli", "plot", str(DEFAULT_READER),
+                             "--out", str(tmp_path)], capture_output=True, text=True,
+                            cwd=REPOSITORY, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["curves.png", "curves.svg"]
+    assert "read exactly" in (tmp_path / "curves.svg").read_text()
+    history = run_folder.read_history(DEFAULT_READER)
+    assert set(history) == {"epoch", "loss", "validation_exact"} and history["epoch"][0] == 1
 
 
 def test_explained_user_image(tmp_path):

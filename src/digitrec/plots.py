@@ -103,13 +103,19 @@ def history(run: str | os.PathLike) -> Figure:
     """Loss and accuracy per epoch, training against validation, best validation epoch marked.
 
     An ensemble has no epochs of its own: its figure is its members' validation accuracy per
-    epoch (:func:`compare`), from the member runs still on disk.
+    epoch (:func:`compare`), from the member runs still on disk. A number reader's run
+    (``digitrec train-reader``) has its training loss and the share of its validation numbers
+    read exactly, the epoch it kept marked.
 
     Raises:
         ValueError: the run folder has no history.json (nor, for an ensemble, any member that
             has one).
     """
-    record = run_folder.read_record(run, run_folder.HISTORY, required=False)
+    record = run_folder.read_history(run)
+    reader = "validation_exact" in record  # a number reader's: validated on numbers read
+    if reader:
+        record = {"epoch": record["epoch"], "loss": record["loss"],
+                  "accuracy": record["validation_exact"]}
     if not record:
         members = [member for member in run_folder.ensemble_members(run)
                    if (member / run_folder.HISTORY).is_file()]
@@ -121,19 +127,26 @@ def history(run: str | os.PathLike) -> Figure:
     figure = Figure(figsize=(10, 4))
     loss_axis, accuracy_axis = figure.subplots(1, 2)
     for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-        axis.plot(epochs, record[metric], "o-", label="training")
+        axis.plot(epochs, record[metric], "o-",
+                  label="validation numbers" if reader and metric == "accuracy" else "training")
         if f"val_{metric}" in record:
             axis.plot(epochs, record[f"val_{metric}"], "s-", label="validation")
         axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
+        axis.set_ylabel("read exactly" if reader and metric == "accuracy" else metric)
         if len(epochs) <= 10:
             axis.set_xticks(epochs)  # every record, a fractional last epoch (1.25) included
         else:
             axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
-    if "val_accuracy" in record:
-        best = int(np.argmax(record["val_accuracy"]))
-        for axis, metric in ((loss_axis, "val_loss"), (accuracy_axis, "val_accuracy")):
+    if "val_accuracy" in record:  # the epoch kept: the best validation accuracy
+        marked = ("val_loss", "val_accuracy")
+    elif reader:  # the epoch kept: the first that read the most validation numbers
+        marked = ("loss", "accuracy")
+    else:
+        marked = None
+    if marked:
+        best = int(np.argmax(record[marked[1]]))
+        for axis, metric in zip((loss_axis, accuracy_axis), marked):
             axis.axvline(epochs[best], color="grey", linestyle="--", linewidth=1)
             axis.plot(epochs[best], record[metric][best], "*", markersize=14, color="black",
                       label=f"best validation (epoch {epochs[best]})")
@@ -155,7 +168,7 @@ def compare(runs, title: str = "validation accuracy per epoch") -> Figure:
     figure = Figure(figsize=(8, 4.5))
     axis = figure.subplots()
     for run in runs:
-        record = run_folder.read_record(run, run_folder.HISTORY, required=False)
+        record = run_folder.read_history(run)
         if not record:
             config = run_folder.read_record(run, run_folder.CONFIG, required=False)
             if config.get("model") == "ensemble":

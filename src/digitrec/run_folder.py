@@ -121,11 +121,40 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True,
     return record
 
 
+def read_history(run: str | os.PathLike) -> dict:
+    """A run folder's ``history.json`` as one list per figure (``{}`` without the file): a
+    digit model's as Keras writes it (``loss``, ``accuracy``, ``val_loss``, ...), a number
+    reader's list of epochs (``{"epoch", "loss", "validation_exact"}`` each) turned into
+    ``epoch``, ``loss`` and ``validation_exact`` lists.
+
+    Raises:
+        ValueError: as :func:`read_record`, or a list that is not one of epochs.
+    """
+    path = Path(run) / HISTORY
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
+    if isinstance(record, list):
+        if not record or not all(isinstance(epoch, dict) and "epoch" in epoch
+                                 for epoch in record):
+            raise ValueError(f"{path}: not a run's history (a list of epochs is expected)")
+        return {key: [epoch.get(key) for epoch in record] for key in record[0]}
+    return read_record(run, HISTORY)
+
+
+def is_number_reader(metrics: dict) -> bool:
+    """Whether ``metrics`` (a run folder's metrics.json, or ``{}``) is a number reader's
+    (made by ``digitrec train-reader``: it holds :data:`READER_FIELDS`)."""
+    return all(key in metrics for key in READER_FIELDS)
+
+
 def refuse_number_reader(run: str | os.PathLike, metrics: dict) -> None:
-    """Raises ValueError, saying where it belongs, where ``metrics`` (a run folder's
-    metrics.json, or ``{}``) is a number reader's (:data:`READER_FIELDS`): for commands that
-    take a digit model's run."""
-    if all(key in metrics for key in READER_FIELDS):
+    """Raises ValueError, saying where it belongs, where ``metrics`` is a number reader's
+    (:func:`is_number_reader`): for commands that take a digit model's run."""
+    if is_number_reader(metrics):
         raise ValueError(f"{run}: a number reader's run (made by `digitrec train-reader`), not "
                          "a digit model's: give it to `digitrec read --reader`; this takes a "
                          "run folder made by `digitrec train`")

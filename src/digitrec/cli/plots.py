@@ -49,7 +49,8 @@ def plot(
                                                   "RUN/plots)."),
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
-    """Draw a run's training curves, confusion matrix, prediction grid and worst mistakes."""
+    """Draw a run's training curves, confusion matrix, prediction grid and worst mistakes (a
+    number reader's run: its training curves)."""
     need_plots()
     from digitrec import datasets, evaluation, plots
     from digitrec.recognizer import DEFAULT_MODEL
@@ -57,8 +58,10 @@ def plot(
     folder = run if run is not None else DEFAULT_MODEL
     out = out if out is not None else (folder / "plots" if run is not None else Path("plots"))
     try:
-        run_folder.refuse_number_reader(
-            folder, run_folder.read_record(folder, run_folder.METRICS, required=False))
+        metrics = run_folder.read_record(folder, run_folder.METRICS, required=False)
+        if run_folder.is_number_reader(metrics):  # its curves alone: the rest is the digits'
+            save_and_report(plots.history(folder), out / "curves")
+            return
     except ValueError as error:
         fail(str(error))
     try:
