@@ -14,7 +14,6 @@ should then agree within a few readings.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from digitrec import datasets, imaging
+from digitrec import datasets, imaging, run_folder
 from digitrec.number_reader import NumberReader, pad_batch, to_reader_input
 from digitrec.recognizer import DEFAULT_READER
 from inference import HANDWRITING  # benchmarks/inference.py, beside this script
@@ -50,12 +49,18 @@ def largest_logit_difference(first: Path, second: Path) -> float:
     return largest
 
 
+def _figure(value) -> str:
+    """A metrics.json figure to 4 decimals; "none" for a reader whose threshold qualifies no
+    reading (its calibration_precision is null)."""
+    return "none" if value is None else f"{value:.4f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, help="a reader run folder to compare (default: "
                         "train one now with the shipped reader's settings)")
     run = parser.parse_args().run
-    config = json.loads((DEFAULT_READER / "config.json").read_text())
+    config = run_folder.read_record(DEFAULT_READER, run_folder.CONFIG)
     with tempfile.TemporaryDirectory() as folder:
         out = run or Path(folder) / "reader"
         if run is None:
@@ -65,28 +70,28 @@ def main() -> None:
             print(f"$ digitrec {' '.join(arguments)}", flush=True)
             subprocess.run([sys.executable, "-m", "digitrec.cli", *arguments], check=True,
                            capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        shipped = json.loads((DEFAULT_READER / "metrics.json").read_text())
-        again = json.loads((out / "metrics.json").read_text())
-        histories = [json.loads((folder / "history.json").read_text())
-                     for folder in (DEFAULT_READER, out)]
+        shipped = run_folder.read_record(DEFAULT_READER, run_folder.METRICS)
+        again = run_folder.read_record(out, run_folder.METRICS)
+        histories = [run_folder.read_history(folder) for folder in (DEFAULT_READER, out)]
         identical = weights(out / "model.weights.h5") == weights(
             DEFAULT_READER / "model.weights.h5")
         difference = largest_logit_difference(out, DEFAULT_READER)
     for key in ("validation_exact", "ok_threshold", "calibration_coverage",
                 "calibration_precision"):
-        print(f"{key}: shipped {shipped[key]:.4f}, re-trained {again[key]:.4f}")
+        print(f"{key}: shipped {_figure(shipped[key])}, re-trained {_figure(again[key])}")
     print(f"weights bit-identical: {identical}; largest logit difference on 200 held-out "
           f"images: {difference:.2e}")
     # Where the two trainings parted: the first epoch whose loss or validation figure differs.
-    parted = [shipped_epoch["epoch"] for shipped_epoch, epoch in zip(*histories)
-              if shipped_epoch != epoch]
+    epochs = [list(zip(history["epoch"], history["loss"], history["validation_exact"]))
+              for history in histories]
+    parted = [shipped_epoch[0] for shipped_epoch, epoch in zip(*epochs) if shipped_epoch != epoch]
     if parted:
         print(f"histories: the first epoch that differs is epoch {parted[0]}")
-    elif len(histories[0]) != len(histories[1]):
-        print(f"histories: {len(histories[0])} epochs shipped, {len(histories[1])} re-trained")
+    elif len(epochs[0]) != len(epochs[1]):
+        print(f"histories: {len(epochs[0])} epochs shipped, {len(epochs[1])} re-trained")
     else:
         print(f"histories: identical in every epoch's loss and validation figure "
-              f"({len(histories[0])} epochs)")
+              f"({len(epochs[0])} epochs)")
     close = abs(shipped["validation_exact"] - again["validation_exact"]) <= 0.02
     sys.exit(0 if identical or close else 1)
 
