@@ -93,7 +93,7 @@ def compare(runs) -> list[dict]:
     rows = []
     for run in map(Path, runs):
         metrics = run_folder.read_record(run, run_folder.METRICS, keys=run_folder.METRICS_FIELDS)
-        history = run_folder.read_record(run, run_folder.HISTORY, required=False)
+        history = run_folder.read_history(run)
         rows.append({"run": str(run), "model": metrics["model"],
                      "parameters": metrics["parameters"], "epochs": metrics["epochs"],
                      "training_seconds": metrics["training_seconds"],
