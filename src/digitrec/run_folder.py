@@ -102,15 +102,7 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True,
             JSON object, or lacks one of ``keys``; the message names the file and the fields.
     """
     path = Path(run) / name
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        if not required:
-            return {}
-        raise ValueError(f"{run}: not a run folder (no {name}); give a folder made by "
-                         "`digitrec train`") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
+    record = _parsed(run, name, required)
     if not isinstance(record, dict):
         raise ValueError(f"{path}: not a run's record (a JSON object is expected)")
     missing = [key for key in keys if key not in record]
@@ -121,6 +113,21 @@ def read_record(run: str | os.PathLike, name: str, required: bool = True,
     return record
 
 
+def _parsed(run: str | os.PathLike, name: str, required: bool):
+    """The JSON in the run folder's file ``name``: {} for a missing file not ``required``;
+    ValueError, naming the file, for a missing one that is, or one that is not JSON."""
+    path = Path(run) / name
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        if not required:
+            return {}
+        raise ValueError(f"{run}: not a run folder (no {name}); give a folder made by "
+                         "`digitrec train`") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
+
+
 def read_history(run: str | os.PathLike) -> dict:
     """A run folder's ``history.json`` as one list per figure (``{}`` without the file): a
     digit model's as Keras writes it (``loss``, ``accuracy``, ``val_loss``, ...), a number
@@ -128,21 +135,16 @@ def read_history(run: str | os.PathLike) -> dict:
     ``epoch``, ``loss`` and ``validation_exact`` lists.
 
     Raises:
-        ValueError: as :func:`read_record`, or a list that is not one of epochs.
+        ValueError: a file that is not JSON, nor an object or a list of epochs.
     """
-    path = Path(run) / HISTORY
-    if not path.is_file():
-        return {}
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read as JSON ({error})") from None
-    if isinstance(record, list):
-        if not record or not all(isinstance(epoch, dict) and "epoch" in epoch
-                                 for epoch in record):
-            raise ValueError(f"{path}: not a run's history (a list of epochs is expected)")
+    record = _parsed(run, HISTORY, required=False)
+    if isinstance(record, list) and record and all(
+            isinstance(epoch, dict) and "epoch" in epoch for epoch in record):
         return {key: [epoch.get(key) for epoch in record] for key in record[0]}
-    return read_record(run, HISTORY)
+    if not isinstance(record, dict):
+        raise ValueError(f"{Path(run) / HISTORY}: not a run's history (a JSON object, or a "
+                         "list of epochs, is expected)")
+    return record
 
 
 def is_number_reader(metrics: dict) -> bool:
