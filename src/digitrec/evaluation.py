@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from digitrec import datasets, imaging, run_folder
+from digitrec import bulk, datasets, run_folder
 from digitrec.number_reader import edit_distance
-from digitrec.recognizer import Recognizer, check_digits
+from digitrec.recognizer import Recognizer
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -162,10 +162,11 @@ def reading_figures(labels: list[str], texts: list[str], statuses: list[str],
 
 def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None = None,
                      reader: str | os.PathLike | None = None, digits: int | None = None) -> dict:
-    """Reads every number of a folder of labelled numbers with :meth:`Recognizer.read` and
-    measures it (:func:`reading_figures`): a bank's own cheques, an archive's registers, to
-    judge a reader fine-tuned on others of them (``digitrec train-reader --extra-data``)
-    against the shipped one.
+    """Reads every number of a folder of labelled numbers as ``digitrec read`` reads a folder
+    in one process (:func:`digitrec.bulk.answers`, :meth:`Recognizer.read`: ONNX Runtime and
+    OpenCV then run on one thread in this process) and measures it (:func:`reading_figures`):
+    a bank's own cheques, an archive's registers, to judge a reader fine-tuned on others of
+    them (``digitrec train-reader --extra-data``) against the shipped one.
 
     Args:
         folder: a folder with ``labels.csv`` (``filename,label``, the label the number's
@@ -193,26 +194,23 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
     if bad:
         raise datasets.DatasetError(f"{folder}/labels.csv: a label must be the number's digits "
                                     f"(such as 25441), got {bad[0]!r}")
-    recognizer = Recognizer.load(model, reader=reader)
-    check_digits(digits, recognizer.reader_ is None)
-    answers = []
+    # Read as `digitrec read` reads a folder (digitrec.bulk), in this process: an unreadable
+    # file is an "error" answer, with no text.
+    read = bulk.answers([(path, None) for path, _ in numbers], "read", model, reader,
+                        digits=digits)
     started = time.perf_counter()
-    for path, _ in numbers:
-        try:
-            answers.append(recognizer.read(path, digits))
-        except imaging.ImageError as error:
-            answers.append({"text": "", "status": "error", "error": str(error)})
+    answers = [answer for _, answer in read]
     seconds = time.perf_counter() - started
+    texts = [answer.get("text", "") for answer in answers]
     labels = [label for _, label in numbers]
     result = {"folder": str(folder), "model": None if model is None else str(model),
               "reader": None if reader is None else str(reader), "digits": digits}
-    result.update(reading_figures(labels, [answer["text"] for answer in answers],
-                                  [answer["status"] for answer in answers],
+    result.update(reading_figures(labels, texts, [answer["status"] for answer in answers],
                                   [answer.get("alternative") for answer in answers]))
     result["ms_per_image"] = seconds / len(numbers) * 1000
-    result["mistakes"] = [{"path": str(path), "label": label, "text": answer["text"],
+    result["mistakes"] = [{"path": str(path), "label": label, "text": text,
                            "status": answer["status"],
                            **{key: answer[key] for key in ("reason", "error") if key in answer}}
-                          for (path, label), answer in zip(numbers, answers)
-                          if answer["text"] != label]
+                          for (path, label), answer, text in zip(numbers, answers, texts)
+                          if text != label]
     return result
