@@ -149,6 +149,21 @@ def test_read_explain_draws_each_digits_box_on_the_image(tmp_path):
     assert red.any() == any(to_check) and green.any() == (not all(to_check))
 
 
+def test_explain_folder_inside_the_folder_read_is_not_read_again(tmp_path):
+    """The drawings saved in a folder being read are not inputs on the next run; a drawing
+    named on its own is read."""
+    shutil.copy(REPOSITORY / "examples" / "digits" / "canvas-drawing-3.png", tmp_path)
+    for _ in range(2):
+        result = digitrec("predict", "--json", "--explain", tmp_path / "seen", tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line)["path"] for line in result.stdout.splitlines()] == [
+            str(tmp_path / "canvas-drawing-3.png")]
+    assert len(list((tmp_path / "seen").iterdir())) == 2
+    drawing = tmp_path / "seen" / "canvas-drawing-3.28x28.png"
+    result = digitrec("read", "--json", "--explain", tmp_path / "seen", drawing)
+    assert [json.loads(line)["path"] for line in result.stdout.splitlines()] == [str(drawing)]
+
+
 def test_read_prints_the_number_and_json_boxes():
     path = HANDWRITING / "multi_digit" / "dfak0_2026.png"
     result = digitrec("read", path)

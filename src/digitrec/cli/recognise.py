@@ -64,7 +64,7 @@ def predict(
     try:
         if explain is not None:
             explain.mkdir(parents=True, exist_ok=True)
-        files = imaging.image_files(images, recursive)
+        files = _outside(imaging.image_files(images, recursive), explain, images)
         answered = _answers(files, "predict", model, None, jobs, explain is not None, address)
     except (ValueError, OSError) as error:
         fail(str(error))
@@ -122,7 +122,7 @@ def read(
     try:
         if explain is not None:
             explain.mkdir(parents=True, exist_ok=True)
-        files = imaging.image_files(images, recursive)
+        files = _outside(imaging.image_files(images, recursive), explain, images)
         answered = _answers(files, "read", model, reader, jobs, False, address, digits)
     except (ValueError, OSError) as error:
         fail(str(error))
@@ -164,6 +164,21 @@ def _drawn_reading(image, reading: dict):
     draw.text((4, 2), f"{reading['text'] or '(no digit)'}  {reading['status']}", fill="black",
               font=ImageFont.load_default(size=size))
     return canvas
+
+
+def _outside(files, explain: Optional[Path], named):
+    """``files`` (:func:`digitrec.imaging.image_files`' pairs) without those a folder in
+    ``named`` led to inside the ``--explain`` folder: the images it saved in a folder being
+    read are not read as inputs on the next run. A file named on its own is kept."""
+    from digitrec import imaging
+
+    if explain is None:
+        return files
+    drawings = explain.resolve()
+    named = {Path(path).resolve() for path in named if not imaging.is_uri(path)}
+    return [(path, error) for path, error in files
+            if isinstance(path, str) or error is not None or Path(path).resolve() in named
+            or drawings not in Path(path).resolve().parents]
 
 
 def _output_format(output_format: str, as_json: bool) -> str:
