@@ -22,7 +22,8 @@ paper for reference. Then five-digit numbers of the same digits (120 px tall on 
 read exactly by ``Recognizer.read``, with and without the lines erased; and on each kind of
 page (and turned), read whole and by the number reader alone, with the page made even
 (:func:`digitrec.imaging.even_page`: a table round the sheet or a shadow over it taken out)
-and its writing levelled (:func:`digitrec.imaging.level_page`, in ``read``), and as it is.
+and its writing levelled (:func:`digitrec.imaging.level_page`, in ``read``) and a form's
+boxes erased (:func:`digitrec.imaging.erase_form_boxes`), and as it is.
 """
 
 import argparse
@@ -53,7 +54,7 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
                    thickness: int = 2, squared: bool = False, box: bool = False,
                    table: int | None = None, shadow: str | None = None,
                    turned: float = 0.0, chalk: bool = False,
-                   portrait: bool = False) -> Image.Image:
+                   portrait: bool = False, boxes: str | None = None) -> Image.Image:
     """(N, 28, 28) uint8 MNIST digits written side by side, one 200 px tall on 400x400 paper,
     several 120 px tall on 700x300, as a grey image. The paper is ruled (lines 50 px apart;
     ``squared``: squared), or blank with a box round the one digit (``box``), or blank
@@ -61,7 +62,10 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     ``shadow``: one of :data:`SHADOWS` over the photo; ``turned``: the photo turned by this many
     degrees (counter-clockwise), enlarged to hold it, its new corners table or paper;
     ``chalk``: light ink on a dark board, the photo's grey levels inverted; ``portrait``: the
-    page 1280 px high and 960 px wide (a phone held upright, 3:4), the number in its middle."""
+    page 1280 px high and 960 px wide (a phone held upright, 3:4), the number in its middle;
+    ``boxes``: a form's row of boxes, one round each digit of a number (110x130 px, lines
+    ``thickness`` px at grey ``line_level``), ``"shared"`` walls or ``"separate"`` boxes 10 px
+    apart."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     if portrait:
@@ -69,7 +73,7 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     page = np.full((height, width), PAPER, np.float32)
     if box:
         cv2.rectangle(page, (60, 60), (width - 61, height - 61), line_level, thickness)
-    elif line_level is not None:
+    elif line_level is not None and not boxes:
         rise = round((width - 1) * np.tan(np.radians(degrees)))
         for offset in range(-100, max(height, width) + 100, 50):
             cv2.line(page, (0, offset), (width - 1, offset + rise), line_level, thickness)
@@ -80,6 +84,14 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
         page[...] = table
         page[60:height - 60, 60:width - 60] = sheet
     top, left = (height - size) // 2, (width - size * len(digits)) // 2
+    for index in range(len(digits) if boxes else 0):
+        box_left = left + index * (size - 10)
+        if boxes == "shared":
+            cv2.rectangle(page, (box_left + 5, top - 5), (box_left + size - 5, top + size + 5),
+                          line_level, thickness)
+        else:
+            cv2.rectangle(page, (box_left + 10, top - 5), (box_left + size - 10, top + size + 5),
+                          line_level, thickness)
     for digit in digits:
         ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC),
                          dtype=np.float32) * 0.85
@@ -157,8 +169,8 @@ def main():
         return replaced("page_background", imaging.ink._local_background, "ink")
 
     def without_polarity_look():  # the median grey level alone says which is the paper
-        return replaced("light_paper", lambda grey: float(np.median(grey)) > 127.5, "ink",
-                        "pages")
+        return replaced("light_paper", lambda grey, photo=False: float(np.median(grey)) > 127.5,
+                        "ink", "pages")
 
     cases = [("blank", dict(line_level=None), without_lines)]
     cases += [(f"ruled, lines at grey {level}, {degrees} degrees, {thickness} px",
@@ -203,6 +215,9 @@ def main():
               ("ruled, grey 140, 3 degrees", dict(line_level=140, degrees=3)),
               ("squared, grey 140, 3 degrees", dict(line_level=140, degrees=3, squared=True)),
               ("box round the number", dict(line_level=120, thickness=3, box=True)),
+              ("a form's boxes, one digit in each (grey 120, 2 px)",
+               dict(line_level=120, boxes="shared")),
+              ("a form's separate boxes (grey 120, 2 px)", dict(line_level=120, boxes="separate")),
               ("a sheet on a table (grey 90)", dict(line_level=None, table=90))]
     papers += [(f"{name} shadow, ruled", dict(line_level=140, shadow=name)) for name in SHADOWS]
     papers += [("chalk on a dim board", dict(line_level=None, shadow="dim", chalk=True)),
@@ -218,9 +233,11 @@ def main():
         for alone in (False, True):
             cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
             # In imaging.pages, where page_to_read looks them up (patching the package's names
-            # left the page made even and level: the two columns read alike).
+            # left the page made even and level: the two columns read alike); a form's boxes
+            # left in too.
             with replaced("even_page", lambda image: image, "pages"), \
-                    replaced("level_page", lambda image: (image, 0.0), "pages"):
+                    replaced("level_page", lambda image: (image, 0.0), "pages"), \
+                    replaced("erase_form_boxes", lambda image: image, "pages"):
                 cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
         print(f"| {name} | " + " | ".join(f"{cell:.1%}" for cell in cells) + " |")
 

@@ -1,17 +1,28 @@
 """Lines that are not the digit: the third stage of the pipeline.
 
 :func:`remove_ruled_lines` erases the lines of ruled or squared paper, also where they cross the
-digit; :func:`is_line` tells a ruled line, a photo's edge or a frame drawn round the digit from
-the digit's own strokes by a component's shape, and :func:`outline_share` how much of its
-bounding box's edge a component covers (a frame's nearly all).
+digit; :func:`erase_form_boxes` the boxes of a form's field, one digit written in each, before
+a number is read; :func:`is_line` tells a ruled line, a photo's edge or a frame drawn round the
+digit from the digit's own strokes by a component's shape, and :func:`outline_share` how much
+of its bounding box's edge a component covers (a frame's nearly all).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
 
-from digitrec.imaging.ink import PAGE_SIZE, STROKE_LEVEL
+from digitrec.imaging.ink import MIN_CONTRAST, PAGE_SIZE, STROKE_LEVEL, to_grey
+
+FORM_LINE_SHARE = 0.4  # of an image's width: a row of strokes this long is a box's top or bottom
+MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
+MIN_WALLS = 3  # upright lines from a box's top to its bottom: two boxes at least
+FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found (level_page turns more)
+FORM_STROKE_LEVEL = 0.15  # of the darkest ink: a form's boxes printed in a light colour
+FORM_INK_SHARE = 0.8  # of the strokes off the boxes' lines: inside the row of boxes
+BOX_WIDTH_SPREAD = 1.25  # a form's boxes are this much wider than each other at most
+BOX_SHAPE = (0.4, 2.5)  # a box for one digit is this many times as wide as high
 
 
 def is_line(stats_row: np.ndarray, height: int, width: int, outline: float = 0.0) -> bool:
@@ -112,3 +123,115 @@ def _erase_horizontal_lines(ink: np.ndarray, fewest: int) -> np.ndarray:
     # The line's anti-aliased edge goes with it; the digit's thick strokes stay.
     erase = cv2.dilate(thin & ruled, np.ones((3, 1), np.uint8)).astype(bool) & ~thick
     return ink * ~erase
+
+
+def erase_form_boxes(image: Image.Image) -> Image.Image:
+    """A number written one digit to a box (a form's field) with the boxes painted as paper.
+
+    The boxes' upright walls read as 1s otherwise. In an image wider than tall, a row of boxes
+    is two straight horizontal lines (rows of strokes at least :data:`FORM_LINE_SHARE` of the
+    image's width long, :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
+    :data:`MIN_WALLS` thin upright lines that each run from one to the other, with at least
+    :data:`FORM_INK_SHARE` of the other strokes between the two: squared paper, whose
+    writing crosses several of its rows, and a cheque or a page with a rule or two are not.
+    The lines are painted over by OpenCV's inpainting (A. Telea, J. Graphics Tools 2004), so
+    that a digit's stroke crossing a wall stays whole.
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
+        ``image`` itself where there is no row of boxes (docs/rules.md, rule 46).
+    """
+    if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
+        return image
+    grey = to_grey(image)
+    # The ink over the paper (the median grey level), as the number reader measures it: the
+    # page is made even before (page_to_read), and extract_ink would take a page's time again.
+    paper = float(np.median(grey))
+    ink = paper - grey if paper > 127.5 else grey - paper
+    level = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
+    lines = _box_lines((ink > FORM_STROKE_LEVEL * level).astype(np.uint8))
+    if lines is None:
+        return image
+    painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8), lines, 3, cv2.INPAINT_TELEA)
+    page = Image.fromarray(painted)
+    if page.size != image.size:
+        page = page.resize(image.size, Image.Resampling.BILINEAR)
+    page.info.update(image.info)
+    return page
+
+
+def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
+    """The pixels of a row of boxes' lines in (H, W) uint8 strokes (1 for ink), as a uint8
+    mask, or None where :func:`erase_form_boxes` finds no row of boxes."""
+    width = strokes.shape[1]
+    run = max(9, width // 20)
+    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    # A line a degree or so askew runs through two or three rows across the image.
+    rows_across = cv2.dilate(across, np.ones((3, 1), np.uint8)).sum(axis=1)
+    long_rows = np.flatnonzero(rows_across >= FORM_LINE_SHARE * width)
+    if long_rows.size < 2:
+        return None
+    groups = np.split(long_rows, np.flatnonzero(np.diff(long_rows) > 1) + 1)
+    for top, bottom in zip(groups, groups[1:]):
+        gap = bottom[0] - top[-1]
+        if gap < MIN_BOX_HEIGHT:
+            continue
+        # A wall askew by up to FORM_TILT drifts sideways over the box's height.
+        tilt = 1 + int(FORM_TILT * gap / 2)
+        drifted = cv2.dilate(strokes[top[-1]:bottom[0] + 1], np.ones((1, 2 * tilt + 1), np.uint8))
+        columns = np.flatnonzero(drifted.all(axis=0))
+        if columns.size == 0:
+            continue
+        thin = max(3, round(0.06 * gap)) + 2 + 2 * tilt  # a line's width, anti-aliased
+        wall_groups = _walls(columns, strokes[top[-1]:bottom[0] + 1], thin)
+        if len(wall_groups) < MIN_WALLS or not _evenly_spaced(
+                [group.mean() for group in wall_groups], gap):
+            continue
+        walls = np.zeros(width, bool)
+        for group in wall_groups:
+            walls[group[0]:group[-1] + 1] = True
+        mask = np.zeros_like(strokes)
+        mask[top[0]:bottom[-1] + 1, walls] = 1
+        # The boxes' tops and bottoms: long runs there that meet a wall (not a 7's bar).
+        for line in (top, bottom):
+            rows = slice(max(0, line[0] - 1), line[-1] + 2)
+            _, labels = cv2.connectedComponents(across[rows], connectivity=8)
+            meeting = np.unique(labels[:, walls])
+            mask[rows] |= np.isin(labels, meeting[meeting > 0]).astype(np.uint8)
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8)) & strokes | mask
+        others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
+        if others[top[-1]:bottom[0] + 1].sum() >= FORM_INK_SHARE * max(1, int(others.sum())):
+            return cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    return None
+
+
+def _walls(columns: np.ndarray, box_rows: np.ndarray, thin: int) -> list[np.ndarray]:
+    """Runs of adjacent ``columns`` (where strokes, drifting sideways, run through every row of
+    ``box_rows``) at most ``thin`` wide, each a wall; a wider run is two boxes' walls a few
+    pixels apart, run together by the drift, and is parted where under half of those rows
+    are strokes."""
+    walls = []
+    for run in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1):
+        if run.size > thin:
+            cores = run[box_rows[:, run].mean(axis=0) >= 0.5]
+            parts = np.split(cores, np.flatnonzero(np.diff(cores) > 1) + 1) if cores.size else []
+            walls += [part for part in parts if 0 < part.size <= thin]
+        elif run.size:
+            walls.append(run)
+    return walls
+
+
+def _evenly_spaced(walls: list[float], height: int) -> bool:
+    """Whether upright lines at these columns (pixels, left to right) are a form's boxes
+    ``height`` pixels high: boxes of one width (within :data:`BOX_WIDTH_SPREAD`), each between
+    :data:`BOX_SHAPE` times as wide as high, sharing their walls or with narrower gaps between
+    them, as a form prints them; a digit's strokes are not spaced so."""
+    spaces = np.diff(walls)
+    boxes = spaces[spaces >= 0.5 * spaces.max()]
+    gaps = spaces[spaces < 0.5 * spaces.max()]
+    return (boxes.size >= 2 and boxes.max() <= BOX_WIDTH_SPREAD * boxes.min()
+            and BOX_SHAPE[0] * height <= np.median(boxes) <= BOX_SHAPE[1] * height
+            and gaps.size <= boxes.size)
