@@ -65,7 +65,7 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
     page 1280 px high and 960 px wide (a phone held upright, 3:4), the number in its middle;
     ``boxes``: a form's row of boxes, one round each digit of a number (110x130 px, lines
     ``thickness`` px at grey ``line_level``), ``"shared"`` walls or ``"separate"`` boxes 10 px
-    apart."""
+    apart, or a ``"comb"``: a base line with ticks a third of a box high between the digits."""
     size = 200 if len(digits) == 1 else 120
     height, width = (400, 400) if len(digits) == 1 else (300, 700)
     if portrait:
@@ -89,6 +89,12 @@ def on_ruled_paper(digits: np.ndarray, line_level: int | None, degrees: float = 
         if boxes == "shared":
             cv2.rectangle(page, (box_left + 5, top - 5), (box_left + size - 5, top + size + 5),
                           line_level, thickness)
+        elif boxes == "comb":  # the base line, and ticks a third of the box high
+            cv2.line(page, (box_left + 5, top + size + 5), (box_left + size - 5, top + size + 5),
+                     line_level, thickness)
+            for tick in (box_left + 5, box_left + size - 5):
+                cv2.line(page, (tick, top + size + 5 - (size + 10) // 3), (tick, top + size + 5),
+                         line_level, thickness)
         else:
             cv2.rectangle(page, (box_left + 10, top - 5), (box_left + size - 10, top + size + 5),
                           line_level, thickness)
@@ -218,6 +224,7 @@ def main():
               ("a form's boxes, one digit in each (grey 120, 2 px)",
                dict(line_level=120, boxes="shared")),
               ("a form's separate boxes (grey 120, 2 px)", dict(line_level=120, boxes="separate")),
+              ("a form's comb (grey 120, 2 px)", dict(line_level=120, boxes="comb")),
               ("a sheet on a table (grey 90)", dict(line_level=None, table=90))]
     papers += [(f"{name} shadow, ruled", dict(line_level=140, shadow=name)) for name in SHADOWS]
     papers += [("chalk on a dim board", dict(line_level=None, shadow="dim", chalk=True)),

@@ -23,6 +23,9 @@ FORM_STROKE_LEVEL = 0.15  # of the darkest ink: a form's boxes printed in a ligh
 FORM_INK_SHARE = 0.8  # of the strokes off the boxes' lines: inside the row of boxes
 BOX_WIDTH_SPREAD = 1.25  # a form's boxes are this much wider than each other at most
 BOX_SHAPE = (0.4, 2.5)  # a box for one digit is this many times as wide as high
+MIN_TICK = 4  # pixels: a comb's ticks rise at least this far above its base line
+TICK_SPREAD = 0.25  # a comb's ticks are this much taller than each other at most
+TICK_SHARE = 0.7  # of the writing's height above a comb's line: its ticks are shorter
 
 
 def is_line(stats_row: np.ndarray, height: int, width: int, outline: float = 0.0) -> bool:
@@ -131,18 +134,23 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     The boxes' upright walls read as 1s otherwise. In an image wider than tall, a row of boxes
     is two straight horizontal lines (rows of strokes at least :data:`FORM_LINE_SHARE` of the
     image's width long, :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
-    :data:`MIN_WALLS` thin upright lines that each run from one to the other, with at least
-    :data:`FORM_INK_SHARE` of the other strokes between the two: squared paper, whose
-    writing crosses several of its rows, and a cheque or a page with a rule or two are not.
-    The lines are painted over by OpenCV's inpainting (A. Telea, J. Graphics Tools 2004), so
-    that a digit's stroke crossing a wall stays whole.
+    :data:`MIN_WALLS` thin upright lines that each run from one to the other, evenly spaced
+    (:func:`_evenly_spaced`), with at least :data:`FORM_INK_SHARE` of the other strokes
+    between the two: squared paper, whose writing crosses several of its rows, and a cheque
+    or a page with a rule or two are not. A comb is one such line with at least
+    :data:`MIN_WALLS` ticks rising from it, each a stroke of its own above the line (not a
+    digit's foot standing on it), of one height within :data:`TICK_SPREAD`, shorter than the
+    writing above it (:data:`TICK_SHARE`), evenly spaced. The lines are painted over by
+    OpenCV's inpainting (A. Telea, J. Graphics Tools 2004), so that a digit's stroke crossing
+    a wall stays whole.
 
     Args:
         image: a Pillow image, upright, of any mode and size.
 
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
-        ``image`` itself where there is no row of boxes (docs/rules.md, rule 46).
+        ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46
+        and 47).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -155,7 +163,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     lines = _box_lines((ink > FORM_STROKE_LEVEL * level).astype(np.uint8))
     if lines is None:
         return image
-    painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8), lines, 3, cv2.INPAINT_TELEA)
+    painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
+                          cv2.dilate(lines, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
     page = Image.fromarray(painted)
     if page.size != image.size:
         page = page.resize(image.size, Image.Resampling.BILINEAR)
@@ -164,15 +173,15 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
 
 
 def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
-    """The pixels of a row of boxes' lines in (H, W) uint8 strokes (1 for ink), as a uint8
-    mask, or None where :func:`erase_form_boxes` finds no row of boxes."""
+    """The pixels of a row of boxes' or a comb's lines in (H, W) uint8 strokes (1 for ink),
+    as a uint8 mask, or None where :func:`erase_form_boxes` finds neither."""
     width = strokes.shape[1]
     run = max(9, width // 20)
     across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
     # A line a degree or so askew runs through two or three rows across the image.
     rows_across = cv2.dilate(across, np.ones((3, 1), np.uint8)).sum(axis=1)
     long_rows = np.flatnonzero(rows_across >= FORM_LINE_SHARE * width)
-    if long_rows.size < 2:
+    if long_rows.size == 0:
         return None
     groups = np.split(long_rows, np.flatnonzero(np.diff(long_rows) > 1) + 1)
     for top, bottom in zip(groups, groups[1:]):
@@ -183,29 +192,92 @@ def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
         tilt = 1 + int(FORM_TILT * gap / 2)
         drifted = cv2.dilate(strokes[top[-1]:bottom[0] + 1], np.ones((1, 2 * tilt + 1), np.uint8))
         columns = np.flatnonzero(drifted.all(axis=0))
-        if columns.size == 0:
-            continue
         thin = max(3, round(0.06 * gap)) + 2 + 2 * tilt  # a line's width, anti-aliased
-        wall_groups = _walls(columns, strokes[top[-1]:bottom[0] + 1], thin)
-        if len(wall_groups) < MIN_WALLS or not _evenly_spaced(
-                [group.mean() for group in wall_groups], gap):
+        walls = _walls(columns, strokes[top[-1]:bottom[0] + 1], thin)
+        if len(walls) < MIN_WALLS or not _evenly_spaced([wall.mean() for wall in walls], gap):
             continue
-        walls = np.zeros(width, bool)
-        for group in wall_groups:
-            walls[group[0]:group[-1] + 1] = True
-        mask = np.zeros_like(strokes)
-        mask[top[0]:bottom[-1] + 1, walls] = 1
-        # The boxes' tops and bottoms: long runs there that meet a wall (not a 7's bar).
-        for line in (top, bottom):
-            rows = slice(max(0, line[0] - 1), line[-1] + 2)
-            _, labels = cv2.connectedComponents(across[rows], connectivity=8)
-            meeting = np.unique(labels[:, walls])
-            mask[rows] |= np.isin(labels, meeting[meeting > 0]).astype(np.uint8)
-        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8)) & strokes | mask
-        others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
-        if others[top[-1]:bottom[0] + 1].sum() >= FORM_INK_SHARE * max(1, int(others.sum())):
-            return cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        mask = _form_mask(strokes, across, walls, (top, bottom), slice(top[0], bottom[-1] + 1))
+        if _holds_the_writing(strokes, mask, slice(top[-1], bottom[0] + 1)):
+            return mask
+    for base in groups:
+        mask = _comb_lines(strokes, across, base)
+        if mask is not None:
+            return mask
     return None
+
+
+def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray
+                ) -> np.ndarray | None:
+    """A comb's mask (:func:`_box_lines`): the base line at rows ``base`` and at least
+    :data:`MIN_WALLS` ticks rising from it, of one height (within :data:`TICK_SPREAD`),
+    shorter than the writing above the line, evenly spaced (:func:`_evenly_spaced`); or None."""
+    written = np.flatnonzero(strokes[:base[0]].any(axis=1))
+    if written.size == 0 or base[0] - written[0] < MIN_BOX_HEIGHT:
+        return None
+    height = base[0] - written[0]  # of the writing above the line
+    tilt = 1 + int(FORM_TILT * height / 2)
+    # Each column's run of strokes up from the line's middle row, less the line's own rows.
+    middle = base[np.argmax(across[base].sum(axis=1))]
+    drifted = cv2.dilate(strokes[:middle + 1], np.ones((1, 2 * tilt + 1), np.uint8))
+    upward = np.vstack([drifted[::-1], np.zeros((1, strokes.shape[1]), np.uint8)])
+    rises = np.argmin(upward, axis=0) - (middle - base[0] + 1)
+    columns = np.flatnonzero(rises >= MIN_TICK)
+    thin = max(3, round(0.06 * height)) + 2 + 2 * tilt
+    candidates = _walls(columns, strokes[base[0] - MIN_TICK:base[0]], thin)
+    # A tick stands alone on the line: above the line, its piece of stroke is no wider than a
+    # line and no taller than its rise (not the foot of a digit written down to the line).
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes[:base[0]], connectivity=8)
+    candidates = [candidate for candidate in candidates
+                  if _alone(labels, stats, candidate, rises[candidate].max(), thin)]
+    if not candidates:
+        return None
+    tall = np.array([rises[candidate].max() for candidate in candidates])
+    alike = [np.abs(tall - value) <= TICK_SPREAD * value for value in tall]
+    most = max(range(len(tall)), key=lambda index: alike[index].sum())
+    ticks = [candidate for candidate, like in zip(candidates, alike[most]) if like]
+    tick_height = int(np.median(tall[alike[most]]))
+    if (len(ticks) < MIN_WALLS or tick_height > TICK_SHARE * height
+            or not _evenly_spaced([tick.mean() for tick in ticks], height)):
+        return None
+    rows = slice(max(0, base[0] - tick_height - 1), base[-1] + 1)
+    mask = _form_mask(strokes, across, ticks, (base,), rows)
+    return mask if _holds_the_writing(strokes, mask, slice(0, base[0])) else None
+
+
+def _alone(labels: np.ndarray, stats: np.ndarray, tick: np.ndarray, rise: int,
+           thin: int) -> bool:
+    """Whether every piece of stroke just above the line in the columns ``tick`` is at most
+    ``thin`` wide and ``rise`` (plus a pixel of anti-aliasing) high: a comb's tick, alone."""
+    pieces = np.unique(labels[-1, tick[0]:tick[-1] + 1])
+    pieces = pieces[pieces > 0]
+    return pieces.size > 0 and all(stats[piece, cv2.CC_STAT_WIDTH] <= thin
+                                   and stats[piece, cv2.CC_STAT_HEIGHT] <= rise + 2
+                                   for piece in pieces)
+
+
+def _form_mask(strokes: np.ndarray, across: np.ndarray, walls: list[np.ndarray],
+               lines: tuple[np.ndarray, ...], wall_rows: slice) -> np.ndarray:
+    """The mask of a form's lines: the ``walls``' columns over ``wall_rows``, and the runs of
+    ``across`` in the rows of ``lines`` that meet a wall (not a 7's bar near a line), with the
+    strokes next to them (their anti-aliased edges)."""
+    columns = np.zeros(strokes.shape[1], bool)
+    for wall in walls:
+        columns[wall[0]:wall[-1] + 1] = True
+    mask = np.zeros_like(strokes)
+    mask[wall_rows, columns] = 1
+    for line in lines:
+        rows = slice(max(0, line[0] - 1), line[-1] + 2)
+        _, labels = cv2.connectedComponents(across[rows], connectivity=8)
+        meeting = np.unique(labels[:, columns])
+        mask[rows] |= np.isin(labels, meeting[meeting > 0]).astype(np.uint8)
+    return cv2.dilate(mask, np.ones((3, 3), np.uint8)) & strokes | mask
+
+
+def _holds_the_writing(strokes: np.ndarray, mask: np.ndarray, rows: slice) -> bool:
+    """Whether at least :data:`FORM_INK_SHARE` of the strokes off a form's lines (``mask``)
+    lie in ``rows``, the form's field."""
+    others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
+    return others[rows].sum() >= FORM_INK_SHARE * max(1, int(others.sum()))
 
 
 def _walls(columns: np.ndarray, box_rows: np.ndarray, thin: int) -> list[np.ndarray]:
