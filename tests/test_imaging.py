@@ -231,6 +231,35 @@ def test_paper_lines_a_forms_box_and_the_table_are_removed(mnist, recognizer, pa
     assert read >= 19 and np.mean(difference) < 0.04, (read, np.mean(difference))
 
 
+@pytest.mark.parametrize("boxes", ["shared", "separate"])
+def test_a_form_s_cell_cut_out_with_its_box_reads_as_its_digit(mnist, recognizer, boxes):
+    """Each cell of a row of boxes cut out with its walls and the stubs of the next boxes'
+    lines (as a form tool cuts a cell), 60x70 pixels, lines 2 pixels at grey 60: the box is
+    erased, and the digit read. Before, the box was kept as part of the digit (1 and 2 of
+    these 20 read)."""
+    _, (x_test, y_test) = mnist
+    page = ruled_paper().on_ruled_paper
+    read = 0
+    for start in range(7000, 7020, 5):
+        row = page(x_test[start:start + 5], line_level=60, thickness=4,
+                   boxes=boxes).resize((350, 150))
+        for index in range(5):
+            left = 25 + index * 55  # on_ruled_paper's first box, 55 pixels apart at this size
+            cell = row.crop((left, 40, left + 60, 110))
+            read += recognizer.predict(imaging.to_mnist(cell))[0] == y_test[start + index]
+    assert read >= 19, read
+
+
+def test_a_seven_s_bar_and_stem_and_small_bitmaps_are_no_cell_s_box(user_digits):
+    """Strokes along three sides of a tight crop (a 7's bar and stem with a photo's edge), and
+    bitmaps the digit fills to the edges, are not taken for a box and erased."""
+    for entry in user_digits:
+        image = imaging.open_image(entry["path"])
+        ink = imaging.extract_ink(imaging.to_grey(image))
+        if entry["path"].name in ("7.png", "2.png") or min(image.size) <= 28:
+            assert imaging.erase_cell_box(ink) is ink, entry["path"]
+
+
 @pytest.mark.parametrize("corners", [[(90, 50), (310, 50), (370, 370), (30, 370)],
                                      [(60, 0), (399, 0), (399, 340), (60, 340)]],
                          ids=["in perspective", "off two edges"])

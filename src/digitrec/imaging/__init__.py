@@ -69,7 +69,8 @@ from digitrec.imaging.ink import (
     is_dithered,
     to_grey,
 )
-from digitrec.imaging.lines import erase_form_boxes, is_line, outline_share, remove_ruled_lines
+from digitrec.imaging.lines import (erase_cell_box, erase_form_boxes, is_line, outline_share,
+                                    remove_ruled_lines)
 from digitrec.imaging.digit import (
     center_in_28x28,
     crop_to_ink,
@@ -95,7 +96,7 @@ __all__ = [
     "MIN_CONTRAST", "MIN_SIGNAL_TO_NOISE", "PAGE_SIZE", "STROKE_LEVEL", "extract_ink",
     "ink_components", "is_bilevel", "is_dithered", "to_grey",
     # lines
-    "erase_form_boxes", "is_line", "outline_share", "remove_ruled_lines",
+    "erase_cell_box", "erase_form_boxes", "is_line", "outline_share", "remove_ruled_lines",
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "save_image", "select_digit", "to_mnist",

@@ -20,7 +20,7 @@ from PIL import Image
 from digitrec.imaging.errors import ImageError, NoDigitError
 from digitrec.imaging.ink import (DITHERED, PAGE_SIZE, STROKE_LEVEL, extract_ink, ink_components,
                                   is_small_photo, to_grey)
-from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
+from digitrec.imaging.lines import erase_cell_box, is_line, outline_share, remove_ruled_lines
 from digitrec.imaging.reading import open_image, upright
 
 
@@ -184,7 +184,8 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     Args:
         image: any size, mode, polarity; transparency allowed; turned upright first if it has
             an EXIF orientation tag (:func:`upright`).
-        clean: erase ruled lines (:func:`remove_ruled_lines`) and keep only the digit's
+        clean: erase a form's cell's box (:func:`erase_cell_box`) and ruled lines
+            (:func:`remove_ruled_lines`) and keep only the digit's
             components (:func:`select_digit`).
         deskew_slant: normalise the slant (:func:`deskew`).
 
@@ -200,7 +201,7 @@ def to_mnist(image: Image.Image, clean: bool = True, deskew_slant: bool = True) 
     image = upright(image)
     ink = extract_ink(to_grey(image), photo=is_small_photo(image))
     if clean:
-        ink = select_digit(remove_ruled_lines(ink))
+        ink = select_digit(remove_ruled_lines(erase_cell_box(ink)))
     if deskew_slant:
         ink = deskew(crop_to_ink(ink))
     return center_in_28x28(ink)

@@ -2,9 +2,10 @@
 
 :func:`remove_ruled_lines` erases the lines of ruled or squared paper, also where they cross the
 digit; :func:`erase_form_boxes` the boxes of a form's field, one digit written in each, before
-a number is read; :func:`is_line` tells a ruled line, a photo's edge or a frame drawn round the
-digit from the digit's own strokes by a component's shape, and :func:`outline_share` how much
-of its bounding box's edge a component covers (a frame's nearly all).
+a number is read, and :func:`erase_cell_box` the box of one cell cut out with its digit;
+:func:`is_line` tells a ruled line, a photo's edge or a frame drawn round the digit from the
+digit's own strokes by a component's shape, and :func:`outline_share` how much of its bounding
+box's edge a component covers (a frame's nearly all).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ BOX_SHAPE = (0.4, 2.5)  # a box for one digit is this many times as wide as high
 MIN_TICK = 4  # pixels: a comb's ticks rise at least this far above its base line
 TICK_SPREAD = 0.25  # a comb's ticks are this much taller than each other at most
 TICK_SHARE = 0.7  # of the writing's height above a comb's line: its ticks are shorter
+FRAME_SPAN = 0.6  # of a digit's image: a straight line this long in its outer fifth is a box's side
+MIN_CELL_SIZE = 40  # pixels: a smaller image (a bitmap, a 28x28 drawing) is not a form's cell
+CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides across them
+SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
 
 
 def is_line(stats_row: np.ndarray, height: int, width: int, outline: float = 0.0) -> bool:
@@ -126,6 +131,74 @@ def _erase_horizontal_lines(ink: np.ndarray, fewest: int) -> np.ndarray:
     # The line's anti-aliased edge goes with it; the digit's thick strokes stay.
     erase = cv2.dilate(thin & ruled, np.ones((3, 1), np.uint8)).astype(bool) & ~thick
     return ink * ~erase
+
+
+def erase_cell_box(ink: np.ndarray) -> np.ndarray:
+    """A digit's image without the box of a form's cell it was cut out with (docs/rules.md,
+    rules 48 and 49).
+
+    A box's sides are straight lines: runs of strokes that survive a morphological opening
+    :data:`FRAME_SPAN` of the image's width (or height) long, in its outer fifth. Where all
+    four show, meet as a rectangle's (each reaching within :data:`CORNER_GAP` of the image's
+    size of the sides across it) and are thinner than the digit's strokes
+    (:data:`SIDE_THICKNESS`), they are erased with the strokes touching them in that fifth
+    (their anti-aliased edges, the stubs of the next boxes' lines). A digit's strokes are not
+    so (a 7's bar and stem make two sides at most, and as thick as the rest of it).
+
+    Args:
+        ink: (H, W) float32 in [0, 1], white ink on black (:func:`extract_ink`).
+
+    Returns:
+        The same image with the box's pixels set to 0, or ``ink`` itself where there is none.
+    """
+    height, width = ink.shape
+    if min(height, width) < MIN_CELL_SIZE:
+        return ink
+    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
+    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
+                              np.ones((1, round(FRAME_SPAN * width)), np.uint8))
+    upright = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
+                               np.ones((round(FRAME_SPAN * height), 1), np.uint8))
+    rows, columns = height // 5, width // 5
+    sides = [np.zeros_like(strokes) for _ in range(4)]  # top, bottom, left, right
+    sides[0][:rows], sides[1][-rows:] = across[:rows], across[-rows:]
+    sides[2][:, :columns], sides[3][:, -columns:] = upright[:, :columns], upright[:, -columns:]
+    if not all(side.any() for side in sides) or not _meet_at_corners(sides):
+        return ink
+    box = np.bitwise_or.reduce(sides)
+    inside = strokes & (1 - cv2.dilate(box, np.ones((3, 3), np.uint8)))
+    if not inside.any():
+        return ink
+    # The strokes' width: twice the distance to the paper from their middle, on average.
+    distances = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    stroke_width = 4 * float(np.median(distances[inside > 0]))
+    lengths = [side.any(axis=1).sum() if index > 1 else side.any(axis=0).sum()
+               for index, side in enumerate(sides)]
+    if any(side.sum() / max(1, length) > SIDE_THICKNESS * stroke_width
+           for side, length in zip(sides, lengths)):
+        return ink
+    outer = np.ones_like(strokes)
+    outer[rows:-rows, columns:-columns] = 0
+    _, labels = cv2.connectedComponents(strokes & outer, connectivity=8)
+    touching = np.unique(labels[box > 0])
+    erase = np.isin(labels, touching[touching > 0]) | (box > 0)
+    return ink * ~erase
+
+
+def _meet_at_corners(sides: list[np.ndarray]) -> bool:
+    """Whether a box's top, bottom, left and right lines (masks) reach, each, to within
+    :data:`CORNER_GAP` of the image's size of the two lines across it."""
+    height, width = sides[0].shape
+    gap = CORNER_GAP * max(height, width)
+    rows = [np.flatnonzero(side.any(axis=1)) for side in sides]
+    columns = [np.flatnonzero(side.any(axis=0)) for side in sides]
+    top, bottom = np.median(rows[0]), np.median(rows[1])
+    left, right = np.median(columns[2]), np.median(columns[3])
+    across = all(columns[index][0] <= left + gap and columns[index][-1] >= right - gap
+                 for index in (0, 1))
+    upright = all(rows[index][0] <= top + gap and rows[index][-1] >= bottom - gap
+                  for index in (2, 3))
+    return across and upright
 
 
 def erase_form_boxes(image: Image.Image) -> Image.Image:
