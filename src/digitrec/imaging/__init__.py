@@ -12,8 +12,8 @@ the steps a photo or a drawing needs first:
 4. uneven light: a local background (block minima, smoothed) is subtracted;
 5. ink: an Otsu threshold separates ink from paper; too little contrast, or contrast no
    stronger than the paper's noise, means no digit;
-6. the digit's ink components: the main one and those near it; specks, ruled lines and photo
-   edges dropped;
+6. the digit's ink components: the main one and those near it; a form's cell's box, specks,
+   ruled lines and photo edges dropped;
 7. slant normalised by the second-order moments (deskew);
 8. crop to the ink's bounding box, thin strokes thickened;
 9. scale to fit 20x20 keeping the aspect ratio, anti-aliased, and place by centre of mass.
@@ -28,6 +28,8 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.ink`: grey levels, the paper and the ink over it, its strokes'
   components (steps 1 to 5);
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
+- :mod:`~digitrec.imaging.form_boxes`: a form's boxes, round one cut-out digit (step 6) or a
+  row of them round a number's digits (before ``read`` finds its lines);
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit`, :func:`save_digit` and
   :func:`save_image`;
@@ -39,7 +41,7 @@ The stages, one module each, in the order a pixel meets them (each imports only 
   into its digits (``segmentation.segment``), touching ones split where the recognizer reads
   the pieces best (``cuts``), each placed as step 9 does.
 
-The public names of the first five, of pages and of text_lines are importable from here, as
+The public names of the first six, of pages and of text_lines are importable from here, as
 ``imaging.to_mnist`` and so on.
 """
 
@@ -69,8 +71,8 @@ from digitrec.imaging.ink import (
     is_dithered,
     to_grey,
 )
-from digitrec.imaging.lines import (erase_cell_box, erase_form_boxes, is_line, outline_share,
-                                    remove_ruled_lines)
+from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
+from digitrec.imaging.form_boxes import erase_cell_box, erase_form_boxes
 from digitrec.imaging.digit import (
     center_in_28x28,
     crop_to_ink,
@@ -96,7 +98,9 @@ __all__ = [
     "MIN_CONTRAST", "MIN_SIGNAL_TO_NOISE", "PAGE_SIZE", "STROKE_LEVEL", "extract_ink",
     "ink_components", "is_bilevel", "is_dithered", "to_grey",
     # lines
-    "erase_cell_box", "erase_form_boxes", "is_line", "outline_share", "remove_ruled_lines",
+    "is_line", "outline_share", "remove_ruled_lines",
+    # form_boxes
+    "erase_cell_box", "erase_form_boxes",
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "save_image", "select_digit", "to_mnist",

@@ -20,7 +20,8 @@ from PIL import Image
 from digitrec.imaging.errors import ImageError, NoDigitError
 from digitrec.imaging.ink import (DITHERED, PAGE_SIZE, STROKE_LEVEL, extract_ink, ink_components,
                                   is_small_photo, to_grey)
-from digitrec.imaging.lines import erase_cell_box, is_line, outline_share, remove_ruled_lines
+from digitrec.imaging.form_boxes import erase_cell_box
+from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
 from digitrec.imaging.reading import open_image, upright
 
 

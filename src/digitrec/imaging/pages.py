@@ -23,7 +23,8 @@ from digitrec.imaging.ink import (DITHERED, MIN_POLARITY_SIZE, STROKE_LEVEL, ext
                                   has_colour, is_bilevel, is_dithered, is_small_photo,
                                   light_paper, normalised_ink, page_background, table_mask,
                                   to_grey)
-from digitrec.imaging.lines import erase_form_boxes, remove_ruled_lines
+from digitrec.imaging.form_boxes import erase_form_boxes
+from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
                                          MIN_STRIP_HEIGHT, is_photographed_page, rules_left,
@@ -115,7 +116,7 @@ def page_to_read(image: Image.Image
                  ) -> tuple[Image.Image, Callable[[Sequence[float]], list[float]]]:
     """The page ``read`` reads: the image made even (:func:`even_page`) and level
     (:func:`level_page`), a form's boxes erased
-    (:func:`~digitrec.imaging.lines.erase_form_boxes`), and the way back from it.
+    (:func:`~digitrec.imaging.form_boxes.erase_form_boxes`), and the way back from it.
 
     Args:
         image: a Pillow image, upright, of any mode and size.

@@ -1,0 +1,281 @@
+"""A form's boxes, which are not the digits written in them: erased before reading.
+
+:func:`erase_form_boxes` paints over a form's row of boxes (or a comb: a base line with ticks
+between the digits) in an image of a number written one digit to a box, before ``read`` reads
+it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
+cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
+Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47 and 49).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, to_grey
+
+FORM_LINE_SHARE = 0.4  # of an image's width: a row of strokes this long is a box's top or bottom
+MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
+MIN_WALLS = 3  # upright lines from a box's top to its bottom: two boxes at least
+FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found (level_page turns more)
+FORM_STROKE_LEVEL = 0.15  # of the darkest ink: a form's boxes printed in a light colour
+FORM_INK_SHARE = 0.8  # of the strokes off the boxes' lines: inside the row of boxes
+BOX_WIDTH_SPREAD = 1.25  # a form's boxes are this much wider than each other at most
+BOX_SHAPE = (0.4, 2.5)  # a box for one digit is this many times as wide as high
+MIN_TICK = 4  # pixels: a comb's ticks rise at least this far above its base line
+TICK_SPREAD = 0.25  # a comb's ticks are this much taller than each other at most
+TICK_SHARE = 0.7  # of the writing's height above a comb's line: its ticks are shorter
+FRAME_SPAN = 0.6  # of a digit's image: a straight line this long in its outer fifth is a box's side
+MIN_CELL_SIZE = 40  # pixels: a smaller image (a bitmap, a 28x28 drawing) is not a form's cell
+CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides across them
+SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
+
+
+def erase_cell_box(ink: np.ndarray) -> np.ndarray:
+    """A digit's image without the box of a form's cell it was cut out with (docs/rules.md,
+    rules 48 and 49).
+
+    A box's sides are straight lines: runs of strokes that survive a morphological opening
+    :data:`FRAME_SPAN` of the image's width (or height) long, in its outer fifth. Where all
+    four show, meet as a rectangle's (each reaching within :data:`CORNER_GAP` of the image's
+    size of the sides across it) and are thinner than the digit's strokes
+    (:data:`SIDE_THICKNESS`), they are erased with the strokes touching them in that fifth
+    (their anti-aliased edges, the stubs of the next boxes' lines). A digit's strokes are not
+    so (a 7's bar and stem make two sides at most, and as thick as the rest of it).
+
+    Args:
+        ink: (H, W) float32 in [0, 1], white ink on black (:func:`extract_ink`).
+
+    Returns:
+        The same image with the box's pixels set to 0, or ``ink`` itself where there is none.
+    """
+    height, width = ink.shape
+    if min(height, width) < MIN_CELL_SIZE:
+        return ink
+    strokes = (ink > STROKE_LEVEL).astype(np.uint8)
+    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
+                              np.ones((1, round(FRAME_SPAN * width)), np.uint8))
+    upright = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
+                               np.ones((round(FRAME_SPAN * height), 1), np.uint8))
+    rows, columns = height // 5, width // 5
+    sides = [np.zeros_like(strokes) for _ in range(4)]  # top, bottom, left, right
+    sides[0][:rows], sides[1][-rows:] = across[:rows], across[-rows:]
+    sides[2][:, :columns], sides[3][:, -columns:] = upright[:, :columns], upright[:, -columns:]
+    if not all(side.any() for side in sides) or not _meet_at_corners(sides):
+        return ink
+    box = np.bitwise_or.reduce(sides)
+    inside = strokes & (1 - cv2.dilate(box, np.ones((3, 3), np.uint8)))
+    if not inside.any():
+        return ink
+    # The strokes' width: twice the distance to the paper from their middle, on average.
+    distances = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    stroke_width = 4 * float(np.median(distances[inside > 0]))
+    lengths = [side.any(axis=1).sum() if index > 1 else side.any(axis=0).sum()
+               for index, side in enumerate(sides)]
+    if any(side.sum() / max(1, length) > SIDE_THICKNESS * stroke_width
+           for side, length in zip(sides, lengths)):
+        return ink
+    outer = np.ones_like(strokes)
+    outer[rows:-rows, columns:-columns] = 0
+    _, labels = cv2.connectedComponents(strokes & outer, connectivity=8)
+    touching = np.unique(labels[box > 0])
+    erase = np.isin(labels, touching[touching > 0]) | (box > 0)
+    return ink * ~erase
+
+
+def _meet_at_corners(sides: list[np.ndarray]) -> bool:
+    """Whether a box's top, bottom, left and right lines (masks) reach, each, to within
+    :data:`CORNER_GAP` of the image's size of the two lines across it."""
+    height, width = sides[0].shape
+    gap = CORNER_GAP * max(height, width)
+    rows = [np.flatnonzero(side.any(axis=1)) for side in sides]
+    columns = [np.flatnonzero(side.any(axis=0)) for side in sides]
+    top, bottom = np.median(rows[0]), np.median(rows[1])
+    left, right = np.median(columns[2]), np.median(columns[3])
+    across = all(columns[index][0] <= left + gap and columns[index][-1] >= right - gap
+                 for index in (0, 1))
+    upright = all(rows[index][0] <= top + gap and rows[index][-1] >= bottom - gap
+                  for index in (2, 3))
+    return across and upright
+
+
+def erase_form_boxes(image: Image.Image) -> Image.Image:
+    """A number written one digit to a box (a form's field) with the boxes painted as paper.
+
+    The boxes' upright walls read as 1s otherwise. In an image wider than tall, a row of boxes
+    is two straight horizontal lines (rows of strokes at least :data:`FORM_LINE_SHARE` of the
+    image's width long, :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
+    :data:`MIN_WALLS` thin upright lines that each run from one to the other, evenly spaced
+    (:func:`_evenly_spaced`), with at least :data:`FORM_INK_SHARE` of the other strokes
+    between the two: squared paper, whose writing crosses several of its rows, and a cheque
+    or a page with a rule or two are not. A comb is one such line with at least
+    :data:`MIN_WALLS` ticks rising from it, each a stroke of its own above the line (not a
+    digit's foot standing on it), of one height within :data:`TICK_SPREAD`, shorter than the
+    writing above it (:data:`TICK_SHARE`), evenly spaced. The lines are painted over by
+    OpenCV's inpainting (A. Telea, J. Graphics Tools 2004), so that a digit's stroke crossing
+    a wall stays whole.
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
+        ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46
+        and 47).
+    """
+    if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
+        return image
+    grey = to_grey(image)
+    # The ink over the paper (the median grey level), as the number reader measures it: the
+    # page is made even before (page_to_read), and extract_ink would take a page's time again.
+    paper = float(np.median(grey))
+    ink = paper - grey if paper > 127.5 else grey - paper
+    level = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
+    lines = _box_lines((ink > FORM_STROKE_LEVEL * level).astype(np.uint8))
+    if lines is None:
+        return image
+    painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
+                          cv2.dilate(lines, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
+    page = Image.fromarray(painted)
+    if page.size != image.size:
+        page = page.resize(image.size, Image.Resampling.BILINEAR)
+    page.info.update(image.info)
+    return page
+
+
+def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
+    """The pixels of a row of boxes' or a comb's lines in (H, W) uint8 strokes (1 for ink),
+    as a uint8 mask, or None where :func:`erase_form_boxes` finds neither."""
+    width = strokes.shape[1]
+    run = max(9, width // 20)
+    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    # A line a degree or so askew runs through two or three rows across the image.
+    rows_across = cv2.dilate(across, np.ones((3, 1), np.uint8)).sum(axis=1)
+    long_rows = np.flatnonzero(rows_across >= FORM_LINE_SHARE * width)
+    if long_rows.size == 0:
+        return None
+    groups = np.split(long_rows, np.flatnonzero(np.diff(long_rows) > 1) + 1)
+    for top, bottom in zip(groups, groups[1:]):
+        gap = bottom[0] - top[-1]
+        if gap < MIN_BOX_HEIGHT:
+            continue
+        # A wall askew by up to FORM_TILT drifts sideways over the box's height.
+        tilt = 1 + int(FORM_TILT * gap / 2)
+        drifted = cv2.dilate(strokes[top[-1]:bottom[0] + 1], np.ones((1, 2 * tilt + 1), np.uint8))
+        columns = np.flatnonzero(drifted.all(axis=0))
+        thin = max(3, round(0.06 * gap)) + 2 + 2 * tilt  # a line's width, anti-aliased
+        walls = _walls(columns, strokes[top[-1]:bottom[0] + 1], thin)
+        if len(walls) < MIN_WALLS or not _evenly_spaced([wall.mean() for wall in walls], gap):
+            continue
+        mask = _form_mask(strokes, across, walls, (top, bottom), slice(top[0], bottom[-1] + 1))
+        if _holds_the_writing(strokes, mask, slice(top[-1], bottom[0] + 1)):
+            return mask
+    for base in groups:
+        mask = _comb_lines(strokes, across, base)
+        if mask is not None:
+            return mask
+    return None
+
+
+def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray
+                ) -> np.ndarray | None:
+    """A comb's mask (:func:`_box_lines`): the base line at rows ``base`` and at least
+    :data:`MIN_WALLS` ticks rising from it, of one height (within :data:`TICK_SPREAD`),
+    shorter than the writing above the line, evenly spaced (:func:`_evenly_spaced`); or None."""
+    written = np.flatnonzero(strokes[:base[0]].any(axis=1))
+    if written.size == 0 or base[0] - written[0] < MIN_BOX_HEIGHT:
+        return None
+    height = base[0] - written[0]  # of the writing above the line
+    tilt = 1 + int(FORM_TILT * height / 2)
+    # Each column's run of strokes up from the line's middle row, less the line's own rows.
+    middle = base[np.argmax(across[base].sum(axis=1))]
+    drifted = cv2.dilate(strokes[:middle + 1], np.ones((1, 2 * tilt + 1), np.uint8))
+    upward = np.vstack([drifted[::-1], np.zeros((1, strokes.shape[1]), np.uint8)])
+    rises = np.argmin(upward, axis=0) - (middle - base[0] + 1)
+    columns = np.flatnonzero(rises >= MIN_TICK)
+    thin = max(3, round(0.06 * height)) + 2 + 2 * tilt
+    candidates = _walls(columns, strokes[base[0] - MIN_TICK:base[0]], thin)
+    # A tick stands alone on the line: above the line, its piece of stroke is no wider than a
+    # line and no taller than its rise (not the foot of a digit written down to the line).
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes[:base[0]], connectivity=8)
+    candidates = [candidate for candidate in candidates
+                  if _alone(labels, stats, candidate, rises[candidate].max(), thin)]
+    if not candidates:
+        return None
+    tall = np.array([rises[candidate].max() for candidate in candidates])
+    alike = [np.abs(tall - value) <= TICK_SPREAD * value for value in tall]
+    most = max(range(len(tall)), key=lambda index: alike[index].sum())
+    ticks = [candidate for candidate, like in zip(candidates, alike[most]) if like]
+    tick_height = int(np.median(tall[alike[most]]))
+    if (len(ticks) < MIN_WALLS or tick_height > TICK_SHARE * height
+            or not _evenly_spaced([tick.mean() for tick in ticks], height)):
+        return None
+    rows = slice(max(0, base[0] - tick_height - 1), base[-1] + 1)
+    mask = _form_mask(strokes, across, ticks, (base,), rows)
+    return mask if _holds_the_writing(strokes, mask, slice(0, base[0])) else None
+
+
+def _alone(labels: np.ndarray, stats: np.ndarray, tick: np.ndarray, rise: int,
+           thin: int) -> bool:
+    """Whether every piece of stroke just above the line in the columns ``tick`` is at most
+    ``thin`` wide and ``rise`` (plus a pixel of anti-aliasing) high: a comb's tick, alone."""
+    pieces = np.unique(labels[-1, tick[0]:tick[-1] + 1])
+    pieces = pieces[pieces > 0]
+    return pieces.size > 0 and all(stats[piece, cv2.CC_STAT_WIDTH] <= thin
+                                   and stats[piece, cv2.CC_STAT_HEIGHT] <= rise + 2
+                                   for piece in pieces)
+
+
+def _form_mask(strokes: np.ndarray, across: np.ndarray, walls: list[np.ndarray],
+               lines: tuple[np.ndarray, ...], wall_rows: slice) -> np.ndarray:
+    """The mask of a form's lines: the ``walls``' columns over ``wall_rows``, and the runs of
+    ``across`` in the rows of ``lines`` that meet a wall (not a 7's bar near a line), with the
+    strokes next to them (their anti-aliased edges)."""
+    columns = np.zeros(strokes.shape[1], bool)
+    for wall in walls:
+        columns[wall[0]:wall[-1] + 1] = True
+    mask = np.zeros_like(strokes)
+    mask[wall_rows, columns] = 1
+    for line in lines:
+        rows = slice(max(0, line[0] - 1), line[-1] + 2)
+        _, labels = cv2.connectedComponents(across[rows], connectivity=8)
+        meeting = np.unique(labels[:, columns])
+        mask[rows] |= np.isin(labels, meeting[meeting > 0]).astype(np.uint8)
+    return cv2.dilate(mask, np.ones((3, 3), np.uint8)) & strokes | mask
+
+
+def _holds_the_writing(strokes: np.ndarray, mask: np.ndarray, rows: slice) -> bool:
+    """Whether at least :data:`FORM_INK_SHARE` of the strokes off a form's lines (``mask``)
+    lie in ``rows``, the form's field."""
+    others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
+    return others[rows].sum() >= FORM_INK_SHARE * max(1, int(others.sum()))
+
+
+def _walls(columns: np.ndarray, box_rows: np.ndarray, thin: int) -> list[np.ndarray]:
+    """Runs of adjacent ``columns`` (where strokes, drifting sideways, run through every row of
+    ``box_rows``) at most ``thin`` wide, each a wall; a wider run is two boxes' walls a few
+    pixels apart, run together by the drift, and is parted where under half of those rows
+    are strokes."""
+    walls = []
+    for run in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1):
+        if run.size > thin:
+            cores = run[box_rows[:, run].mean(axis=0) >= 0.5]
+            parts = np.split(cores, np.flatnonzero(np.diff(cores) > 1) + 1) if cores.size else []
+            walls += [part for part in parts if 0 < part.size <= thin]
+        elif run.size:
+            walls.append(run)
+    return walls
+
+
+def _evenly_spaced(walls: list[float], height: int) -> bool:
+    """Whether upright lines at these columns (pixels, left to right) are a form's boxes
+    ``height`` pixels high: boxes of one width (within :data:`BOX_WIDTH_SPREAD`), each between
+    :data:`BOX_SHAPE` times as wide as high, sharing their walls or with narrower gaps between
+    them, as a form prints them; a digit's strokes are not spaced so."""
+    spaces = np.diff(walls)
+    boxes = spaces[spaces >= 0.5 * spaces.max()]
+    gaps = spaces[spaces < 0.5 * spaces.max()]
+    return (boxes.size >= 2 and boxes.max() <= BOX_WIDTH_SPREAD * boxes.min()
+            and BOX_SHAPE[0] * height <= np.median(boxes) <= BOX_SHAPE[1] * height
+            and gaps.size <= boxes.size)
