@@ -6,8 +6,8 @@ Each digit is a list of strokes, each stroke a list of (x, y) points on a 100x10
 hand. They are rendered the ways people's digits reach digitrec: a drawing on a transparent canvas,
 a phone photo of blue pen on shaded paper (stored sideways, with an EXIF orientation tag, as phones
 do), and a small white-on-black bitmap, one digit each in ``digits/`` (for ``digitrec predict``);
-and written side by side as numbers, with uneven gaps and baselines, in ``numbers/`` (for
-``digitrec read``).
+and written side by side as numbers, with uneven gaps and baselines, or one digit to a box of a
+form's row of boxes, in ``numbers/`` (for ``digitrec read``).
 """
 
 from pathlib import Path
@@ -86,6 +86,29 @@ def pen_photo(strokes: Image.Image, seed: int) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
+def form_row(number: str, cell: int, seed: int) -> Image.Image:
+    """Dark pen on white paper, one digit to a box of a form's printed row of boxes (light
+    blue, sharing their walls), each digit a little off its box's centre."""
+    rng = np.random.default_rng(seed)
+    margin = cell // 3
+    width, height = len(number) * cell + 2 * margin, round(1.2 * cell) + 2 * margin
+    form = Image.new("RGB", (width, height), (246, 246, 242))
+    draw = ImageDraw.Draw(form)
+    box_height = round(1.2 * cell)
+    draw.rectangle((margin, margin, margin + len(number) * cell, margin + box_height),
+                   outline=(120, 150, 215), width=2)
+    for index in range(1, len(number)):
+        x = margin + index * cell
+        draw.line((x, margin, x, margin + box_height), fill=(120, 150, 215), width=2)
+    size = round(0.85 * cell)
+    for index, digit in enumerate(number):
+        strokes = render(int(digit), size, size / 14)
+        x = margin + index * cell + (cell - size) // 2 + int(rng.integers(-3, 4))
+        y = margin + (box_height - size) // 2 + int(rng.integers(-4, 5))
+        form.paste((35, 35, 70), (x, y), strokes)
+    return form
+
+
 def main() -> None:
     DIGITS.mkdir(exist_ok=True)
     NUMBERS.mkdir(exist_ok=True)
@@ -105,6 +128,7 @@ def main() -> None:
         NUMBERS / "blue-pen-number-4725.jpg", quality=85)
     canvas_drawing(render_number("2357", 90, 6, seed=2357), (500, 300), (120, 140)).save(
         NUMBERS / "canvas-number-2357.png")
+    form_row("52473", 60, seed=52473).save(NUMBERS / "form-boxes-number-52473.png")
 
 
 if __name__ == "__main__":
