@@ -1,9 +1,10 @@
 """Finding the line of writing in a crop of a document (imaging.text_lines), on real register
 crops and cheques, and on a page made of real MNIST digits."""
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageEnhance, ImageFilter
 
 from conftest import HANDWRITING, ruled_paper
 from digitrec import datasets, imaging
@@ -625,3 +626,29 @@ def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
                datasets.folder_numbers(REGISTERS)[:20]]
     for image in images:
         assert imaging.erase_form_boxes(image) is image
+
+
+def test_large_digits_up_to_a_form_s_boxes_and_a_blurred_cheque(mnist):
+    """Real digits written large in a row of boxes, up to their tops (their own tops can line
+    up into a long line between the boxes' top and bottom): the boxes are found in every row.
+    A real cheque blurred, whose 2s' feet and 5's bar line up as thick as its strokes, has
+    none found."""
+    _, (digits, _) = mnist
+
+    def row_of_boxes(six_digits):
+        page = np.full((104, 376), 235, np.float32)
+        cv2.rectangle(page, (20, 20), (356, 84), 90, 2)
+        for index in range(1, 6):
+            cv2.line(page, (20 + 56 * index, 20), (20 + 56 * index, 84), 90, 2)
+        for index, digit in enumerate(six_digits):
+            ink = np.asarray(Image.fromarray(digit).resize((60, 60), Image.Resampling.BICUBIC),
+                             np.float32) * 0.85
+            area = page[22:82, 18 + 56 * index:78 + 56 * index]
+            area[...] = np.minimum(area, 235 - ink)
+        return Image.fromarray(page.astype(np.uint8))
+
+    rows = [row_of_boxes(digits[start:start + 6]) for start in range(7100, 7220, 6)]
+    assert all(imaging.erase_form_boxes(row) is not row for row in rows)
+    cheque = imaging.open_image(HANDWRITING / "orand_car_a" / "images" / "train_a_car_000154.jpg")
+    blurred = cheque.filter(ImageFilter.GaussianBlur(1.2))
+    assert imaging.erase_form_boxes(blurred) is blurred

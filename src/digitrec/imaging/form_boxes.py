@@ -4,7 +4,7 @@
 between the digits) in an image of a number written one digit to a box, before ``read`` reads
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
-Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47 and 49).
+Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49 and 51).
 """
 
 from __future__ import annotations
@@ -156,9 +156,16 @@ def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
     if long_rows.size == 0:
         return None
     groups = np.split(long_rows, np.flatnonzero(np.diff(long_rows) > 1) + 1)
-    for top, bottom in zip(groups, groups[1:]):
+    # Neighbouring lines, then any two with others between: large digits' tops can line up
+    # into a long line between a box's top and bottom; such a pair must be drawn thinner than
+    # the writing between them (docs/rules.md, rule 51).
+    pairs = [(groups[first], groups[last], last > first + 1)
+             for span in range(1, len(groups)) for first in range(len(groups) - span)
+             for last in (first + span,)]
+    for top, bottom, apart in pairs:
         gap = bottom[0] - top[-1]
-        if gap < MIN_BOX_HEIGHT:
+        if gap < MIN_BOX_HEIGHT or (apart and not _thinner_than_writing(
+                strokes, across, (top, bottom))):
             continue
         # A wall askew by up to FORM_TILT drifts sideways over the box's height.
         tilt = 1 + int(FORM_TILT * gap / 2)
@@ -176,6 +183,26 @@ def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
         if mask is not None:
             return mask
     return None
+
+
+def _thinner_than_writing(strokes: np.ndarray, across: np.ndarray,
+                          lines: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether both ``lines`` (the rows of a box's top and bottom) are thinner than the
+    strokes between them: each line's rows of ``across`` per column it covers at most
+    :data:`SIDE_THICKNESS` of the strokes' width (four times their median distance to the
+    paper)."""
+    top, bottom = lines
+    between = strokes[top[-1] + 1:bottom[0]]
+    if not between.any():
+        return False
+    distances = cv2.distanceTransform(between, cv2.DIST_L2, 3)
+    stroke_width = 4 * float(np.median(distances[between > 0]))
+    for line in lines:
+        rows = across[line[0]:line[-1] + 1]
+        covered = rows.any(axis=0).sum()
+        if covered == 0 or rows.sum() / covered > SIDE_THICKNESS * stroke_width:
+            return False
+    return True
 
 
 def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray
