@@ -4,7 +4,8 @@
 between the digits) in an image of a number written one digit to a box, before ``read`` reads
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
-Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49 and 51).
+Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51
+and 52).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ FRAME_SPAN = 0.6  # of a digit's image: a straight line this long in its outer f
 MIN_CELL_SIZE = 40  # pixels: a smaller image (a bitmap, a 28x28 drawing) is not a form's cell
 CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides across them
 SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
+TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     """A digit's image without the box of a form's cell it was cut out with (docs/rules.md,
-    rules 48 and 49).
+    rules 48, 49 and 52).
 
     A box's sides are straight lines: runs of strokes that survive a morphological opening
     :data:`FRAME_SPAN` of the image's width (or height) long, in its outer fifth. Where all
@@ -42,7 +44,9 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     size of the sides across it) and are thinner than the digit's strokes
     (:data:`SIDE_THICKNESS`), they are erased with the strokes touching them in that fifth
     (their anti-aliased edges, the stubs of the next boxes' lines). A digit's strokes are not
-    so (a 7's bar and stem make two sides at most, and as thick as the rest of it).
+    so (a 7's bar and stem make two sides at most, and as thick as the rest of it). A comb's
+    cell shows one side, its base line in the bottom fifth, thinner than the strokes, with a
+    tick of its own rising from each end (:func:`_comb_ticks`): erased the same way.
 
     Args:
         ink: (H, W) float32 in [0, 1], white ink on black (:func:`extract_ink`).
@@ -62,19 +66,20 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     sides = [np.zeros_like(strokes) for _ in range(4)]  # top, bottom, left, right
     sides[0][:rows], sides[1][-rows:] = across[:rows], across[-rows:]
     sides[2][:, :columns], sides[3][:, -columns:] = upright[:, :columns], upright[:, -columns:]
-    if not all(side.any() for side in sides) or not _meet_at_corners(sides):
-        return ink
-    box = np.bitwise_or.reduce(sides)
+    if all(side.any() for side in sides) and _meet_at_corners(sides):
+        box, lines = np.bitwise_or.reduce(sides), sides
+    else:  # a comb's cell: its base line, a tick rising from each end (rule 52)
+        ticks = _comb_ticks(strokes, sides[1])
+        if ticks is None:
+            return ink
+        box, lines = sides[1] | ticks, [sides[1]]
     inside = strokes & (1 - cv2.dilate(box, np.ones((3, 3), np.uint8)))
     if not inside.any():
         return ink
     # The strokes' width: twice the distance to the paper from their middle, on average.
     distances = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
     stroke_width = 4 * float(np.median(distances[inside > 0]))
-    lengths = [side.any(axis=1).sum() if index > 1 else side.any(axis=0).sum()
-               for index, side in enumerate(sides)]
-    if any(side.sum() / max(1, length) > SIDE_THICKNESS * stroke_width
-           for side, length in zip(sides, lengths)):
+    if any(_thickness(line) > SIDE_THICKNESS * stroke_width for line in lines):
         return ink
     outer = np.ones_like(strokes)
     outer[rows:-rows, columns:-columns] = 0
@@ -82,6 +87,41 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     touching = np.unique(labels[box > 0])
     erase = np.isin(labels, touching[touching > 0]) | (box > 0)
     return ink * ~erase
+
+
+def _thickness(line: np.ndarray) -> float:
+    """A straight line's thickness in pixels: its pixels over its length (the columns it
+    covers, or the rows for an upright one)."""
+    covers = line.any(axis=0).sum(), line.any(axis=1).sum()
+    length = max(covers)
+    return float(line.sum()) / max(1, length)
+
+
+def _comb_ticks(strokes: np.ndarray, base: np.ndarray) -> np.ndarray | None:
+    """The two ticks of a comb's cell (a mask), rising from each end of its ``base`` line (a
+    mask of the line in the image's bottom fifth): straight upright strokes of their own
+    standing on it within :data:`CORNER_GAP` of the image's width of its ends, at most
+    :data:`TICK_HEIGHT` of the image high; or None."""
+    if not base.any():
+        return None
+    height, width = strokes.shape
+    line_rows = np.flatnonzero(base.any(axis=1))
+    line_columns = np.flatnonzero(base.any(axis=0))
+    above = line_rows[0]
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes[:above], connectivity=8)
+    thin = round(_thickness(base)) + 2
+    gap = max(2, round(CORNER_GAP * width))
+    ticks = np.zeros_like(strokes)
+    for end in (line_columns[0], line_columns[-1]):
+        near = labels[above - 1, max(0, end - gap):end + gap + 1]
+        pieces = [piece for piece in np.unique(near[near > 0])
+                  if stats[piece, cv2.CC_STAT_WIDTH] <= thin
+                  and MIN_TICK <= stats[piece, cv2.CC_STAT_HEIGHT] <= TICK_HEIGHT * height
+                  and stats[piece, cv2.CC_STAT_TOP] + stats[piece, cv2.CC_STAT_HEIGHT] == above]
+        if not pieces:
+            return None
+        ticks[:above] |= np.isin(labels, pieces).astype(np.uint8)
+    return ticks
 
 
 def _meet_at_corners(sides: list[np.ndarray]) -> bool:
