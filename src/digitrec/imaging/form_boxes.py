@@ -161,8 +161,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
 
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
-        ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46
-        and 47).
+        ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
+        47 and 51).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -180,7 +180,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     page = Image.fromarray(painted)
     if page.size != image.size:
         page = page.resize(image.size, Image.Resampling.BILINEAR)
-    page.info.update(image.info)
+    # A palette's transparent index would make a grey level transparent in the grey page.
+    page.info.update({key: value for key, value in image.info.items() if key != "transparency"})
     return page
 
 
