@@ -14,6 +14,7 @@ import numpy as np
 
 from digitrec.imaging.ink import PAGE_SIZE, STROKE_LEVEL
 
+
 def is_line(stats_row: np.ndarray, height: int, width: int, outline: float = 0.0) -> bool:
     """Whether a component is a ruled line, a photo's edge or a drawn frame rather than ink of a
     digit.
