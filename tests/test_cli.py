@@ -503,6 +503,10 @@ def test_evaluate_scores_read_on_a_folder_of_labelled_numbers(tmp_path):
     text = digitrec("evaluate", "--numbers", folder)
     assert text.returncode == 0, text.stderr
     assert "not read exactly" in text.stdout and "broken.jpg" in text.stdout
+    on_two = json.loads(digitrec("evaluate", "--numbers", folder, "--jobs", "2", "--json").stdout)
+    assert {key: value for key, value in on_two.items() if key != "ms_per_image"} == {
+        key: value for key, value in figures.items() if key != "ms_per_image"}
+    assert digitrec("evaluate", "--jobs", "2").returncode == 2  # no --numbers
     held = json.loads(digitrec("evaluate", "--numbers", folder, "--digits", "5", "--json").stdout)
     assert held["digits"] == 5 and all(len(mistake["text"]) in (0, 5)
                                        for mistake in held["mistakes"])

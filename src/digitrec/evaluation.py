@@ -161,7 +161,8 @@ def reading_figures(labels: list[str], texts: list[str], statuses: list[str],
 
 
 def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None = None,
-                     reader: str | os.PathLike | None = None, digits: int | None = None) -> dict:
+                     reader: str | os.PathLike | None = None, digits: int | None = None,
+                     jobs: int = 1) -> dict:
     """Reads every number of a folder of labelled numbers as ``digitrec read`` reads a folder
     in one process (:func:`digitrec.bulk.answers`, :meth:`Recognizer.read`: ONNX Runtime and
     OpenCV then run on one thread in this process) and measures it (:func:`reading_figures`):
@@ -174,6 +175,9 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
         model, reader: as for :class:`~digitrec.recognizer.Recognizer` (None: the shipped).
         digits: every number's count of digits, where the field has one (a meter reading):
             each is read held to it (:meth:`Recognizer.read`'s ``digits``).
+        jobs: processes reading, this one included (:func:`digitrec.bulk.answers`; 1: this
+            process alone, so that ``ms_per_image`` is one process's time per image; more: the
+            wall time over all of them, divided by the count of images).
 
     Returns:
         :func:`reading_figures`' dict, plus ``folder``, ``model`` and ``reader`` (None: the
@@ -197,7 +201,7 @@ def evaluate_reading(folder: str | os.PathLike, model: str | os.PathLike | None 
     # Read as `digitrec read` reads a folder (digitrec.bulk), in this process: an unreadable
     # file is an "error" answer, with no text.
     read = bulk.answers([(path, None) for path, _ in numbers], "read", model, reader,
-                        digits=digits)
+                        jobs=jobs, digits=digits)
     started = time.perf_counter()
     answers = [answer for _, answer in read]
     seconds = time.perf_counter() - started

@@ -354,17 +354,20 @@ def evaluate(
                                                     "`digitrec read --reader`)."),
     digits: Optional[int] = typer.Option(None, help="With --numbers: each number's count of "
                                                      "digits, as for `digitrec read --digits`."),
+    jobs: Optional[int] = typer.Option(None, min=1, help="With --numbers: processes reading, "
+                                                         "this one included (default 1: the "
+                                                         "time per image is one process's)."),
 ) -> None:
     """Test accuracy and loss, per-class precision and recall, and the confusion matrix; or,
     with --numbers, how well `read` reads your labelled numbers."""
     from digitrec import datasets, evaluation
 
-    if (reader is not None or digits is not None) and numbers is None:
-        fail("--reader and --digits need --numbers FOLDER: the digit model's test set has no "
-             "numbers")
+    if (reader is not None or digits is not None or jobs is not None) and numbers is None:
+        fail("--reader, --digits and --jobs need --numbers FOLDER: the digit model's test set "
+             "has no numbers")
     try:
         result = (evaluation.evaluate(run, data_dir) if numbers is None
-                  else evaluation.evaluate_reading(numbers, run, reader, digits))
+                  else evaluation.evaluate_reading(numbers, run, reader, digits, jobs or 1))
     except (ValueError, datasets.DatasetError) as error:
         fail(str(error))
     if as_json:
