@@ -60,11 +60,8 @@ def to_reader_input(image: Image.Image) -> np.ndarray:
     if image.width == 0 or image.height == 0:
         raise imaging.ImageError(f"image is {image.width}x{image.height} pixels, it has no "
                                  "content")
-    grey = imaging.to_grey(image)
-    paper = float(np.median(grey))
-    ink = paper - grey if paper > 127.5 else grey - paper
-    ink = np.clip(ink, 0, None)
-    level = max(float(np.percentile(ink, 99.5)), 16.0)  # a blank image stays near 0
+    ink, level = imaging.ink.ink_over_median(imaging.to_grey(image))
+    level = max(level, 16.0)  # a blank image stays near 0
     ink = np.clip(ink / level, 0, 1).astype(np.float32)
     width = int(np.clip(round(ink.shape[1] * HEIGHT / ink.shape[0]), 1, MAX_WIDTH))
     resized = Image.fromarray(ink, mode="F").resize((width, HEIGHT), Image.Resampling.BILINEAR,

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, to_grey
+from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, ink_over_median, to_grey
 
 FORM_LINE_SHARE = 0.4  # of an image's width: a row of strokes this long is a box's top or bottom
 MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
@@ -58,14 +58,18 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     if min(height, width) < MIN_CELL_SIZE:
         return ink
     strokes = (ink > STROKE_LEVEL).astype(np.uint8)
-    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
-                              np.ones((1, round(FRAME_SPAN * width)), np.uint8))
-    upright = cv2.morphologyEx(strokes, cv2.MORPH_OPEN,
-                               np.ones((round(FRAME_SPAN * height), 1), np.uint8))
     rows, columns = height // 5, width // 5
+    across = np.ones((1, round(FRAME_SPAN * width)), np.uint8)
+    upright = np.ones((round(FRAME_SPAN * height), 1), np.uint8)
+    # The openings run along a band's length only, so each outer fifth is opened alone; a box
+    # and a comb both have a bottom line, which most digits' images have not.
     sides = [np.zeros_like(strokes) for _ in range(4)]  # top, bottom, left, right
-    sides[0][:rows], sides[1][-rows:] = across[:rows], across[-rows:]
-    sides[2][:, :columns], sides[3][:, -columns:] = upright[:, :columns], upright[:, -columns:]
+    sides[1][-rows:] = cv2.morphologyEx(strokes[-rows:], cv2.MORPH_OPEN, across)
+    if not sides[1].any():
+        return ink
+    sides[0][:rows] = cv2.morphologyEx(strokes[:rows], cv2.MORPH_OPEN, across)
+    sides[2][:, :columns] = cv2.morphologyEx(strokes[:, :columns], cv2.MORPH_OPEN, upright)
+    sides[3][:, -columns:] = cv2.morphologyEx(strokes[:, -columns:], cv2.MORPH_OPEN, upright)
     if all(side.any() for side in sides) and _meet_at_corners(sides):
         box, lines = np.bitwise_or.reduce(sides), sides
     else:  # a comb's cell: its base line, a tick rising from each end (rule 52)
@@ -76,10 +80,8 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     inside = strokes & (1 - cv2.dilate(box, np.ones((3, 3), np.uint8)))
     if not inside.any():
         return ink
-    # The strokes' width: twice the distance to the paper from their middle, on average.
-    distances = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    stroke_width = 4 * float(np.median(distances[inside > 0]))
-    if any(_thickness(line) > SIDE_THICKNESS * stroke_width for line in lines):
+    widest = SIDE_THICKNESS * _stroke_width(inside)
+    if any(_thickness(line) > widest for line in lines):
         return ink
     outer = np.ones_like(strokes)
     outer[rows:-rows, columns:-columns] = 0
@@ -87,6 +89,14 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     touching = np.unique(labels[box > 0])
     erase = np.isin(labels, touching[touching > 0]) | (box > 0)
     return ink * ~erase
+
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """The width in pixels of (H, W) uint8 ``strokes`` (1 for ink, some present): four times
+    the median distance of their pixels to the paper (a stroke's pixels lie between its edge
+    and its middle, half its width in)."""
+    distances = cv2.distanceTransform(strokes, cv2.DIST_L2, 3)
+    return 4 * float(np.median(distances[strokes > 0]))
 
 
 def _thickness(line: np.ndarray) -> float:
@@ -167,12 +177,10 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
     grey = to_grey(image)
-    # The ink over the paper (the median grey level), as the number reader measures it: the
-    # page is made even before (page_to_read), and extract_ink would take a page's time again.
-    paper = float(np.median(grey))
-    ink = paper - grey if paper > 127.5 else grey - paper
-    level = max(float(np.percentile(ink, 99.5)), MIN_CONTRAST)
-    lines = _box_lines((ink > FORM_STROKE_LEVEL * level).astype(np.uint8))
+    # The ink as the number reader measures it: the page is made even before (page_to_read),
+    # and extract_ink would take a page's time again.
+    ink, level = ink_over_median(grey)
+    lines = _box_lines((ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8))
     if lines is None:
         return image
     painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
@@ -200,9 +208,8 @@ def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
     # Neighbouring lines, then any two with others between: large digits' tops can line up
     # into a long line between a box's top and bottom; such a pair must be drawn thinner than
     # the writing between them (docs/rules.md, rule 51).
-    pairs = [(groups[first], groups[last], last > first + 1)
-             for span in range(1, len(groups)) for first in range(len(groups) - span)
-             for last in (first + span,)]
+    pairs = [(groups[first], groups[first + span], span > 1)
+             for span in range(1, len(groups)) for first in range(len(groups) - span)]
     for top, bottom, apart in pairs:
         gap = bottom[0] - top[-1]
         if gap < MIN_BOX_HEIGHT or (apart and not _thinner_than_writing(
@@ -229,21 +236,15 @@ def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
 def _thinner_than_writing(strokes: np.ndarray, across: np.ndarray,
                           lines: tuple[np.ndarray, np.ndarray]) -> bool:
     """Whether both ``lines`` (the rows of a box's top and bottom) are thinner than the
-    strokes between them: each line's rows of ``across`` per column it covers at most
-    :data:`SIDE_THICKNESS` of the strokes' width (four times their median distance to the
-    paper)."""
+    strokes between them: each line's runs in ``across`` (:func:`_thickness`) at most
+    :data:`SIDE_THICKNESS` of the strokes' width (:func:`_stroke_width`)."""
     top, bottom = lines
     between = strokes[top[-1] + 1:bottom[0]]
     if not between.any():
         return False
-    distances = cv2.distanceTransform(between, cv2.DIST_L2, 3)
-    stroke_width = 4 * float(np.median(distances[between > 0]))
-    for line in lines:
-        rows = across[line[0]:line[-1] + 1]
-        covered = rows.any(axis=0).sum()
-        if covered == 0 or rows.sum() / covered > SIDE_THICKNESS * stroke_width:
-            return False
-    return True
+    width = _stroke_width(between)
+    return all(_thickness(across[line[0]:line[-1] + 1]) <= SIDE_THICKNESS * width
+               for line in lines)
 
 
 def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray

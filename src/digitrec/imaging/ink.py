@@ -335,6 +335,22 @@ def light_paper(grey: np.ndarray, photo: bool = False) -> bool:
     return float(np.clip(-difference, 0, None).sum()) > float(np.clip(difference, 0, None).sum())
 
 
+def ink_over_median(grey: np.ndarray) -> tuple[np.ndarray, float]:
+    """The ink over the paper as the number reader takes them: the paper the median grey
+    level, the ink whatever differs from it towards the other polarity.
+
+    Args:
+        grey: (H, W) float32 grey levels in [0, 255].
+
+    Returns:
+        ``(ink, level)``: (H, W) float32, 0 for paper and up, in grey levels; and its 99.5th
+        percentile (the ink's scale, for the caller to floor as it needs).
+    """
+    paper = float(np.median(grey))
+    ink = np.clip(paper - grey if paper > 127.5 else grey - paper, 0, None)
+    return ink, float(np.percentile(ink, 99.5))
+
+
 def normalised_ink(difference: np.ndarray, surround: np.ndarray | None) -> np.ndarray:
     """Ink over the paper scaled to [0, 1] by the strokes' level (Otsu's threshold splits
     strokes from paper), after the no-digit rules of :func:`extract_ink`.
