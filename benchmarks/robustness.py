@@ -2,6 +2,7 @@
 ``read`` on held-out cheque amounts and register crops, each also made worse in one way.
 
     DIGITREC_HANDWRITING=../shared/handwriting python benchmarks/robustness.py [--limit 100]
+        [--reader RUN]
 
 The first ``limit`` held-out cheques of ORAND-CAR-A and crops of the held-out registers
 (``datasets.folder_files``: none trained on), as they are and: saved as a JPEG of quality 15;
@@ -93,8 +94,9 @@ def scores(recognizer, numbers, change) -> tuple[float, float, float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=100, help="numbers of each set")
+    parser.add_argument("--reader", help="a number reader's run folder (default: the shipped)")
     arguments = parser.parse_args()
-    recognizer = Recognizer.load()
+    recognizer = Recognizer.load(reader=arguments.reader)
     sets = {folder: datasets.folder_numbers(HANDWRITING / folder, "holdout")[:arguments.limit]
             for folder in ("orand_car_a", "register_numbers")}
     print("| image | cheques: exact | ok precision, coverage | register crops: exact "
@@ -106,7 +108,8 @@ def main():
             exact, precision, coverage = scores(recognizer, numbers, change)
             cells += [f"{exact:.1%}", f"{precision:.1%}, {coverage:.1%}"]
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
-    print(f"\nThe first {arguments.limit} held-out numbers of each set, the shipped readers.")
+    readers = f"the number reader {arguments.reader}" if arguments.reader else "the shipped readers"
+    print(f"\nThe first {arguments.limit} held-out numbers of each set, {readers}.")
 
 
 if __name__ == "__main__":
