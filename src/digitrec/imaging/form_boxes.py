@@ -4,8 +4,8 @@
 between the digits) in an image of a number written one digit to a box, before ``read`` reads
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
-Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51
-and 52).
+Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
+52 and 54).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, ink_over_median, to
 FORM_LINE_SHARE = 0.4  # of an image's width: a row of strokes this long is a box's top or bottom
 MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
 MIN_WALLS = 3  # upright lines from a box's top to its bottom: two boxes at least
-FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found (level_page turns more)
+FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found as the image lies
+FORM_TURN = (0.5, 5.0)  # degrees: boxes whose lines lie so far off are looked for turned level
 FORM_STROKE_LEVEL = 0.15  # of the darkest ink: a form's boxes printed in a light colour
 FORM_INK_SHARE = 0.8  # of the strokes off the boxes' lines: inside the row of boxes
 BOX_WIDTH_SPREAD = 1.25  # a form's boxes are this much wider than each other at most
@@ -162,9 +163,11 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     or a page with a rule or two are not. A comb is one such line with at least
     :data:`MIN_WALLS` ticks rising from it, each a stroke of its own above the line (not a
     digit's foot standing on it), of one height within :data:`TICK_SPREAD`, shorter than the
-    writing above it (:data:`TICK_SHARE`), evenly spaced. The lines are painted over by
-    OpenCV's inpainting (A. Telea, J. Graphics Tools 2004), so that a digit's stroke crossing
-    a wall stays whole.
+    writing above it (:data:`TICK_SHARE`), evenly spaced. Where the longest straight line
+    lies :data:`FORM_TURN` degrees off (a row on a page photographed or scanned askew, which
+    ``level_page`` left as it lies), they are looked for in the strokes turned level by its
+    angle first. The lines are painted over by OpenCV's inpainting (A. Telea, J. Graphics
+    Tools 2004), so that a digit's stroke crossing a wall stays whole.
 
     Args:
         image: a Pillow image, upright, of any mode and size.
@@ -172,7 +175,7 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
-        47 and 51).
+        47, 51 and 54).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -180,7 +183,11 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     # The ink as the number reader measures it: the page is made even before (page_to_read),
     # and extract_ink would take a page's time again.
     ink, level = ink_over_median(grey)
-    lines = _box_lines((ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8))
+    strokes = (ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8)
+    across = _across(strokes)
+    lines = _turned_box_lines(strokes, across)
+    if lines is None:
+        lines = _box_lines(strokes, across)
     if lines is None:
         return image
     painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
@@ -193,12 +200,51 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     return page
 
 
-def _box_lines(strokes: np.ndarray) -> np.ndarray | None:
+def _turned_box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
+    """:func:`_box_lines` in the strokes turned level by the angle of their longest straight
+    horizontal line (the widest component of ``across``), where it lies :data:`FORM_TURN`
+    degrees off (docs/rules.md, rule 54: a row's end walls lie beyond the rows where most of
+    its lines lie), the mask turned back to the strokes' own pixels; None where the line lies
+    otherwise or no boxes are found."""
+    height, width = strokes.shape
+    if np.count_nonzero(across) < FORM_LINE_SHARE * width:  # no line long enough
+        return None
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
+    longest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH])) if len(stats) > 1 else 0
+    if not longest or stats[longest, cv2.CC_STAT_WIDTH] < FORM_LINE_SHARE * width:
+        return None
+    rows, columns = np.nonzero(labels == longest)
+    angle = float(np.degrees(np.arctan(np.polyfit(columns, rows, 1)[0])))
+    if not FORM_TURN[0] <= abs(angle) <= FORM_TURN[1]:
+        return None
+    # Margins to keep the turned row's ends inside the image.
+    margin = (int(np.ceil(np.tan(np.radians(abs(angle))) * width / 2)) + 2,
+              int(np.ceil(np.tan(np.radians(abs(angle))) * height / 2)) + 2)
+    padded = cv2.copyMakeBorder(strokes, margin[0], margin[0], margin[1], margin[1],
+                                cv2.BORDER_CONSTANT, value=0)
+    size = (padded.shape[1], padded.shape[0])
+    turn = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), angle, 1.0)
+    turned = cv2.warpAffine(padded, turn, size, flags=cv2.INTER_NEAREST)
+    mask = _box_lines(turned, _across(turned))
+    if mask is None:
+        return None
+    back = cv2.warpAffine(mask, turn, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    back = back[margin[0]:margin[0] + height, margin[1]:margin[1] + width]
+    return cv2.dilate(back, np.ones((3, 3), np.uint8)) & strokes
+
+
+def _across(strokes: np.ndarray) -> np.ndarray:
+    """The strokes' horizontal runs at least a twentieth of the width long (9 pixels or
+    more): a form's lines, a digit's bar."""
+    run = max(9, strokes.shape[1] // 20)
+    return cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+
+
+def _box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
     """The pixels of a row of boxes' or a comb's lines in (H, W) uint8 strokes (1 for ink),
-    as a uint8 mask, or None where :func:`erase_form_boxes` finds neither."""
+    with their horizontal runs ``across`` (:func:`_across`), as a uint8 mask, or None where
+    :func:`erase_form_boxes` finds neither."""
     width = strokes.shape[1]
-    run = max(9, width // 20)
-    across = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
     # A line a degree or so askew runs through two or three rows across the image.
     rows_across = cv2.dilate(across, np.ones((3, 1), np.uint8)).sum(axis=1)
     long_rows = np.flatnonzero(rows_across >= FORM_LINE_SHARE * width)
