@@ -5,7 +5,7 @@ between the digits) in an image of a number written one digit to a box, before `
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
 Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
-52 and 54).
+52, 54 and 56).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ MIN_CELL_SIZE = 40  # pixels: a smaller image (a bitmap, a 28x28 drawing) is not
 CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides across them
 SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
 TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
+PRINT_HEIGHT = 0.5  # of a form's boxes' height: a label's printed letters are no taller
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
@@ -167,7 +168,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     lies :data:`FORM_TURN` degrees off (a row on a page photographed or scanned askew, which
     ``level_page`` left as it lies), they are looked for in the strokes turned level by its
     angle first. The lines are painted over by OpenCV's inpainting (A. Telea, J. Graphics
-    Tools 2004), so that a digit's stroke crossing a wall stays whole.
+    Tools 2004), so that a digit's stroke crossing a wall stays whole, and so is print that
+    reaches nowhere into the boxes (a label beside them, :func:`_with_print_beside`).
 
     Args:
         image: a Pillow image, upright, of any mode and size.
@@ -175,7 +177,7 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
-        47, 51 and 54).
+        47, 51, 54 and 56).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -270,7 +272,9 @@ def _box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
         if len(walls) < MIN_WALLS or not _evenly_spaced([wall.mean() for wall in walls], gap):
             continue
         mask = _form_mask(strokes, across, walls, (top, bottom), slice(top[0], bottom[-1] + 1))
-        if _holds_the_writing(strokes, mask, slice(top[-1], bottom[0] + 1)):
+        mask = _with_print_beside(strokes, mask, slice(top[-1], bottom[0] + 1),
+                                  slice(walls[0][0], walls[-1][-1] + 1), gap)
+        if mask is not None:
             return mask
     for base in groups:
         mask = _comb_lines(strokes, across, base)
@@ -328,7 +332,8 @@ def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray
         return None
     rows = slice(max(0, base[0] - tick_height - 1), base[-1] + 1)
     mask = _form_mask(strokes, across, ticks, (base,), rows)
-    return mask if _holds_the_writing(strokes, mask, slice(0, base[0])) else None
+    return _with_print_beside(strokes, mask, slice(0, base[0]),
+                              slice(ticks[0][0], ticks[-1][-1] + 1), height)
 
 
 def _alone(labels: np.ndarray, stats: np.ndarray, tick: np.ndarray, rise: int,
@@ -360,11 +365,26 @@ def _form_mask(strokes: np.ndarray, across: np.ndarray, walls: list[np.ndarray],
     return cv2.dilate(mask, np.ones((3, 3), np.uint8)) & strokes | mask
 
 
-def _holds_the_writing(strokes: np.ndarray, mask: np.ndarray, rows: slice) -> bool:
-    """Whether at least :data:`FORM_INK_SHARE` of the strokes off a form's lines (``mask``)
-    lie in ``rows``, the form's field."""
+def _with_print_beside(strokes: np.ndarray, mask: np.ndarray, rows: slice, columns: slice,
+                       box_height: int) -> np.ndarray | None:
+    """A form's lines (``mask``) and the print beside its field (``rows`` x ``columns``:
+    between its lines, from its first wall to its last), where the field holds the writing:
+    at least :data:`FORM_INK_SHARE` of the strokes off the lines lie in ``rows``; None where
+    it does not (docs/rules.md, rule 46).
+
+    The print added to the mask is the strokes' connected components that reach nowhere into
+    the field and are at most :data:`PRINT_HEIGHT` of ``box_height`` high: a printed label
+    beside the boxes, whose letters were read as digits (rule 56); a digit beyond a wall not
+    found, taller, stays."""
     others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
-    return others[rows].sum() >= FORM_INK_SHARE * max(1, int(others.sum()))
+    if others[rows].sum() < FORM_INK_SHARE * max(1, int(others.sum())):
+        return None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(others, connectivity=8)
+    in_field = np.zeros(count, bool)
+    in_field[labels[rows, columns]] = True
+    beside = ~in_field & (stats[:, cv2.CC_STAT_HEIGHT] <= PRINT_HEIGHT * box_height)
+    beside[0] = False
+    return mask | beside[labels].astype(np.uint8)
 
 
 def _walls(columns: np.ndarray, box_rows: np.ndarray, thin: int) -> list[np.ndarray]:
