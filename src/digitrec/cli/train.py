@@ -409,7 +409,7 @@ def train_reader(
 ) -> None:
     """Train a number reader (a CRNN with CTC loss) for `digitrec read --reader RUN`: synthetic
     numbers of real digits, ORAND-CAR-A's fit half of cheque amounts (and numbers recomposed
-    from them) and the fit half of the register crops; about an hour and three quarters on 2
+    from them) and the fit half of the register crops; an hour to an hour and a quarter on 2
     cores."""
     from datetime import datetime
 
