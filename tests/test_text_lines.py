@@ -680,11 +680,15 @@ def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
 def test_large_digits_up_to_a_form_s_boxes_and_a_blurred_cheque(mnist):
     """Real digits written large in a row of boxes, up to their tops (their own tops can line
     up into a long line between the boxes' top and bottom): the boxes are found in every row.
-    A real cheque blurred, whose 2s' feet and 5's bar line up as thick as its strokes, has
-    none found."""
+    Real cheques blurred, one whose 2s' feet and 5's bar line up as thick as its strokes,
+    one with faint printed lines behind its digits, have none found."""
     _, (digits, _) = mnist
     rows = [row_of_boxes(digits[start:start + 6], size=60) for start in range(7100, 7220, 6)]
     assert all(imaging.erase_form_boxes(row) is not row for row in rows)
-    cheque = imaging.open_image(HANDWRITING / "orand_car_a" / "images" / "train_a_car_000154.jpg")
-    blurred = cheque.filter(ImageFilter.GaussianBlur(1.2))
-    assert imaging.erase_form_boxes(blurred) is blurred
+    # The second cheque's faint printed background, blurred, was taken for a row of boxes once
+    # print wholly outside a row no longer counted against it (docs/rules.md, rule 55).
+    for name in ("train_a_car_000154.jpg", "train_a_car_000420.jpg"):
+        cheque = imaging.open_image(HANDWRITING / "orand_car_a" / "images" / name)
+        blurred = cheque.filter(ImageFilter.GaussianBlur(1.2))
+        level, _ = imaging.level_page(imaging.even_page(blurred))
+        assert imaging.erase_form_boxes(level) is level, name
