@@ -212,8 +212,8 @@ def _turned_box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | N
     if np.count_nonzero(across) < FORM_LINE_SHARE * width:  # no line long enough
         return None
     _, labels, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
-    longest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH])) if len(stats) > 1 else 0
-    if not longest or stats[longest, cv2.CC_STAT_WIDTH] < FORM_LINE_SHARE * width:
+    longest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH]))  # across holds some strokes
+    if stats[longest, cv2.CC_STAT_WIDTH] < FORM_LINE_SHARE * width:
         return None
     rows, columns = np.nonzero(labels == longest)
     angle = float(np.degrees(np.arctan(np.polyfit(columns, rows, 1)[0])))
