@@ -656,6 +656,23 @@ def test_a_form_s_printed_label_beside_its_boxes_is_not_read(mnist, recognizer, 
     assert read >= 8, read
 
 
+def test_a_form_s_label_printed_above_its_boxes_is_not_read(mnist, recognizer):
+    """Six real digits in a form's boxes with the form's label printed above them, paper
+    between: the label no longer keeps the boxes from being found (its ink counted against
+    the writing's share in the row), so their walls are not read as 1s and the label is
+    painted as paper with them (docs/rules.md, rule 58)."""
+    _, (digits, labels) = mnist
+    read = 0
+    for start in range(7600, 7660, 6):
+        page = np.full((144, 376), 235, np.uint8)
+        page[40:] = np.asarray(row_of_boxes(digits[start:start + 6]))
+        cv2.putText(page, "Account number", (20, 34), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 40, 2,
+                    cv2.LINE_AA)
+        text = "".join(str(digit) for digit in labels[start:start + 6])
+        read += recognizer.read(Image.fromarray(page))["text"] == text
+    assert read >= 8, read  # 6 while the label kept the boxes from being found
+
+
 def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
     """Ruled and squared pages, a box round a whole number, real cheques (with their security
     patterns and underlines, digits written down to them) and register crops (with their

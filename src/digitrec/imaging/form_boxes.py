@@ -5,7 +5,7 @@ between the digits) in an image of a number written one digit to a box, before `
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
 Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
-52, 54 and 56).
+52, 54, 56 and 58).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides
 SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
 TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
 PRINT_HEIGHT = 0.5  # of a form's boxes' height: a label's printed letters are no taller
+PRINT_GAP = 0.1  # of a form's boxes' height: paper between a label above (below) them and them
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
@@ -160,7 +161,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     image's width long, :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
     :data:`MIN_WALLS` thin upright lines that each run from one to the other, evenly spaced
     (:func:`_evenly_spaced`), with at least :data:`FORM_INK_SHARE` of the other strokes
-    between the two: squared paper, whose writing crosses several of its rows, and a cheque
+    between the two (print standing apart above or below the row, a label, left out:
+    :func:`_print_apart`): squared paper, whose writing crosses several of its rows, and a cheque
     or a page with a rule or two are not. A comb is one such line with at least
     :data:`MIN_WALLS` ticks rising from it, each a stroke of its own above the line (not a
     digit's foot standing on it), of one height within :data:`TICK_SPREAD`, shorter than the
@@ -169,7 +171,7 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     ``level_page`` left as it lies), they are looked for in the strokes turned level by its
     angle first. The lines are painted over by OpenCV's inpainting (A. Telea, J. Graphics
     Tools 2004), so that a digit's stroke crossing a wall stays whole, and so is print that
-    reaches nowhere into the boxes (a label beside them, :func:`_with_print_beside`).
+    reaches nowhere into the boxes (a label beside or above them, :func:`_with_print_beside`).
 
     Args:
         image: a Pillow image, upright, of any mode and size.
@@ -177,7 +179,7 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
-        47, 51, 54 and 56).
+        47, 51, 54, 56 and 58).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -273,7 +275,8 @@ def _box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
             continue
         mask = _form_mask(strokes, across, walls, (top, bottom), slice(top[0], bottom[-1] + 1))
         mask = _with_print_beside(strokes, mask, slice(top[-1], bottom[0] + 1),
-                                  slice(walls[0][0], walls[-1][-1] + 1), gap)
+                                  slice(walls[0][0], walls[-1][-1] + 1), gap,
+                                  (top[0], bottom[-1]))
         if mask is not None:
             return mask
     for base in groups:
@@ -366,25 +369,46 @@ def _form_mask(strokes: np.ndarray, across: np.ndarray, walls: list[np.ndarray],
 
 
 def _with_print_beside(strokes: np.ndarray, mask: np.ndarray, rows: slice, columns: slice,
-                       box_height: int) -> np.ndarray | None:
+                       box_height: int, lines: tuple[int, int] | None = None
+                       ) -> np.ndarray | None:
     """A form's lines (``mask``) and the print beside its field (``rows`` x ``columns``:
     between its lines, from its first wall to its last), where the field holds the writing:
     at least :data:`FORM_INK_SHARE` of the strokes off the lines lie in ``rows``; None where
-    it does not (docs/rules.md, rule 46).
+    it does not (docs/rules.md, rule 46). For a row of boxes, ``lines`` gives the first row of
+    its top line and the last of its bottom line: print standing apart from the row above or
+    below them (:func:`_print_apart`, a label above the boxes) does not count (rule 58).
 
     The print added to the mask is the strokes' connected components that reach nowhere into
     the field and are at most :data:`PRINT_HEIGHT` of ``box_height`` high: a printed label
     beside the boxes, whose letters were read as digits (rule 56); a digit beyond a wall not
     found, taller, stays."""
     others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
-    if others[rows].sum() < FORM_INK_SHARE * max(1, int(others.sum())):
-        return None
     count, labels, stats, _ = cv2.connectedComponentsWithStats(others, connectivity=8)
+    apart = _print_apart(stats, lines, box_height) if lines is not None else np.zeros(count, bool)
+    off_lines = int(stats[1:, cv2.CC_STAT_AREA][~apart[1:]].sum())
+    if others[rows].sum() < FORM_INK_SHARE * max(1, off_lines):
+        return None
     in_field = np.zeros(count, bool)
     in_field[labels[rows, columns]] = True
     beside = ~in_field & (stats[:, cv2.CC_STAT_HEIGHT] <= PRINT_HEIGHT * box_height)
     beside[0] = False
     return mask | beside[labels].astype(np.uint8)
+
+
+def _print_apart(stats: np.ndarray, lines: tuple[int, int], box_height: int) -> np.ndarray:
+    """Which connected components (OpenCV's ``stats`` rows, the paper's first) are print
+    standing apart from a row of boxes whose lines run from row ``lines[0]`` to ``lines[1]``:
+    wholly above or below them with :data:`PRINT_GAP` of ``box_height`` of rows between (a
+    digit's stroke poking over a line ends at it), at most :data:`PRINT_HEIGHT` of it high and
+    narrower than it (letters, not a rule or a cheque's printed background; rule 58)."""
+    gap = max(2, round(PRINT_GAP * box_height))
+    top = stats[:, cv2.CC_STAT_TOP]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]  # the row below the component's last
+    apart = ((bottom <= lines[0] - gap) | (top > lines[1] + gap)) \
+        & (stats[:, cv2.CC_STAT_HEIGHT] <= PRINT_HEIGHT * box_height) \
+        & (stats[:, cv2.CC_STAT_WIDTH] < box_height)
+    apart[0] = False
+    return apart
 
 
 def _walls(columns: np.ndarray, box_rows: np.ndarray, thin: int) -> list[np.ndarray]:
