@@ -262,8 +262,7 @@ def _box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
              for span in range(1, len(groups)) for first in range(len(groups) - span)]
     for top, bottom, apart in pairs:
         gap = bottom[0] - top[-1]
-        if gap < MIN_BOX_HEIGHT or (apart and not _thinner_than_writing(
-                strokes, across, (top, bottom))):
+        if gap < MIN_BOX_HEIGHT:
             continue
         # A wall askew by up to FORM_TILT drifts sideways over the box's height.
         tilt = 1 + int(FORM_TILT * gap / 2)
@@ -272,6 +271,9 @@ def _box_lines(strokes: np.ndarray, across: np.ndarray) -> np.ndarray | None:
         thin = max(3, round(0.06 * gap)) + 2 + 2 * tilt  # a line's width, anti-aliased
         walls = _walls(columns, strokes[top[-1]:bottom[0] + 1], thin)
         if len(walls) < MIN_WALLS or not _evenly_spaced([wall.mean() for wall in walls], gap):
+            continue
+        # Asked last: its distance transform costs more than finding the walls.
+        if apart and not _thinner_than_writing(strokes, across, (top, bottom)):
             continue
         mask = _form_mask(strokes, across, walls, (top, bottom), slice(top[0], bottom[-1] + 1))
         mask = _with_print_beside(strokes, mask, slice(top[-1], bottom[0] + 1),
@@ -318,6 +320,8 @@ def _comb_lines(strokes: np.ndarray, across: np.ndarray, base: np.ndarray
     columns = np.flatnonzero(rises >= MIN_TICK)
     thin = max(3, round(0.06 * height)) + 2 + 2 * tilt
     candidates = _walls(columns, strokes[base[0] - MIN_TICK:base[0]], thin)
+    if len(candidates) < MIN_WALLS:  # too few for a comb, whichever stand alone
+        return None
     # A tick stands alone on the line: above the line, its piece of stroke is no wider than a
     # line and no taller than its rise (not the foot of a digit written down to the line).
     _, labels, stats, _ = cv2.connectedComponentsWithStats(strokes[:base[0]], connectivity=8)
