@@ -617,46 +617,6 @@ def test_each_epoch_trains_on_strings_of_its_own():
     assert _fits(4, 4, fresh_strings=False) == [(0, 4)]  # no register lines to join
 
 
-
-def test_training_batches_hold_strings_of_like_widths_cut_to_their_ink():
-    """train_reader's batches (width_batches): every string of the epoch once, each batch
-    cut to its widest string's ink (a multiple of 16 columns, room for CTC to align its
-    longest label), the images and labels those of its strings; strings sorted by width
-    within runs, so a batch's widths lie closer together than a random batch's; a new
-    order for the next epoch."""
-    from digitrec.number_reader import STEP
-    from digitrec.training import synthetic_strings
-    from digitrec.training.number_reader import PAD, TRAIN_WIDTH, training_strings
-    from digitrec.training.width_batches import WidthBatches, inked_widths
-
-    bank = synthetic_strings.load_bank(("mnist",), per_source=100)
-    real = [(imaging.open_image(CHEQUE), "25441")]
-    images, labels = training_strings(bank, 120, real, 8, 0, workers=1)
-    widths = inked_widths(images)
-    assert 0 < widths.min() and widths.max() <= TRAIN_WIDTH
-    batches = WidthBatches(images, labels, 16, np.random.default_rng(0), pad=PAD)
-    spreads, cut = [], []
-    for index in range(len(batches)):
-        strings = batches.batches[index]
-        batch_images, batch_labels = batches[index]
-        width = batch_images.shape[2]
-        assert width % 16 == 0 or width == TRAIN_WIDTH
-        assert widths[strings].max() <= width  # no ink cut off
-        assert width >= STEP * (2 * (batch_labels != PAD).sum(axis=1).max() + 1)
-        np.testing.assert_allclose(batch_images, images[strings, :, :width] / 255, atol=1e-6)
-        np.testing.assert_array_equal(batch_labels, labels[strings])
-        spreads.append(np.ptp(widths[strings]))
-        cut.append(width)
-    order = np.concatenate(batches.batches)
-    np.testing.assert_array_equal(np.sort(order), np.arange(len(labels)))  # each once
-    assert np.mean(cut) < 0.75 * TRAIN_WIDTH
-    shuffled = np.random.default_rng(1).permutation(len(labels))
-    random_spreads = [np.ptp(widths[shuffled[start:start + 16]])
-                      for start in range(0, len(labels), 16)]
-    assert np.mean(spreads) < 0.5 * np.mean(random_spreads)
-    batches.on_epoch_end()
-    assert not np.array_equal(np.concatenate(batches.batches), order)
-
 def test_the_command_line_fine_tunes_the_shipped_reader_on_a_users_numbers(tmp_path):
     """A bank with its own cheques and no handwriting folder: `digitrec train-reader --from
     shipped --extra-data FOLDER` writes a run that starts from the shipped reader's weights, is

@@ -26,7 +26,7 @@ from digitrec.model_format import NUMBER_READER
 from digitrec.number_reader import (BLANK, HEIGHT, NUM_CLASSES, STEP, edit_distance,
                                     pad_batch, reaches, read_each_line, read_lines,
                                     to_reader_input)
-from digitrec.training import recomposed_amounts, synthetic_strings, width_batches
+from digitrec.training import recomposed_amounts, synthetic_strings
 
 TRAIN_WIDTH = 256  # training inputs are padded to this width (64 steps); wider ones are left out
 MAX_LABEL = synthetic_strings.MAX_DIGITS
@@ -440,7 +440,6 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
     best = _BestExact(validation_images)
     lines, rng = [], np.random.default_rng(seed + 1)
-    batch_rng = np.random.default_rng(seed + 2)  # the batches' order (width_batches)
     for epoch, until in _fits(epochs, first, fresh_strings):
         images, labels = epoch_strings[epoch if fresh_strings else 0]
         if epoch == first:
@@ -449,8 +448,8 @@ def train_reader(out: str | os.PathLike, handwriting: str | os.PathLike, data_di
             images, labels = _shuffled([(images, labels),
                                         _real_strings(lines, register_copies, rng),
                                         _real_strings(own_lines, extra_copies, rng)], rng)
-        batches = width_batches.WidthBatches(images, labels, batch_size, batch_rng, pad=PAD)
-        model.fit(batches, initial_epoch=epoch, epochs=until, callbacks=[best], verbose=2)
+        model.fit(images.astype(np.float32) / 255, labels, batch_size=batch_size,
+                  initial_epoch=epoch, epochs=until, callbacks=[best], verbose=2)
     model.set_weights(best.weights)
     kept = build_reader(filters, units)  # uncompiled: its weights file holds no Adam state
     kept.set_weights(best.weights)
