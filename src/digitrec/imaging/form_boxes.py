@@ -34,7 +34,7 @@ CORNER_GAP = 0.1  # of the image's size: a box's sides reach this near the sides
 SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinner
 TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
 PRINT_HEIGHT = 0.5  # of a form's boxes' height: a label's printed letters are no taller
-PRINT_GAP = 0.1  # of a form's boxes' height: paper between a label above (below) them and them
+PRINT_GAP = 0.1  # of a form's boxes' height: paper between them and a label above or below them
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
