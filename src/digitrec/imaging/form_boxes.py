@@ -5,7 +5,7 @@ between the digits) in an image of a number written one digit to a box, before `
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
 Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
-52, 54, 56 and 58).
+52, 54, 56, 58 and 61).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PIL import Image
 
 from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, ink_over_median, to_grey
 
-FORM_LINE_SHARE = 0.4  # of an image's width: a row of strokes this long is a box's top or bottom
+FORM_LINE_SHARE = 0.4  # of the writing's width: a row of strokes this long is a box's top or bottom
 MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
 MIN_WALLS = 3  # upright lines from a box's top to its bottom: two boxes at least
 FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found as the image lies
@@ -158,7 +158,8 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
 
     The boxes' upright walls read as 1s otherwise. In an image wider than tall, a row of boxes
     is two straight horizontal lines (rows of strokes at least :data:`FORM_LINE_SHARE` of the
-    image's width long, :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
+    writing's width long (from the first column holding strokes to the last: a field cut
+    loosely has paper either side), :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
     :data:`MIN_WALLS` thin upright lines that each run from one to the other, evenly spaced
     (:func:`_evenly_spaced`), with at least :data:`FORM_INK_SHARE` of the other strokes
     between the two (print standing apart above or below the row, a label, left out:
@@ -179,7 +180,7 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
-        47, 51, 54, 56 and 58).
+        47, 51, 54, 56, 58 and 61).
     """
     if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
         return image
@@ -188,12 +189,21 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     # and extract_ink would take a page's time again.
     ink, level = ink_over_median(grey)
     strokes = (ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8)
-    across = _across(strokes)
-    lines = _turned_box_lines(strokes, across)
-    if lines is None:
-        lines = _box_lines(strokes, across)
-    if lines is None:
+    # A field cut loosely has paper either side: its lines are measured against the width
+    # of the writing and the form, from the first column holding strokes to the last.
+    inked = np.flatnonzero(strokes.any(axis=0))
+    if inked.size == 0:
         return image
+    left, right = int(inked[0]), int(inked[-1]) + 1
+    written = np.ascontiguousarray(strokes[:, left:right])
+    across = _across(written)
+    found = _turned_box_lines(written, across)
+    if found is None:
+        found = _box_lines(written, across)
+    if found is None:
+        return image
+    lines = np.zeros_like(strokes)
+    lines[:, left:right] = found
     painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
                           cv2.dilate(lines, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
     page = Image.fromarray(painted)
