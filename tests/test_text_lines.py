@@ -673,7 +673,6 @@ def test_a_form_s_label_printed_above_its_boxes_is_not_read(mnist, recognizer):
     assert read >= 8, read  # 6 while the label kept the boxes from being found
 
 
-
 def test_a_form_s_field_cut_loosely_is_read_without_its_boxes(mnist, recognizer):
     """Six real digits in a form's field with wide paper either side (a page 1,000 pixels
     wide, the boxes' lines 336 long): the lines are long against the writing's width, not
@@ -687,6 +686,7 @@ def test_a_form_s_field_cut_loosely_is_read_without_its_boxes(mnist, recognizer)
         text = "".join(str(digit) for digit in labels[start:start + 6])
         read += recognizer.read(page)["text"] == text
     assert read >= 8, read  # 0 while the lines were measured against the image's width
+
 
 def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
     """Ruled and squared pages, a box round a whole number, real cheques (with their security

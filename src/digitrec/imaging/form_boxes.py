@@ -16,7 +16,7 @@ from PIL import Image
 
 from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, ink_over_median, to_grey
 
-FORM_LINE_SHARE = 0.4  # of the writing's width: a row of strokes this long is a box's top or bottom
+FORM_LINE_SHARE = 0.4  # of the writing's width: a row of strokes this long is a box's top/bottom
 MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
 MIN_WALLS = 3  # upright lines from a box's top to its bottom: two boxes at least
 FORM_TILT = 0.035  # tan(2 degrees): boxes this much askew are found as the image lies
@@ -156,11 +156,12 @@ def _meet_at_corners(sides: list[np.ndarray]) -> bool:
 def erase_form_boxes(image: Image.Image) -> Image.Image:
     """A number written one digit to a box (a form's field) with the boxes painted as paper.
 
-    The boxes' upright walls read as 1s otherwise. In an image wider than tall, a row of boxes
-    is two straight horizontal lines (rows of strokes at least :data:`FORM_LINE_SHARE` of the
-    writing's width long (from the first column holding strokes to the last: a field cut
-    loosely has paper either side), :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least
-    :data:`MIN_WALLS` thin upright lines that each run from one to the other, evenly spaced
+    The boxes' upright walls read as 1s otherwise. They are looked for in an image wider than
+    tall, across the writing's width: from the first column holding strokes to the last (a
+    field cut loosely has paper either side). A row of boxes is two straight horizontal lines
+    (rows of strokes at least :data:`FORM_LINE_SHARE` of that width long,
+    :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least :data:`MIN_WALLS` thin upright
+    lines that each run from one to the other, evenly spaced
     (:func:`_evenly_spaced`), with at least :data:`FORM_INK_SHARE` of the other strokes
     between the two (print standing apart above or below the row, a label, left out:
     :func:`_print_apart`): squared paper, whose writing crosses several of its rows, and a cheque
