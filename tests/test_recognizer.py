@@ -342,6 +342,39 @@ def test_segmentation_reads_a_documents_line_and_a_pages_whole_image():
     assert segmentation_line(page, None) == (0, 0, 700, 300)
 
 
+
+def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
+    """An image holding two numbers, one above the other, is read as its top number "unsure",
+    the reason naming the other number; the top number alone is read as it was; a strip's
+    lower lines (a register's next rows) are not another number (docs/rules.md, rule 63)."""
+    from conftest import ruled_paper
+    from digitrec.read_rules import another_number
+
+    (_, _), (x_test, y_test) = mnist
+    said = alone_as_before = 0
+    for start in range(1200, 1300, 10):
+        top = ruled_paper().on_ruled_paper(x_test[start:start + 5], line_level=None)
+        bottom = ruled_paper().on_ruled_paper(x_test[start + 5:start + 10], line_level=None)
+        both = Image.new("L", (top.width, 2 * top.height))
+        both.paste(top, (0, 0))
+        both.paste(bottom, (0, top.height))
+        answer, alone = recognizer.read(both), recognizer.read(top)
+        lower = "".join(str(digit) for digit in y_test[start + 5:start + 10])
+        said += answer["status"] == "unsure" and answer["text"] == alone["text"] and \
+            f"another number is written below it ({lower})" in answer["reason"]
+        alone_as_before += "another number" not in (alone.get("reason") or "")
+    assert said >= 8 and alone_as_before == 10
+
+    strip = Image.new("L", (120, 300), 255)
+    reading = {"line": (0, 20, 120, 80), "other_lines": [{"text": "45", "line": (0, 90, 120, 150)}]}
+    answer = {"text": "44", "status": "ok", "digits": [], "confidence": 0.99}
+    assert another_number(strip, reading, answer) is answer
+    page = Image.new("L", (700, 300), 255)
+    assert another_number(page, reading, answer)["status"] == "unsure"
+    assert another_number(page, {**reading, "other_lines": [
+        {"text": "1", "line": (0, 90, 20, 110)}]}, answer) is answer  # a mark, not a number
+
+
 def test_a_model_of_another_shape_is_refused_at_load(tmp_path):
     """An ONNX model that does not take MNIST's (N, 28, 28, 1) (here PyTorch's channels-first
     (N, 1, 28, 28)) is refused when loaded, with the shapes it has and the one it needs; the

@@ -334,12 +334,16 @@ def read_lines(image: Image.Image, logits_of, length: int | None = None) -> dict
     Returns:
         That line's reading, as :func:`read_each_line` gives it, ``text_probability``, the
         probability of its text summed over its paths (:func:`text_probability`: for that
-        line alone, not every line read), and ``lines``, the number of lines found in the image.
+        line alone, not every line read), ``lines``, the number of lines found in the image,
+        and ``other_lines``, the other lines that hold digits, top to bottom, each a dict of
+        its ``text`` and ``line`` box.
     """
     readings = read_each_line(image, logits_of, length)
     reading = _number_line(readings)
+    other_lines = [{"text": other["text"], "line": other["line"]} for other in readings
+                   if other is not reading and other["text"]]
     return {**reading, "text_probability": text_probability(reading["logits"], reading["text"]),
-            "lines": len(readings)}
+            "lines": len(readings), "other_lines": other_lines}
 
 
 def _number_line(readings: list[dict]) -> dict:

@@ -44,6 +44,8 @@ LONE_ONE_REASON = ("check the whole number (in a black-and-white scan a lone 1 m
 LONE_ONE_UNFRAMED_REASON = ("check the whole number (in a tight crop a lone 1 may be the stem of "
                             "a 4 or a 7 whose bar was taken for a ruling line, or a piece of a "
                             "faint rule)")
+ANOTHER_NUMBER_HEIGHT = 0.5  # a page's other line of digits at least this share of the number's
+# line's height is another number, said in the answer (the sixty-third rule of docs/rules.md)
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
 # a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
 # (docs/reading.md)
@@ -263,3 +265,31 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
         return answer
     digits: list[DigitInNumber] = [{**digit, "status": "unsure"} for digit in answer["digits"]]
     return {**answer, "status": "unsure", "digits": digits, "reason": reason}
+
+
+def another_number(image: Image.Image, reading: dict | None, answer: NumberAnswer
+                   ) -> NumberAnswer:
+    """``read``'s ``answer`` for ``image``, read as a page (at least as wide as tall, or
+    :func:`digitrec.imaging.is_photographed_page`), where the number reader found another line
+    holding digits (``reading["other_lines"]``, :func:`digitrec.number_reader.read_lines`) at
+    least :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line: "unsure", its reason
+    naming the other number and where it is (added to an "unsure" answer's reason), the text
+    and the digits as they were. Any other answer, and a strip's (a register's crop, whose
+    lower lines are the next rows' writing), as it is (the sixty-third rule of
+    docs/rules.md)."""
+    if reading is None or not answer["text"]:
+        return answer
+    if image.width < image.height and not imaging.is_photographed_page(image):
+        return answer
+    _, top, _, bottom = reading["line"]
+    others = [other for other in reading["other_lines"]
+              if other["line"][3] - other["line"][1] >= ANOTHER_NUMBER_HEIGHT * (bottom - top)]
+    if not others:
+        return answer
+    other_top, other_bottom = others[0]["line"][1], others[0]["line"][3]
+    middle = (other_top + other_bottom) / 2
+    where = "below" if middle > bottom else "above" if middle < top else "beside"
+    note = (f"another number is written {where} it ({others[0]['text']}): crop the image to "
+            "one number")
+    reason = f"{answer['reason']}; {note}" if answer["status"] == "unsure" else note
+    return {**answer, "status": "unsure", "reason": reason}
