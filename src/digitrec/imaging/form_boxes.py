@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec.imaging.ink import MIN_CONTRAST, STROKE_LEVEL, ink_over_median, to_grey
+from digitrec.imaging.text_lines import is_photographed_page
 
 FORM_LINE_SHARE = 0.4  # of the writing's width: a row of strokes this long is a box's top/bottom
 MIN_BOX_HEIGHT = 10  # pixels between a box's top and bottom lines, at the working size
@@ -157,8 +158,10 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     """A number written one digit to a box (a form's field) with the boxes painted as paper.
 
     The boxes' upright walls read as 1s otherwise. They are looked for in an image wider than
-    tall, across the writing's width: from the first column holding strokes to the last (a
-    field cut loosely has paper either side). A row of boxes is two straight horizontal lines
+    tall, or in a portrait photo of a page (:func:`~digitrec.imaging.is_photographed_page`)
+    whose strokes span more columns than rows (a register's strip is neither), across the
+    writing's width: from the first column holding strokes to the last (a field cut loosely
+    has paper either side). A row of boxes is two straight horizontal lines
     (rows of strokes at least :data:`FORM_LINE_SHARE` of that width long,
     :data:`MIN_BOX_HEIGHT` pixels apart or more) and at least :data:`MIN_WALLS` thin upright
     lines that each run from one to the other, evenly spaced
@@ -181,9 +184,10 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     Returns:
         A new "L" image of ``image``'s size (its ``info`` kept) without the boxes, or
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
-        47, 51, 54, 56, 58 and 61).
+        47, 51, 54, 56, 58, 61 and 64).
     """
-    if image.width <= image.height or image.height < MIN_BOX_HEIGHT:
+    portrait = image.width <= image.height
+    if (portrait and not is_photographed_page(image)) or image.height < MIN_BOX_HEIGHT:
         return image
     grey = to_grey(image)
     # The ink as the number reader measures it: the page is made even before (page_to_read),
@@ -195,6 +199,10 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     inked = np.flatnonzero(strokes.any(axis=0))
     if inked.size == 0:
         return image
+    if portrait:  # the phone held upright: a row of boxes is still wider than tall
+        rows = np.flatnonzero(strokes.any(axis=1))
+        if inked[-1] - inked[0] <= rows[-1] - rows[0]:
+            return image
     left, right = int(inked[0]), int(inked[-1]) + 1
     written = np.ascontiguousarray(strokes[:, left:right])
     across = _across(written)
