@@ -706,10 +706,33 @@ def test_a_form_s_field_in_a_portrait_photo_is_read_without_its_boxes(mnist, rec
     assert read >= 8, read  # 0 while only images wider than tall were looked at
 
 
+def test_a_ring_drawn_round_a_number_is_erased(mnist, recognizer):
+    """Five real digits with an oval drawn round them (circled, as a teacher marks a score):
+    the ring is painted as paper, not read as 0s and 1s ("080" for 55838 before); a digit
+    touching it from inside keeps its strokes (docs/rules.md, rules 65 and 66)."""
+    _, (digits, labels) = mnist
+    read = 0
+    for start in range(2400, 2450, 5):
+        page = np.full((420, 900), 235, np.uint8)
+        page[60:360, 100:800] = ruled_paper().on_ruled_paper(digits[start:start + 5],
+                                                              line_level=None)
+        cv2.ellipse(page, (450, 210), (400, 150), 0, 0, 360, 40, 4)
+        text = "".join(str(digit) for digit in labels[start:start + 5])
+        read += recognizer.read(Image.fromarray(page))["text"] == text
+    assert read >= 8, read  # 0 before the ring was erased
+    touching = np.full((200, 300), 235, np.uint8)
+    cv2.ellipse(touching, (150, 100), (120, 60), 0, 0, 360, 40, 3)
+    cv2.line(touching, (180, 60), (180, 130), 40, 3)  # a 1 inside the ring
+    cv2.line(touching, (120, 40), (120, 130), 40, 3)  # a 1 hanging from the ring
+    erased = np.asarray(imaging.erase_frame(Image.fromarray(touching)))
+    assert erased[40, 150] > 200 and erased[160, 150] > 200  # the ring painted as paper
+    assert erased[90, 120] < 100 and erased[90, 180] < 100  # the 1s kept
+
+
 def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
     """Ruled and squared pages, a box round a whole number, real cheques (with their security
     patterns and underlines, digits written down to them) and register crops (with their
-    rules) have no form's boxes or comb to erase."""
+    rules) have no form's boxes or comb to erase, and but for the box no frame."""
     _, (digits, _) = mnist
     page = ruled_paper().on_ruled_paper
     images = [page(digits[7000:7005], line_level=140, degrees=3),
@@ -725,6 +748,12 @@ def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
                datasets.folder_numbers(REGISTERS)[:20]]
     for image in images:
         assert imaging.erase_form_boxes(image) is image
+    # Nor a frame round the number but the box round a whole number: a cheque's two printed
+    # rules, joined by the 7 and a 6 touching both, close off paper round its 9 (rule 66).
+    frameless = images[:3] + images[4:] + [imaging.open_image(
+        HANDWRITING / "orand_car_a" / "images" / "train_a_car_000752.jpg")]
+    for image in frameless:
+        assert imaging.erase_frame(image) is image
 
 
 def test_large_digits_up_to_a_form_s_boxes_and_a_blurred_cheque(mnist):

@@ -72,7 +72,7 @@ from digitrec.imaging.ink import (
     to_grey,
 )
 from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
-from digitrec.imaging.form_boxes import erase_cell_box, erase_form_boxes
+from digitrec.imaging.form_boxes import erase_cell_box, erase_form_boxes, erase_frame
 from digitrec.imaging.digit import (
     center_in_28x28,
     crop_to_ink,
@@ -100,7 +100,7 @@ __all__ = [
     # lines
     "is_line", "outline_share", "remove_ruled_lines",
     # form_boxes
-    "erase_cell_box", "erase_form_boxes",
+    "erase_cell_box", "erase_form_boxes", "erase_frame",
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "save_image", "select_digit", "to_mnist",

@@ -5,7 +5,8 @@ between the digits) in an image of a number written one digit to a box, before `
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
 Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
-52, 54, 56, 58 and 61).
+52, 54, 56, 58, 61 and 64); :func:`erase_frame` paints over a ring drawn round a number,
+read as 0s and 1s otherwise (rules 65 to 67).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinne
 TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
 PRINT_HEIGHT = 0.5  # of a form's boxes' height: a label's printed letters are no taller
 PRINT_GAP = 0.1  # of a form's boxes' height: paper between them and a label above or below them
+FRAME_INSIDE_HEIGHT = 0.25  # of a frame's height: a component it closes off this high is writing
+FRAME_OUTSIDE_SHARE = 0.2  # of the strokes a frame closes off: at most this much lies outside it
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
@@ -186,23 +189,12 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
         47, 51, 54, 56, 58, 61 and 64).
     """
-    portrait = image.width <= image.height
-    if (portrait and not is_photographed_page(image)) or image.height < MIN_BOX_HEIGHT:
+    field = _field_strokes(image)
+    if field is None:
         return image
-    grey = to_grey(image)
-    # The ink as the number reader measures it: the page is made even before (page_to_read),
-    # and extract_ink would take a page's time again.
-    ink, level = ink_over_median(grey)
-    strokes = (ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8)
+    grey, strokes, inked = field
     # A field cut loosely has paper either side: its lines are measured against the width
     # of the writing and the form, from the first column holding strokes to the last.
-    inked = np.flatnonzero(strokes.any(axis=0))
-    if inked.size == 0:
-        return image
-    if portrait:  # the phone held upright: a row of boxes is still wider than tall
-        rows = np.flatnonzero(strokes.any(axis=1))
-        if inked[-1] - inked[0] <= rows[-1] - rows[0]:
-            return image
     left, right = int(inked[0]), int(inked[-1]) + 1
     written = np.ascontiguousarray(strokes[:, left:right])
     across = _across(written)
@@ -213,8 +205,95 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
         return image
     lines = np.zeros_like(strokes)
     lines[:, left:right] = found
+    return _painted(image, grey, lines)
+
+
+def erase_frame(image: Image.Image) -> Image.Image:
+    """A number with a frame drawn round it (circled, an oval or a ring on a form) with the
+    frame painted as paper: its curves read as 0s and 1s otherwise (docs/rules.md, rules 65
+    to 67).
+
+    Looked for where a form's boxes are (:func:`erase_form_boxes`). The stroke component with
+    the largest bounding box is a frame where it closes off paper from the image's border
+    that holds a component at least :data:`FRAME_INSIDE_HEIGHT` of the frame's height, and
+    the strokes outside it are at most :data:`FRAME_OUTSIDE_SHARE` of those inside. Its pixels
+    within its own stroke width (and 1.5 pixels) of its outer edge are painted, so that a
+    digit touching it from inside keeps its strokes. A frame lies inside the image: strokes
+    reaching one of its sides (a cheque's printed rules, joined by digits touching them) are
+    not one (rule 67); nor is a frame with a gap in it.
+
+    Args:
+        image: a Pillow image, upright, of any mode and size.
+
+    Returns:
+        A new "L" image of ``image``'s size (its ``info`` kept) without the frame, or
+        ``image`` itself where there is none.
+    """
+    field = _field_strokes(image)
+    if field is None:
+        return image
+    grey, strokes, _ = field
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
+    if count < 3:
+        return image
+    frame = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
+    left, top, width, height = stats[frame, :4]
+    if min(left, top) == 0 or left + width == strokes.shape[1] or \
+            top + height == strokes.shape[0]:
+        return image  # rules running off the image's sides (a cheque's), not a frame
+    ring = (labels == frame).astype(np.uint8)
+    # The paper flooded from beyond the image's border: what it does not reach is the frame
+    # and what the frame closes off.
+    flooded = cv2.copyMakeBorder(ring, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(flooded, None, (0, 0), 2)
+    outside = flooded[1:-1, 1:-1] == 2
+    reached = np.bincount(labels[outside], minlength=count)
+    writing = np.arange(count) != frame
+    writing[0] = False
+    enclosed, apart = writing & (reached == 0), writing & (reached > 0)
+    heights, areas = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    if not (enclosed & (heights >= FRAME_INSIDE_HEIGHT * heights[frame])).any() or \
+            areas[apart].sum() > FRAME_OUTSIDE_SHARE * areas[enclosed].sum():
+        return image
+    depth = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 3)
+    return _painted(image, grey, ring & (depth <= _stroke_width(ring) + 1.5))
+
+
+def _field_strokes(image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Where a form's field may be: an image wider than tall, or a portrait photo of a page
+    (:func:`~digitrec.imaging.is_photographed_page`) whose strokes span more columns than rows
+    (the phone held upright: docs/rules.md, rule 64); a register's strip is neither.
+
+    Returns:
+        ``(grey, strokes, inked)``: the (H, W) float32 grey levels (:func:`to_grey`), the
+        (H, W) uint8 strokes (1 for ink over :data:`FORM_STROKE_LEVEL` of the darkest), and
+        the indices of the columns holding strokes; None for other images or no strokes.
+    """
+    portrait = image.width <= image.height
+    if (portrait and not is_photographed_page(image)) or image.height < MIN_BOX_HEIGHT:
+        return None
+    grey = to_grey(image)
+    # The ink as the number reader measures it: the page is made even before (page_to_read),
+    # and extract_ink would take a page's time again.
+    ink, level = ink_over_median(grey)
+    strokes = (ink > FORM_STROKE_LEVEL * max(level, MIN_CONTRAST)).astype(np.uint8)
+    inked = np.flatnonzero(strokes.any(axis=0))
+    if inked.size == 0:
+        return None
+    if portrait:
+        rows = np.flatnonzero(strokes.any(axis=1))
+        if inked[-1] - inked[0] <= rows[-1] - rows[0]:
+            return None
+    return grey, strokes, inked
+
+
+def _painted(image: Image.Image, grey: np.ndarray, mask: np.ndarray) -> Image.Image:
+    """``image``'s grey levels with the (H, W) uint8 ``mask``'s pixels (and those next to
+    them) painted over by OpenCV's inpainting (A. Telea, J. Graphics Tools 2004): a new "L"
+    image of ``image``'s size, its ``info`` kept."""
     painted = cv2.inpaint(np.clip(grey, 0, 255).astype(np.uint8),
-                          cv2.dilate(lines, np.ones((3, 3), np.uint8)), 3, cv2.INPAINT_TELEA)
+                          cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)), 3,
+                          cv2.INPAINT_TELEA)
     page = Image.fromarray(painted)
     if page.size != image.size:
         page = page.resize(image.size, Image.Resampling.BILINEAR)
