@@ -11,7 +11,7 @@ from PIL import Image
 from digitrec import imaging
 from digitrec.recognizer import DEFAULT_MODEL, Recognizer
 
-from conftest import HANDWRITING, REPOSITORY
+from conftest import HANDWRITING, REPOSITORY, ruled_paper
 
 
 def test_shipped_model_scores_at_least_99_5_percent_on_mnist_test(recognizer, mnist):
@@ -347,8 +347,7 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     """An image holding two numbers, one above the other, is read as its top number "unsure",
     the reason naming the other number; the top number alone is read as it was; a strip's
     lower lines (a register's next rows) are not another number (docs/rules.md, rule 63)."""
-    from conftest import ruled_paper
-    from digitrec.read_rules import another_number
+    from digitrec.read_rules import other_lines
 
     (_, _), (x_test, y_test) = mnist
     said = alone_as_before = 0
@@ -368,11 +367,27 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     strip = Image.new("L", (120, 300), 255)
     reading = {"line": (0, 20, 120, 80), "other_lines": [{"text": "45", "line": (0, 90, 120, 150)}]}
     answer = {"text": "44", "status": "ok", "digits": [], "confidence": 0.99}
-    assert another_number(strip, reading, answer) is answer
+    assert other_lines(strip, reading, answer) is answer
     page = Image.new("L", (700, 300), 255)
-    assert another_number(page, reading, answer)["status"] == "unsure"
-    assert another_number(page, {**reading, "other_lines": [
+    assert other_lines(page, reading, answer)["status"] == "unsure"
+    assert other_lines(page, {**reading, "other_lines": [
         {"text": "1", "line": (0, 90, 20, 110)}]}, answer) is answer  # a mark, not a number
+
+
+
+def test_a_number_running_top_to_bottom_is_said_not_read_as_one_digit(mnist, recognizer):
+    """A number turned a quarter (photographed sideways, no EXIF orientation) is a strip whose
+    lines are its digits, each on its side: never "ok", the reason saying to turn the image;
+    upright, the same number is read as before (docs/rules.md, rule 68)."""
+    (_, _), (x_test, y_test) = mnist
+    said = upright_read = 0
+    for start in range(2850, 2900, 5):
+        page = ruled_paper().on_ruled_paper(x_test[start:start + 5], line_level=None)
+        turned = recognizer.read(page.rotate(90, expand=True))
+        said += turned["status"] == "unsure" and "turn the image upright" in turned["reason"]
+        upright = recognizer.read(page)
+        upright_read += upright["text"] == "".join(str(digit) for digit in y_test[start:start + 5])
+    assert said >= 8 and upright_read >= 8
 
 
 def test_a_model_of_another_shape_is_refused_at_load(tmp_path):

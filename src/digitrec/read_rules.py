@@ -267,29 +267,37 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
     return {**answer, "status": "unsure", "digits": digits, "reason": reason}
 
 
-def another_number(image: Image.Image, reading: dict | None, answer: NumberAnswer
-                   ) -> NumberAnswer:
-    """``read``'s ``answer`` for ``image``, read as a page (at least as wide as tall, or
-    :func:`digitrec.imaging.is_photographed_page`), where the number reader found another line
-    holding digits (``reading["other_lines"]``, :func:`digitrec.number_reader.read_lines`) at
-    least :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line: "unsure", its reason
-    naming the other number and where it is (added to an "unsure" answer's reason), the text
-    and the digits as they were. Any other answer, and a strip's (a register's crop, whose
-    lower lines are the next rows' writing), as it is (the sixty-third rule of
-    docs/rules.md)."""
+def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer
+                ) -> NumberAnswer:
+    """``read``'s ``answer`` for ``image`` where the number reader found other lines holding
+    digits (``reading["other_lines"]``, :func:`digitrec.number_reader.read_lines`) at least
+    :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line: "unsure", the reason saying
+    what to do (added to an "unsure" answer's reason), the text and the digits as they were.
+
+    - On a page (at least as wide as tall, or :func:`digitrec.imaging.is_photographed_page`),
+      one such line is another number: the reason names it and where it is (the sixty-third
+      rule of docs/rules.md).
+    - In a strip (a register's crop, whose lower lines are the next rows' writing) without a
+      scanner's margin, two or more are a number written, or photographed, running top to
+      bottom, each of its digits a line: the reason says to turn the image (the sixty-eighth).
+
+    Any other answer as it is."""
     if reading is None or not answer["text"]:
-        return answer
-    if image.width < image.height and not imaging.is_photographed_page(image):
         return answer
     _, top, _, bottom = reading["line"]
     others = [other for other in reading["other_lines"]
               if other["line"][3] - other["line"][1] >= ANOTHER_NUMBER_HEIGHT * (bottom - top)]
     if not others:
         return answer
-    other_top, other_bottom = others[0]["line"][1], others[0]["line"][3]
-    middle = (other_top + other_bottom) / 2
-    where = "below" if middle > bottom else "above" if middle < top else "beside"
-    note = (f"another number is written {where} it ({others[0]['text']}): crop the image to "
-            "one number")
+    if image.width >= image.height or imaging.is_photographed_page(image):
+        middle = (others[0]["line"][1] + others[0]["line"][3]) / 2
+        where = "below" if middle > bottom else "above" if middle < top else "beside"
+        note = (f"another number is written {where} it ({others[0]['text']}): crop the image "
+                "to one number")
+    elif len(others) >= 2 and not imaging.has_scanner_margin(imaging.to_grey(image)):
+        note = (f"the image holds {len(others) + 1} lines of writing one above another: if the "
+                "number runs top to bottom, turn the image upright")
+    else:
+        return answer
     reason = f"{answer['reason']}; {note}" if answer["status"] == "unsure" else note
     return {**answer, "status": "unsure", "reason": reason}

@@ -398,7 +398,8 @@ class Recognizer:
         without a scanner's margin, a lone "1" is never "ok"
         (:func:`~read_rules.lone_one_in_strip`). An image read as a page that holds another
         number, a line of digits above or below the one read, is "unsure", the reason naming
-        it (:func:`~read_rules.another_number`). A photographed
+        it, and so is a strip whose lines are the digits of a number lying on its side, the
+        reason saying to turn it (:func:`~read_rules.other_lines`). A photographed
         page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
@@ -423,8 +424,8 @@ class Recognizer:
             boxes in the image's pixels. A digit's confidence is the
             digit model's probability of it, in [0, 1] (read as segmentation cut it, or in the
             box the number reader's alignment gives it); its status is "ok" or "unsure". The
-            whole reading's is "unsure" if any digit's is, the two readers disagree or the
-            image holds another number, with a
+            whole reading's is "unsure" if any digit's is, the two readers disagree, or the
+            image holds another number or a number lying on its side, with a
             ``reason`` saying what to check
             (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
             and the other reader's reading as ``alternative`` where it read another number
@@ -467,7 +468,7 @@ class Recognizer:
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
         answer = read_rules.lone_one_in_strip(image, answer)
-        return read_rules.another_number(image, reading, answer)
+        return read_rules.other_lines(image, reading, answer)
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
                          path) -> NumberAnswer:
