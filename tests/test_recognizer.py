@@ -370,24 +370,36 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     assert other_lines(strip, reading, answer) is answer
     page = Image.new("L", (700, 300), 255)
     assert other_lines(page, reading, answer)["status"] == "unsure"
+    column = {**reading, "other_lines": [{"text": "7", "line": (0, top, 120, top + 60)}
+                                         for top in (90, 160)]}
+    assert "turn the image upright" in other_lines(strip, column, answer)["reason"]
     assert other_lines(page, {**reading, "other_lines": [
         {"text": "1", "line": (0, 90, 20, 110)}]}, answer) is answer  # a mark, not a number
 
 
 
-def test_a_number_running_top_to_bottom_is_said_not_read_as_one_digit(mnist, recognizer):
+def test_a_number_lying_on_its_side_is_read_turned_upright(mnist, recognizer):
     """A number turned a quarter (photographed sideways, no EXIF orientation) is a strip whose
-    lines are its digits, each on its side: never "ok", the reason saying to turn the image;
-    upright, the same number is read as before (docs/rules.md, rule 68)."""
+    lines are its digits, each on its side: it is read turned upright, not as its top digit,
+    each digit's box on that digit in the image as it is (docs/rules.md, rules 68 and 69)."""
     (_, _), (x_test, y_test) = mnist
-    said = upright_read = 0
+    read = boxes_on_digits = 0
     for start in range(2850, 2900, 5):
         page = ruled_paper().on_ruled_paper(x_test[start:start + 5], line_level=None)
-        turned = recognizer.read(page.rotate(90, expand=True))
-        said += turned["status"] == "unsure" and "turn the image upright" in turned["reason"]
-        upright = recognizer.read(page)
-        upright_read += upright["text"] == "".join(str(digit) for digit in y_test[start:start + 5])
-    assert said >= 8 and upright_read >= 8
+        text = "".join(str(digit) for digit in y_test[start:start + 5])
+        for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270):
+            answer = recognizer.read(page.transpose(turn))
+            read += answer["text"] == text
+            for index, digit in enumerate(answer["digits"] if answer["text"] == text else []):
+                x, y, width, height = digit["box"]
+                across, down = x + width / 2, y + height / 2  # on the turned image
+                left, top = (700 - down, across) if turn == Image.Transpose.ROTATE_90 \
+                    else (down, 300 - across)  # on the upright page: digits 120 px, 110 apart
+                boxes_on_digits += 50 + 110 * index <= left <= 170 + 110 * index and \
+                    90 <= top <= 210
+    assert read >= 16, read  # 0 when read as a strip, its top digit lying on its side
+    assert boxes_on_digits == 5 * read
+
 
 
 def test_a_model_of_another_shape_is_refused_at_load(tmp_path):

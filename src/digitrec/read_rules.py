@@ -279,25 +279,64 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer
       rule of docs/rules.md).
     - In a strip (a register's crop, whose lower lines are the next rows' writing) without a
       scanner's margin, two or more are a number written, or photographed, running top to
-      bottom, each of its digits a line: the reason says to turn the image (the sixty-eighth).
+      bottom, each of its digits a line (:func:`on_its_side`): the reason says to turn the
+      image (the sixty-eighth; ``read`` answers so only where neither quarter turn holds a
+      digit, else :func:`upright_reading`).
 
     Any other answer as it is."""
     if reading is None or not answer["text"]:
         return answer
-    _, top, _, bottom = reading["line"]
-    others = [other for other in reading["other_lines"]
-              if other["line"][3] - other["line"][1] >= ANOTHER_NUMBER_HEIGHT * (bottom - top)]
+    others = _lines_as_high(reading)
     if not others:
         return answer
     if image.width >= image.height or imaging.is_photographed_page(image):
+        _, top, _, bottom = reading["line"]
         middle = (others[0]["line"][1] + others[0]["line"][3]) / 2
         where = "below" if middle > bottom else "above" if middle < top else "beside"
         note = (f"another number is written {where} it ({others[0]['text']}): crop the image "
                 "to one number")
-    elif len(others) >= 2 and not imaging.has_scanner_margin(imaging.to_grey(image)):
+    elif on_its_side(image, reading):
         note = (f"the image holds {len(others) + 1} lines of writing one above another: if the "
                 "number runs top to bottom, turn the image upright")
     else:
         return answer
     reason = f"{answer['reason']}; {note}" if answer["status"] == "unsure" else note
     return {**answer, "status": "unsure", "reason": reason}
+
+
+def on_its_side(image: Image.Image, reading: dict | None) -> bool:
+    """Whether ``image`` holds a number lying on its side (photographed or scanned turned a
+    quarter): a strip (taller than wide, not :func:`digitrec.imaging.is_photographed_page`)
+    without a scanner's margin, where the number reader's ``reading`` found two or more other
+    lines holding digits at least :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line,
+    each a digit on its side (the sixty-eighth rule of docs/rules.md; every register crop of
+    the fit half has a margin)."""
+    if reading is None or image.width >= image.height or imaging.is_photographed_page(image):
+        return False
+    return len(_lines_as_high(reading)) >= 2 and \
+        not imaging.has_scanner_margin(imaging.to_grey(image))
+
+
+def _lines_as_high(reading: dict) -> list[dict]:
+    """The other lines of ``reading`` holding digits (``reading["other_lines"]``) at least
+    :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line."""
+    _, top, _, bottom = reading["line"]
+    return [other for other in reading["other_lines"]
+            if other["line"][3] - other["line"][1] >= ANOTHER_NUMBER_HEIGHT * (bottom - top)]
+
+
+def upright_reading(turned: list[NumberAnswer]) -> NumberAnswer:
+    """``read``'s answer for a number lying on its side from its readings turned a quarter
+    each way (``turned``, two answers): the one read "ok", or where both or neither are, the
+    one with the higher ``confidence`` (the number reader's text probability); "unsure" with
+    the other as its ``alternative`` where that reads another number "ok" too (upside down,
+    56086 reads 98095), the reason saying so (the sixty-ninth rule of docs/rules.md)."""
+    chosen, other = sorted(turned, key=lambda answer: (answer["status"] == "ok",
+                                                       answer["confidence"] or 0.0),
+                           reverse=True)
+    if other["status"] != "ok" or other["text"] == chosen["text"]:
+        return chosen
+    note = (f"the number lies on its side; turned the other way up it reads {other['text']}, "
+            "also sure")
+    reason = f"{chosen['reason']}; {note}" if chosen["status"] == "unsure" else note
+    return {**chosen, "status": "unsure", "reason": reason, "alternative": other["text"]}

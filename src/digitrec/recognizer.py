@@ -398,8 +398,10 @@ class Recognizer:
         without a scanner's margin, a lone "1" is never "ok"
         (:func:`~read_rules.lone_one_in_strip`). An image read as a page that holds another
         number, a line of digits above or below the one read, is "unsure", the reason naming
-        it, and so is a strip whose lines are the digits of a number lying on its side, the
-        reason saying to turn it (:func:`~read_rules.other_lines`). A photographed
+        it (:func:`~read_rules.other_lines`). A strip whose lines are the digits of a number
+        lying on its side (:func:`~read_rules.on_its_side`) is read turned a quarter each way,
+        the view read "ok" or with the higher text probability answering
+        (:func:`~read_rules.upright_reading`), its boxes turned back. A photographed
         page is first made even paper where a table or a shadow is on it
         (:func:`digitrec.imaging.even_page`) and turned so that its writing is level
         (:func:`digitrec.imaging.level_page`); the boxes are those on the image as it was.
@@ -425,7 +427,7 @@ class Recognizer:
             digit model's probability of it, in [0, 1] (read as segmentation cut it, or in the
             box the number reader's alignment gives it); its status is "ok" or "unsure". The
             whole reading's is "unsure" if any digit's is, the two readers disagree, or the
-            image holds another number or a number lying on its side, with a
+            image holds another number, with a
             ``reason`` saying what to check
             (:func:`digitrec.answers.unsure_reason`: the unsure digits, or the whole number)
             and the other reader's reading as ``alternative`` where it read another number
@@ -468,7 +470,26 @@ class Recognizer:
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
         answer = read_rules.lone_one_in_strip(image, answer)
+        if read_rules.on_its_side(image, reading):
+            turned = [self._read_turned(image, angle, digits, path) for angle in (90, 270)]
+            if any(each["text"] for each in turned):
+                return read_rules.upright_reading(turned)
         return read_rules.other_lines(image, reading, answer)
+
+    def _read_turned(self, image: Image.Image, angle: int, digits: int | None, path
+                     ) -> NumberAnswer:
+        """:meth:`_read_page` of ``image`` turned ``angle`` degrees (90 or 270, counter-clockwise)
+        and made a page again (:func:`digitrec.imaging.page_to_read`), its boxes turned back
+        onto ``image``'s pixels."""
+        turn = Image.Transpose.ROTATE_90 if angle == 90 else Image.Transpose.ROTATE_270
+        page, on_turned = imaging.page_to_read(image.transpose(turn))
+        answer = self._read_page(page, digits, path)
+        width, height = image.size
+        for digit in answer["digits"]:
+            x, y, box_width, box_height = on_turned(digit["box"])
+            digit["box"] = [width - y - box_height, x, box_height, box_width] if angle == 90 \
+                else [y, height - x - box_width, box_height, box_width]
+        return answer
 
     def _combined_answer(self, image: Image.Image, reading: dict | None, digits: int | None,
                          path) -> NumberAnswer:
