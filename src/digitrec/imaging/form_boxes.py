@@ -483,7 +483,9 @@ def _with_print_beside(strokes: np.ndarray, mask: np.ndarray, rows: slice, colum
     The print added to the mask is the strokes' connected components that reach nowhere into
     the field and are at most :data:`PRINT_HEIGHT` of ``box_height`` high: a printed label
     beside the boxes, whose letters were read as digits (rule 56); a digit beyond a wall not
-    found, taller, stays."""
+    found, taller, stays. Wholly beyond the ends of the row's lines, :data:`PRINT_GAP` of
+    ``box_height`` of paper between, print up to ``box_height`` high is painted: a label in
+    capitals as tall as the digits ("ID"; rule 70)."""
     others = strokes & (1 - cv2.dilate(mask, np.ones((3, 3), np.uint8)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(others, connectivity=8)
     apart = _print_apart(stats, lines, box_height) if lines is not None else np.zeros(count, bool)
@@ -492,7 +494,14 @@ def _with_print_beside(strokes: np.ndarray, mask: np.ndarray, rows: slice, colum
         return None
     in_field = np.zeros(count, bool)
     in_field[labels[rows, columns]] = True
-    beside = ~in_field & (stats[:, cv2.CC_STAT_HEIGHT] <= PRINT_HEIGHT * box_height)
+    # Beyond the ends of the row's lines, with paper between, a label's letters may be as tall
+    # as the digits: a digit in a box whose end wall was not found lies over its lines.
+    lined = np.flatnonzero(mask.any(axis=0))
+    gap = max(2, round(PRINT_GAP * box_height))
+    left, height = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_HEIGHT]
+    beyond = (left + stats[:, cv2.CC_STAT_WIDTH] <= lined[0] - gap) | (left > lined[-1] + gap)
+    beside = ~in_field & ((height <= PRINT_HEIGHT * box_height)
+                          | (beyond & (height <= box_height)))
     beside[0] = False
     return mask | beside[labels].astype(np.uint8)
 
