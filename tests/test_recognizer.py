@@ -347,7 +347,7 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     """An image holding two numbers, one above the other, is read as its top number "unsure",
     the reason naming the other number; the top number alone is read as it was; a strip's
     lower lines (a register's next rows) are not another number (docs/rules.md, rule 63)."""
-    from digitrec.read_rules import other_lines
+    from digitrec.read_rules import on_its_side, other_lines
 
     (_, _), (x_test, y_test) = mnist
     said = alone_as_before = 0
@@ -367,14 +367,16 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     strip = Image.new("L", (120, 300), 255)
     reading = {"line": (0, 20, 120, 80), "other_lines": [{"text": "45", "line": (0, 90, 120, 150)}]}
     answer = {"text": "44", "status": "ok", "digits": [], "confidence": 0.99}
-    assert other_lines(strip, reading, answer) is answer
+    assert not on_its_side(strip, reading) and \
+        other_lines(strip, reading, answer, on_its_side(strip, reading)) is answer
     page = Image.new("L", (700, 300), 255)
-    assert other_lines(page, reading, answer)["status"] == "unsure"
+    assert other_lines(page, reading, answer, False)["status"] == "unsure"
     column = {**reading, "other_lines": [{"text": "7", "line": (0, top, 120, top + 60)}
                                          for top in (90, 160)]}
-    assert "turn the image upright" in other_lines(strip, column, answer)["reason"]
+    assert on_its_side(strip, column)
+    assert "turn the image upright" in other_lines(strip, column, answer, True)["reason"]
     assert other_lines(page, {**reading, "other_lines": [
-        {"text": "1", "line": (0, 90, 20, 110)}]}, answer) is answer  # a mark, not a number
+        {"text": "1", "line": (0, 90, 20, 110)}]}, answer, False) is answer  # a mark
 
 
 

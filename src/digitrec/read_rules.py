@@ -267,8 +267,8 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
     return {**answer, "status": "unsure", "digits": digits, "reason": reason}
 
 
-def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer
-                ) -> NumberAnswer:
+def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,
+                on_side: bool) -> NumberAnswer:
     """``read``'s ``answer`` for ``image`` where the number reader found other lines holding
     digits (``reading["other_lines"]``, :func:`digitrec.number_reader.read_lines`) at least
     :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line: "unsure", the reason saying
@@ -277,11 +277,11 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer
     - On a page (at least as wide as tall, or :func:`digitrec.imaging.is_photographed_page`),
       one such line is another number: the reason names it and where it is (the sixty-third
       rule of docs/rules.md).
-    - In a strip (a register's crop, whose lower lines are the next rows' writing) without a
-      scanner's margin, two or more are a number written, or photographed, running top to
-      bottom, each of its digits a line (:func:`on_its_side`): the reason says to turn the
-      image (the sixty-eighth; ``read`` answers so only where neither quarter turn holds a
-      digit, else :func:`upright_reading`).
+    - In a strip (a register's crop, whose lower lines are the next rows' writing), where
+      ``on_side`` (:func:`on_its_side`, which ``read`` has asked already) finds a number
+      written, or photographed, running top to bottom, each of its digits a line: the reason
+      says to turn the image (the sixty-eighth; ``read`` answers so only where neither
+      quarter turn holds a digit, else :func:`upright_reading`).
 
     Any other answer as it is."""
     if reading is None or not answer["text"]:
@@ -295,7 +295,7 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer
         where = "below" if middle > bottom else "above" if middle < top else "beside"
         note = (f"another number is written {where} it ({others[0]['text']}): crop the image "
                 "to one number")
-    elif on_its_side(image, reading):
+    elif on_side:
         note = (f"the image holds {len(others) + 1} lines of writing one above another: if the "
                 "number runs top to bottom, turn the image upright")
     else:

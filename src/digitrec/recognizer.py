@@ -470,11 +470,12 @@ class Recognizer:
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
         answer = read_rules.lone_one_in_strip(image, answer)
-        if read_rules.on_its_side(image, reading):
+        on_its_side = read_rules.on_its_side(image, reading)
+        if on_its_side:
             turned = [self._read_turned(image, angle, digits, path) for angle in (90, 270)]
             if any(each["text"] for each in turned):
                 return read_rules.upright_reading(turned)
-        return read_rules.other_lines(image, reading, answer)
+        return read_rules.other_lines(image, reading, answer, on_its_side)
 
     def _read_turned(self, image: Image.Image, angle: int, digits: int | None, path
                      ) -> NumberAnswer:
