@@ -23,8 +23,8 @@ read exactly by ``Recognizer.read``, with and without the lines erased; and on e
 page (and turned), read whole and by the number reader alone, with the page made even
 (:func:`digitrec.imaging.even_page`: a table round the sheet or a shadow over it taken out)
 and its writing levelled (:func:`digitrec.imaging.level_page`, in ``read``) and a form's
-boxes and a frame round the number erased (:func:`digitrec.imaging.erase_form_boxes`,
-:func:`digitrec.imaging.erase_frame`), and as it is.
+boxes and a frame round the number erased (:func:`digitrec.imaging.erase_boxes_and_frame`),
+and as it is.
 """
 
 import argparse
@@ -245,8 +245,7 @@ def main():
             # and a frame round the number left in too.
             with replaced("even_page", lambda image: image, "pages"), \
                     replaced("level_page", lambda image: (image, 0.0), "pages"), \
-                    replaced("erase_form_boxes", lambda image: image, "pages"), \
-                    replaced("erase_frame", lambda image: image, "pages"):
+                    replaced("erase_boxes_and_frame", lambda image: image, "pages"):
                 cells.append(reading_accuracy(recognizer, digits, labels, alone, **page))
         print(f"| {name} | " + " | ".join(f"{cell:.1%}" for cell in cells) + " |")
 

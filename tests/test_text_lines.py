@@ -731,6 +731,31 @@ def test_a_ring_drawn_round_a_number_is_erased(mnist, recognizer):
     assert erased[90, 120] < 100 and erased[90, 180] < 100  # the 1s kept
 
 
+def test_boxes_and_a_frame_erased_in_one_pass_as_one_after_the_other(mnist):
+    """``page_to_read``'s one pass (the page's strokes found once where there are no boxes)
+    erases what ``erase_form_boxes`` and then ``erase_frame`` erase: a form's row of boxes
+    round real digits, a ring round real digits, a ring round a row of boxes (the boxes, then
+    the ring), and nothing on a real cheque (the image itself)."""
+    _, (digits, _) = mnist
+    ringed = np.full((420, 900), 235, np.uint8)
+    ringed[60:360, 100:800] = ruled_paper().on_ruled_paper(digits[4700:4705], line_level=None)
+    cv2.ellipse(ringed, (450, 210), (400, 150), 0, 0, 360, 40, 4)
+    both = np.full((200, 500), 235, np.uint8)
+    both[48:152, 62:438] = np.asarray(row_of_boxes(digits[4716:4722], size=60))
+    cv2.ellipse(both, (250, 100), (220, 75), 0, 0, 360, 90, 1)
+    boxed, ringed, both = row_of_boxes(digits[4710:4716]), Image.fromarray(ringed), \
+        Image.fromarray(both)
+    unboxed = imaging.erase_form_boxes(both)
+    assert unboxed is not both and imaging.erase_frame(unboxed) is not unboxed
+    for image in (boxed, ringed, both):
+        one_pass = imaging.erase_boxes_and_frame(image)
+        in_turn = imaging.erase_frame(imaging.erase_form_boxes(image))
+        assert one_pass is not image
+        assert np.array_equal(np.asarray(one_pass), np.asarray(in_turn))
+    cheque = imaging.open_image(HANDWRITING / "orand_car_a" / "images" / "train_a_car_000752.jpg")
+    assert imaging.erase_boxes_and_frame(cheque) is cheque
+
+
 def test_a_form_s_boxes_are_found_only_in_a_row_of_boxes(mnist):
     """Ruled and squared pages, a box round a whole number, real cheques (with their security
     patterns and underlines, digits written down to them) and register crops (with their

@@ -30,6 +30,8 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.lines`: ruled lines, photo edges and frames (step 6);
 - :mod:`~digitrec.imaging.form_boxes`: a form's boxes, round one cut-out digit (step 6) or a
   row of them round a number's digits (before ``read`` finds its lines);
+- :mod:`~digitrec.imaging.frames`: a ring or frame drawn round a number, erased with a form's
+  boxes before ``read`` finds its lines;
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit`, :func:`save_digit` and
   :func:`save_image`;
@@ -41,7 +43,7 @@ The stages, one module each, in the order a pixel meets them (each imports only 
   into its digits (``segmentation.segment``), touching ones split where the recognizer reads
   the pieces best (``cuts``), each placed as step 9 does.
 
-The public names of the first six, of pages and of text_lines are importable from here, as
+The public names of the first seven, of pages and of text_lines are importable from here, as
 ``imaging.to_mnist`` and so on.
 """
 
@@ -72,7 +74,8 @@ from digitrec.imaging.ink import (
     to_grey,
 )
 from digitrec.imaging.lines import is_line, outline_share, remove_ruled_lines
-from digitrec.imaging.form_boxes import erase_cell_box, erase_form_boxes, erase_frame
+from digitrec.imaging.form_boxes import erase_cell_box, erase_form_boxes
+from digitrec.imaging.frames import erase_boxes_and_frame, erase_frame
 from digitrec.imaging.digit import (
     center_in_28x28,
     crop_to_ink,
@@ -99,8 +102,8 @@ __all__ = [
     "ink_components", "is_bilevel", "is_dithered", "to_grey",
     # lines
     "is_line", "outline_share", "remove_ruled_lines",
-    # form_boxes
-    "erase_cell_box", "erase_form_boxes", "erase_frame",
+    # form_boxes, frames
+    "erase_cell_box", "erase_form_boxes", "erase_boxes_and_frame", "erase_frame",
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "save_image", "select_digit", "to_mnist",

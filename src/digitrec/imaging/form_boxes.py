@@ -5,11 +5,13 @@ between the digits) in an image of a number written one digit to a box, before `
 it (:func:`digitrec.imaging.page_to_read`); :func:`erase_cell_box` erases the box of one cell
 cut out with its digit, in the single-digit pipeline (:func:`digitrec.imaging.to_mnist`).
 Their upright walls and ticks read as 1s otherwise (docs/rules.md, rules 46, 47, 49, 51,
-52, 54, 56, 58, 61 and 64); :func:`erase_frame` paints over a ring drawn round a number,
-read as 0s and 1s otherwise (rules 65 to 67).
+52, 54, 56, 58, 61 and 64). :func:`field_strokes` and :func:`painted` serve
+:mod:`digitrec.imaging.frames` too, which erases a ring drawn round a number.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -37,8 +39,14 @@ SIDE_THICKNESS = 0.75  # of the digit's strokes' width: a box's sides are thinne
 TICK_HEIGHT = 0.5  # of a comb's cell's height: its ticks are at most this high
 PRINT_HEIGHT = 0.5  # of a form's boxes' height: a label's printed letters are no taller
 PRINT_GAP = 0.1  # of a form's boxes' height: paper between them and a label above or below them
-FRAME_INSIDE_HEIGHT = 0.25  # of a frame's height: a component it closes off this high is writing
-FRAME_OUTSIDE_SHARE = 0.2  # of the strokes a frame closes off: at most this much lies outside it
+
+
+class Field(NamedTuple):
+    """The strokes of an image where a form's field may be (:func:`field_strokes`)."""
+
+    grey: np.ndarray  # (H, W) float32 grey levels in [0, 255] (to_grey)
+    strokes: np.ndarray  # (H, W) uint8, 1 for ink over FORM_STROKE_LEVEL of the darkest
+    inked: np.ndarray  # (N,) int64, the indices of the columns holding strokes
 
 
 def erase_cell_box(ink: np.ndarray) -> np.ndarray:
@@ -87,7 +95,7 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     inside = strokes & (1 - cv2.dilate(box, np.ones((3, 3), np.uint8)))
     if not inside.any():
         return ink
-    widest = SIDE_THICKNESS * _stroke_width(inside)
+    widest = SIDE_THICKNESS * stroke_width(inside)
     if any(_thickness(line) > widest for line in lines):
         return ink
     outer = np.ones_like(strokes)
@@ -98,7 +106,7 @@ def erase_cell_box(ink: np.ndarray) -> np.ndarray:
     return ink * ~erase
 
 
-def _stroke_width(strokes: np.ndarray) -> float:
+def stroke_width(strokes: np.ndarray) -> float:
     """The width in pixels of (H, W) uint8 ``strokes`` (1 for ink, some present): four times
     the median distance of their pixels to the paper (a stroke's pixels lie between its edge
     and its middle, half its width in)."""
@@ -189,10 +197,15 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
         ``image`` itself where there is no row of boxes or comb (docs/rules.md, rules 46,
         47, 51, 54, 56, 58, 61 and 64).
     """
-    field = _field_strokes(image)
-    if field is None:
-        return image
-    grey, strokes, inked = field
+    field = field_strokes(image)
+    lines = form_box_lines(field) if field is not None else None
+    return image if lines is None else painted(image, field.grey, lines)
+
+
+def form_box_lines(field: Field) -> np.ndarray | None:
+    """The lines of a form's row of boxes or comb in a field's strokes, as
+    :func:`erase_form_boxes` finds them: an (H, W) uint8 mask, 1 on the lines; or None."""
+    strokes, inked = field.strokes, field.inked
     # A field cut loosely has paper either side: its lines are measured against the width
     # of the writing and the form, from the first column holding strokes to the last.
     left, right = int(inked[0]), int(inked[-1]) + 1
@@ -202,72 +215,19 @@ def erase_form_boxes(image: Image.Image) -> Image.Image:
     if found is None:
         found = _box_lines(written, across)
     if found is None:
-        return image
+        return None
     lines = np.zeros_like(strokes)
     lines[:, left:right] = found
-    return _painted(image, grey, lines)
+    return lines
 
 
-def erase_frame(image: Image.Image) -> Image.Image:
-    """A number with a frame drawn round it (circled, an oval or a ring on a form) with the
-    frame painted as paper: its curves read as 0s and 1s otherwise (docs/rules.md, rules 65
-    to 67).
-
-    Looked for where a form's boxes are (:func:`erase_form_boxes`). The stroke component with
-    the largest bounding box is a frame where it closes off paper from the image's border
-    that holds a component at least :data:`FRAME_INSIDE_HEIGHT` of the frame's height, and
-    the strokes outside it are at most :data:`FRAME_OUTSIDE_SHARE` of those inside. Its pixels
-    within its own stroke width (and 1.5 pixels) of its outer edge are painted, so that a
-    digit touching it from inside keeps its strokes. A frame lies inside the image: strokes
-    reaching one of its sides (a cheque's printed rules, joined by digits touching them) are
-    not one (rule 67); nor is a frame with a gap in it.
-
-    Args:
-        image: a Pillow image, upright, of any mode and size.
-
-    Returns:
-        A new "L" image of ``image``'s size (its ``info`` kept) without the frame, or
-        ``image`` itself where there is none.
-    """
-    field = _field_strokes(image)
-    if field is None:
-        return image
-    grey, strokes, _ = field
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
-    if count < 3:
-        return image
-    frame = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
-    left, top, width, height = stats[frame, :4]
-    if min(left, top) == 0 or left + width == strokes.shape[1] or \
-            top + height == strokes.shape[0]:
-        return image  # rules running off the image's sides (a cheque's), not a frame
-    ring = (labels == frame).astype(np.uint8)
-    # The paper flooded from beyond the image's border: what it does not reach is the frame
-    # and what the frame closes off.
-    flooded = cv2.copyMakeBorder(ring, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    cv2.floodFill(flooded, None, (0, 0), 2)
-    outside = flooded[1:-1, 1:-1] == 2
-    reached = np.bincount(labels[outside], minlength=count)
-    writing = np.arange(count) != frame
-    writing[0] = False
-    enclosed, apart = writing & (reached == 0), writing & (reached > 0)
-    heights, areas = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
-    if not (enclosed & (heights >= FRAME_INSIDE_HEIGHT * heights[frame])).any() or \
-            areas[apart].sum() > FRAME_OUTSIDE_SHARE * areas[enclosed].sum():
-        return image
-    depth = cv2.distanceTransform((~outside).astype(np.uint8), cv2.DIST_L2, 3)
-    return _painted(image, grey, ring & (depth <= _stroke_width(ring) + 1.5))
-
-
-def _field_strokes(image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def field_strokes(image: Image.Image) -> Field | None:
     """Where a form's field may be: an image wider than tall, or a portrait photo of a page
     (:func:`~digitrec.imaging.is_photographed_page`) whose strokes span more columns than rows
     (the phone held upright: docs/rules.md, rule 64); a register's strip is neither.
 
     Returns:
-        ``(grey, strokes, inked)``: the (H, W) float32 grey levels (:func:`to_grey`), the
-        (H, W) uint8 strokes (1 for ink over :data:`FORM_STROKE_LEVEL` of the darkest), and
-        the indices of the columns holding strokes; None for other images or no strokes.
+        The :class:`Field` of the image's strokes; None for other images or no strokes.
     """
     portrait = image.width <= image.height
     if (portrait and not is_photographed_page(image)) or image.height < MIN_BOX_HEIGHT:
@@ -284,10 +244,10 @@ def _field_strokes(image: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarr
         rows = np.flatnonzero(strokes.any(axis=1))
         if inked[-1] - inked[0] <= rows[-1] - rows[0]:
             return None
-    return grey, strokes, inked
+    return Field(grey, strokes, inked)
 
 
-def _painted(image: Image.Image, grey: np.ndarray, mask: np.ndarray) -> Image.Image:
+def painted(image: Image.Image, grey: np.ndarray, mask: np.ndarray) -> Image.Image:
     """``image``'s grey levels with the (H, W) uint8 ``mask``'s pixels (and those next to
     them) painted over by OpenCV's inpainting (A. Telea, J. Graphics Tools 2004): a new "L"
     image of ``image``'s size, its ``info`` kept."""
@@ -390,12 +350,12 @@ def _thinner_than_writing(strokes: np.ndarray, across: np.ndarray,
                           lines: tuple[np.ndarray, np.ndarray]) -> bool:
     """Whether both ``lines`` (the rows of a box's top and bottom) are thinner than the
     strokes between them: each line's runs in ``across`` (:func:`_thickness`) at most
-    :data:`SIDE_THICKNESS` of the strokes' width (:func:`_stroke_width`)."""
+    :data:`SIDE_THICKNESS` of the strokes' width (:func:`stroke_width`)."""
     top, bottom = lines
     between = strokes[top[-1] + 1:bottom[0]]
     if not between.any():
         return False
-    width = _stroke_width(between)
+    width = stroke_width(between)
     return all(_thickness(across[line[0]:line[-1] + 1]) <= SIDE_THICKNESS * width
                for line in lines)
 

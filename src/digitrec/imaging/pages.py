@@ -24,7 +24,7 @@ from digitrec.imaging.ink import (DITHERED, MIN_POLARITY_SIZE, STROKE_LEVEL, ext
                                   has_colour, is_bilevel, is_dithered, is_small_photo,
                                   light_paper, normalised_ink, page_background, table_mask,
                                   to_grey)
-from digitrec.imaging.form_boxes import erase_form_boxes, erase_frame
+from digitrec.imaging.frames import erase_boxes_and_frame
 from digitrec.imaging.lines import remove_ruled_lines
 from digitrec.imaging.reading import DRAFT_SCALE
 from digitrec.imaging.text_lines import (LEVELLED, MARGIN_LEVEL, MIN_LINE_HEIGHT,
@@ -117,8 +117,7 @@ def page_to_read(image: Image.Image
                  ) -> tuple[Image.Image, Callable[[Sequence[float]], list[float]]]:
     """The page ``read`` reads: the image made even (:func:`even_page`) and level
     (:func:`level_page`), a form's boxes and a ring drawn round the number erased
-    (:func:`~digitrec.imaging.form_boxes.erase_form_boxes`,
-    :func:`~digitrec.imaging.form_boxes.erase_frame`), and the way back from it.
+    (:func:`~digitrec.imaging.frames.erase_boxes_and_frame`), and the way back from it.
 
     Args:
         image: a Pillow image, upright, of any mode and size.
@@ -134,7 +133,7 @@ def page_to_read(image: Image.Image
     """
     page = even_page(image)
     level, tilt = level_page(page)
-    level = erase_frame(erase_form_boxes(level))
+    level = erase_boxes_and_frame(level)
     factor = page.info.get(DRAFT_SCALE, 1.0) / image.info.get(DRAFT_SCALE, 1.0)
     if is_bilevel(image):  # judged on the whole image, for every crop read from the page
         level = level.copy() if level is image else level
