@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -401,6 +402,28 @@ def test_a_number_lying_on_its_side_is_read_turned_upright(mnist, recognizer):
                     90 <= top <= 210
     assert read >= 16, read  # 0 when read as a strip, its top digit lying on its side
     assert boxes_on_digits == 5 * read
+
+
+def test_a_number_lying_on_its_side_in_a_portrait_photo_is_read_turned_upright(mnist,
+                                                                                recognizer):
+    """A landscape page ruled to its edges, a number written on it, photographed with the
+    phone held upright (960x1280, no EXIF orientation): its lines are the digits, each on its
+    side, and it is read turned upright (docs/rules.md, rule 73), not "unsure" with the digits
+    below the first named as another number."""
+    (_, _), (x_test, y_test) = mnist
+    read = 0
+    for start in range(7860, 7890, 5):
+        page = np.full((960, 1280), 235, np.uint8)
+        for row in range(0, 960, 50):
+            cv2.line(page, (0, row), (1279, row), 140, 2)
+        for index, digit in enumerate(x_test[start:start + 5]):
+            ink = np.asarray(Image.fromarray(digit).resize((120, 120), Image.Resampling.BICUBIC))
+            area = page[420:540, 305 + 110 * index:425 + 110 * index]
+            area[...] = np.minimum(area, 235 - (ink * 0.85).astype(np.uint8))
+        text = "".join(str(digit) for digit in y_test[start:start + 5])
+        for turn in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270):
+            read += recognizer.read(Image.fromarray(page).transpose(turn))["text"] == text
+    assert read >= 9, read  # 0 before: one line a digit, the rest "another number"
 
 
 

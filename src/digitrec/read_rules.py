@@ -46,6 +46,8 @@ LONE_ONE_UNFRAMED_REASON = ("check the whole number (in a tight crop a lone 1 ma
                             "faint rule)")
 ANOTHER_NUMBER_HEIGHT = 0.5  # a page's other line of digits at least this share of the number's
 # line's height is another number, said in the answer (the sixty-third rule of docs/rules.md)
+ON_SIDE_DIGITS = 2  # a photographed page's lines each read at most this many digits: a
+# number lying on its side, a digit to a line (docs/rules.md, rule 73)
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
 # a number's line on ruled paper spans 77% of the page or more, a register crop's at most 51%
 # (docs/reading.md)
@@ -311,10 +313,13 @@ def on_its_side(image: Image.Image, reading: dict | None) -> bool:
     lines holding digits at least :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line,
     each a digit on its side (the sixty-eighth rule of docs/rules.md; every register crop of
     the fit half has a margin)."""
-    if reading is None or image.width >= image.height or imaging.is_photographed_page(image):
+    if reading is None or image.width >= image.height:
         return False
-    return len(_lines_as_high(reading)) >= 2 and \
-        not imaging.has_scanner_margin(imaging.to_grey(image))
+    others = _lines_as_high(reading)
+    if imaging.is_photographed_page(image):  # a page's lines a digit or two each
+        return len(others) >= 2 and all(len(line["text"]) <= ON_SIDE_DIGITS
+                                        for line in (reading, *others))
+    return len(others) >= 2 and not imaging.has_scanner_margin(imaging.to_grey(image))
 
 
 def _lines_as_high(reading: dict) -> list[dict]:
