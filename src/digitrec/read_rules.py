@@ -312,7 +312,10 @@ def on_its_side(image: Image.Image, reading: dict | None) -> bool:
     without a scanner's margin, where the number reader's ``reading`` found two or more other
     lines holding digits at least :data:`ANOTHER_NUMBER_HEIGHT` as high as the number's line,
     each a digit on its side (the sixty-eighth rule of docs/rules.md; every register crop of
-    the fit half has a margin)."""
+    the fit half has a margin); or a photographed page taller than wide (a landscape page
+    photographed with the phone held upright) with two or more such lines, where every one of
+    them and the number's line reads at most :data:`ON_SIDE_DIGITS` digits (the
+    seventy-third: a page of several numbers one under another reads longer lines)."""
     if reading is None or image.width >= image.height:
         return False
     others = _lines_as_high(reading)
