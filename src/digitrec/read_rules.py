@@ -9,6 +9,7 @@ levels (docs/reading.md).
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -46,6 +47,9 @@ LONE_ONE_UNFRAMED_REASON = ("check the whole number (in a tight crop a lone 1 ma
                             "faint rule)")
 ANOTHER_NUMBER_HEIGHT = 0.5  # a page's other line of digits at least this share of the number's
 # line's height is another number, said in the answer (the sixty-third rule of docs/rules.md)
+DOLLAR_TICK = 0.07  # of a first 5's height: a thin stroke at its middle this long above and
+# below its body is a $'s bar (real 5s, cut from the validation numbers, at most 0.05: rule 76)
+DOLLAR_NOTE = ("the first digit, a 5 with a bar through it, may be a $ sign: crop it out")
 ON_SIDE_DIGITS = 2  # a photographed page's lines each read at most this many digits: a
 # number lying on its side, a digit to a line (docs/rules.md, rule 73)
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
@@ -267,6 +271,55 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
         return answer
     digits: list[DigitInNumber] = [{**digit, "status": "unsure"} for digit in answer["digits"]]
     return {**answer, "status": "unsure", "digits": digits, "reason": reason}
+
+
+def dollar_sign(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
+    """``read``'s ``answer`` for ``image`` where its first digit of two or more is a 5 that
+    looks like a printed "$" (:func:`_looks_like_dollar`): "unsure", that digit too, with
+    :data:`DOLLAR_NOTE` in the reason (added to an "unsure" answer's), the text as it was;
+    any other answer as it is. Neither reader was taught currency signs, and both read a "$"
+    before an amount as a 5, most often "ok" (the seventy-sixth rule of docs/rules.md)."""
+    digits = answer["digits"]
+    if len(digits) < 2 or digits[0]["digit"] != 5 or \
+            not _looks_like_dollar(image, digits[0]["box"]):
+        return answer
+    reason = f"{answer['reason']}; {DOLLAR_NOTE}" if answer["status"] == "unsure" \
+        else DOLLAR_NOTE
+    digits = [{**digits[0], "status": "unsure"}, *digits[1:]]
+    return {**answer, "status": "unsure", "digits": digits, "reason": reason}
+
+
+def _looks_like_dollar(image: Image.Image, box) -> bool:
+    """Whether the strokes touching ``box`` (x, y, width, height in ``image``'s pixels; looked
+    for in it enlarged by 30% of its height above and below, since the reader's box may cut a
+    bar's ends) have a thin stroke at their middle running above and below their body, each
+    over :data:`DOLLAR_TICK` of their height: rows at most a quarter of their width across,
+    centred within a sixth of it, an S's bar as "$" is printed (with the bar through the S
+    or as ticks only). A handwritten 5's top is its flat bar, its bottom a round arc."""
+    x, y, width, height = (round(value) for value in box)
+    reach, side = round(0.3 * height), round(0.15 * width)
+    left, top = max(0, x - side), max(0, y - reach)
+    crop = image.crop((left, top, min(image.width, x + width + side),
+                       min(image.height, y + height + reach)))
+    try:
+        strokes = imaging.extract_ink(imaging.to_grey(crop)) > imaging.STROKE_LEVEL
+    except imaging.ImageError:
+        return False
+    _, labels = cv2.connectedComponents(strokes.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[y - top:y - top + height, x - left:x - left + width])
+    glyph = np.isin(labels, touching[touching > 0])
+    rows, columns = np.flatnonzero(glyph.any(axis=1)), np.flatnonzero(glyph.any(axis=0))
+    if len(rows) == 0:
+        return False
+    glyph = glyph[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    inked = glyph.any(axis=1)
+    first = np.where(inked, glyph.argmax(axis=1), 0)
+    last = np.where(inked, glyph.shape[1] - 1 - glyph[:, ::-1].argmax(axis=1), 0)
+    thin = inked & (last - first + 1 <= glyph.shape[1] / 4) & \
+        (np.abs((first + last) / 2 - glyph.shape[1] / 2) <= glyph.shape[1] / 6)
+    above, below = np.argmin(thin) if not thin.all() else len(thin), \
+        np.argmin(thin[::-1]) if not thin.all() else len(thin)
+    return min(above, below) >= DOLLAR_TICK * len(thin)
 
 
 def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,
