@@ -283,10 +283,8 @@ def dollar_sign(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
     if len(digits) < 2 or digits[0]["digit"] != 5 or \
             not _looks_like_dollar(image, digits[0]["box"]):
         return answer
-    reason = f"{answer['reason']}; {DOLLAR_NOTE}" if answer["status"] == "unsure" \
-        else DOLLAR_NOTE
-    digits = [{**digits[0], "status": "unsure"}, *digits[1:]]
-    return {**answer, "status": "unsure", "digits": digits, "reason": reason}
+    return _held_back(answer, DOLLAR_NOTE,
+                      digits=[{**digits[0], "status": "unsure"}, *digits[1:]])
 
 
 def _looks_like_dollar(image: Image.Image, box) -> bool:
@@ -308,17 +306,16 @@ def _looks_like_dollar(image: Image.Image, box) -> bool:
     _, labels = cv2.connectedComponents(strokes.astype(np.uint8), connectivity=8)
     touching = np.unique(labels[y - top:y - top + height, x - left:x - left + width])
     glyph = np.isin(labels, touching[touching > 0])
-    rows, columns = np.flatnonzero(glyph.any(axis=1)), np.flatnonzero(glyph.any(axis=0))
-    if len(rows) == 0:
+    if not glyph.any():
         return False
-    glyph = glyph[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    glyph = imaging.crop_to_ink(glyph)
     inked = glyph.any(axis=1)
     first = np.where(inked, glyph.argmax(axis=1), 0)
     last = np.where(inked, glyph.shape[1] - 1 - glyph[:, ::-1].argmax(axis=1), 0)
     thin = inked & (last - first + 1 <= glyph.shape[1] / 4) & \
         (np.abs((first + last) / 2 - glyph.shape[1] / 2) <= glyph.shape[1] / 6)
-    above, below = np.argmin(thin) if not thin.all() else len(thin), \
-        np.argmin(thin[::-1]) if not thin.all() else len(thin)
+    # The thin rows from the top and from the bottom (all of them where every row is thin).
+    above, below = (int(np.argmin(np.append(rows, False))) for rows in (thin, thin[::-1]))
     return min(above, below) >= DOLLAR_TICK * len(thin)
 
 
@@ -355,8 +352,7 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,
                 "number runs top to bottom, turn the image upright")
     else:
         return answer
-    reason = f"{answer['reason']}; {note}" if answer["status"] == "unsure" else note
-    return {**answer, "status": "unsure", "reason": reason}
+    return _held_back(answer, note)
 
 
 def on_its_side(image: Image.Image, reading: dict | None) -> bool:
@@ -399,5 +395,11 @@ def upright_reading(turned: list[NumberAnswer]) -> NumberAnswer:
         return chosen
     note = (f"the number lies on its side; turned the other way up it reads {other['text']}, "
             "also sure")
-    reason = f"{chosen['reason']}; {note}" if chosen["status"] == "unsure" else note
-    return {**chosen, "status": "unsure", "reason": reason, "alternative": other["text"]}
+    return _held_back(chosen, note, alternative=other["text"])
+
+
+def _held_back(answer: NumberAnswer, note: str, **changes) -> NumberAnswer:
+    """``answer`` made "unsure" with ``note`` as its reason (added to an "unsure" answer's
+    own), and ``changes`` (its digits, its alternative) made."""
+    reason = f"{answer['reason']}; {note}" if answer["status"] == "unsure" else note
+    return {**answer, **changes, "status": "unsure", "reason": reason}
