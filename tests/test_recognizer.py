@@ -194,6 +194,19 @@ def test_read_answers_a_blank_image_as_no_digit_and_raises_only_for_unreadable_o
         recognizer.read(damaged)
 
 
+def test_a_long_coloured_strip_is_answered_not_raised(recognizer, mnist):
+    # Reduced to 512 pixels on its longest side, a 5000x40 strip is 4 pixels high: the paper's
+    # level (a grey-level opening) must still cover it.
+    for colour in [(255, 0, 0), (250, 240, 120)]:
+        strip = Image.new("RGB", (5000, 40), colour)
+        assert recognizer.read(strip)["status"] == "no_digit"
+        digit = Image.fromarray(mnist[1][0][9130]).resize((36, 36))
+        strip.paste((20, 20, 20), (20, 2), digit)
+        answer = recognizer.read(strip)  # a digit 4 pixels high where the paper is measured
+        for box in (digit["box"] for digit in answer["digits"]):
+            assert 0 <= box[0] and box[0] + box[2] <= 5000 and 0 <= box[1] and box[3] <= 40
+
+
 def test_read_answers_a_large_jpegs_boxes_in_the_files_pixels(recognizer):
     """A large JPEG is decoded at a reduced scale (imaging.DRAFT_SCALE); read's boxes are in the
     file's pixels all the same: a drawn 2026 enlarged 8 times reads the same digits, its boxes

@@ -250,7 +250,7 @@ def page_background(grey: np.ndarray) -> np.ndarray:
     Returns:
         (H, W) float32: the paper's level at each pixel, in the same grey levels.
     """
-    size = (min(grey.shape) // 4) | 1
+    size = max(3, (min(grey.shape) // 4) | 1)  # a square of 1 leaves no border to cut off
     half = size // 2
     padded = cv2.copyMakeBorder(grey, half, half, half, half, cv2.BORDER_REPLICATE)
     opened = cv2.morphologyEx(padded, cv2.MORPH_OPEN, np.ones((size, size), np.uint8))
