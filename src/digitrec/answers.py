@@ -123,11 +123,12 @@ class NumberAnswer(TypedDict):
             "no_digit" when the image holds no ink at all (a blank page), why, as a sentence
             starting with the file's path when a path was given. Absent for "ok", and for
             "no_digit" when there is ink but none of it is digit-sized.
-        alternative: only for "unsure" where the number's two readers read different numbers:
+        alternative: only for "unsure", where the number's two readers read different numbers:
             the digits of the one not answered, or the number reader's own where ``text`` is
-            its reading with one digit changed to the digit model's (a form or cheque tool can
-            offer both; see :func:`digitrec.read_rules.disputed` and
-            :func:`digitrec.read_rules.likeliest_reading`).
+            its reading with one digit changed to the digit model's, or the text as read where
+            a "$" sign read as a 5 was left out (a form or cheque tool can offer both; see
+            :func:`digitrec.read_rules.disputed`, :func:`digitrec.read_rules.likeliest_reading`
+            and :func:`digitrec.read_rules.dollar_sign`).
     """
 
     text: str

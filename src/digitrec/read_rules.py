@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from digitrec import imaging
-from digitrec.answers import DigitInNumber, NumberAnswer
+from digitrec.answers import DigitInNumber, NumberAnswer, unsure_reason
 from digitrec.number_reader import text_probability
 
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
@@ -50,6 +50,7 @@ ANOTHER_NUMBER_HEIGHT = 0.5  # a page's other line of digits at least this share
 DOLLAR_TICK = 0.07  # of a first 5's height: a thin stroke at its middle this long above and
 # below its body is a $'s bar (real 5s, cut from the validation numbers, at most 0.05: rule 76)
 DOLLAR_NOTE = ("the first digit, a 5 with a bar through it, may be a $ sign: crop it out")
+DOLLAR_LEFT_OUT = ("a $ sign before the number, read as a 5 with a bar through it, was left out")
 ON_SIDE_DIGITS = 2  # a photographed page's lines each read at most this many digits: a
 # number lying on its side, a digit to a line (docs/rules.md, rule 73)
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
@@ -273,18 +274,28 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
     return {**answer, "status": "unsure", "digits": digits, "reason": reason}
 
 
-def dollar_sign(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
+def dollar_sign(image: Image.Image, answer: NumberAnswer, reading: dict | None,
+                digits: int | None = None) -> NumberAnswer:
     """``read``'s ``answer`` for ``image`` where its first digit of two or more is a 5 that
-    looks like a printed "$" (:func:`_looks_like_dollar`): "unsure", that digit too, with
-    :data:`DOLLAR_NOTE` in the reason (added to an "unsure" answer's), the text as it was;
-    any other answer as it is. Neither reader was taught currency signs, and both read a "$"
-    before an amount as a 5, most often "ok" (the seventy-sixth rule of docs/rules.md)."""
-    digits = answer["digits"]
-    if len(digits) < 2 or digits[0]["digit"] != 5 or \
-            not _looks_like_dollar(image, digits[0]["box"]):
+    looks like a printed "$" (:func:`_looks_like_dollar`): that digit left out of the text and
+    the digits, the answer "unsure" with :data:`DOLLAR_LEFT_OUT` (and what else to check) as
+    its reason, its ``alternative`` the text as read, its ``confidence`` the number reader's
+    probability of the text left (:func:`text_confidence` of its ``reading``; None without
+    one). With ``digits`` asked the text keeps its count: the 5 stays, "unsure", with
+    :data:`DOLLAR_NOTE` in the reason. Any other answer as it is. Neither reader was taught
+    currency signs, and both read a "$" before an amount as a 5, most often "ok" (the
+    seventy-sixth and seventy-seventh rules of docs/rules.md)."""
+    read = answer["digits"]
+    if len(read) < 2 or read[0]["digit"] != 5 or not _looks_like_dollar(image, read[0]["box"]):
         return answer
-    return _held_back(answer, DOLLAR_NOTE,
-                      digits=[{**digits[0], "status": "unsure"}, *digits[1:]])
+    if digits is not None:
+        return _held_back(answer, DOLLAR_NOTE, digits=[{**read[0], "status": "unsure"}, *read[1:]])
+    rest, text = read[1:], answer["text"]
+    reason = f"{DOLLAR_LEFT_OUT}; another reading: {text}"
+    if any(digit["status"] != "ok" for digit in rest):
+        reason = f"{unsure_reason(rest)}; {reason}"
+    return {"text": text[1:], "status": "unsure", "confidence": text_confidence(reading, text[1:]),
+            "digits": rest, "reason": reason, "alternative": text}
 
 
 def _looks_like_dollar(image: Image.Image, box) -> bool:

@@ -396,11 +396,11 @@ class Recognizer:
         in its box where both models find that likelier still
         (:func:`~read_rules.likeliest_reading`). In a strip scanned in black and white, or one
         without a scanner's margin, a lone "1" is never "ok"
-        (:func:`~read_rules.lone_one_in_strip`), nor is a number whose first 5 looks like a
-        printed "$" (:func:`~read_rules.dollar_sign`). An image read as a page that holds
-        another number, a line of digits above or below the one read, is "unsure", the reason
-        naming it (:func:`~read_rules.other_lines`). A strip, or a portrait photo of a page,
-        whose lines are the digits of a number lying on its side
+        (:func:`~read_rules.lone_one_in_strip`); a first 5 that looks like a printed "$" is
+        left out, the answer "unsure" (:func:`~read_rules.dollar_sign`). An image read as a
+        page that holds another number, a line of digits above or below the one read, is
+        "unsure", the reason naming it (:func:`~read_rules.other_lines`). A strip, or a
+        portrait photo of a page, whose lines are the digits of a number lying on its side
         (:func:`~read_rules.on_its_side`) is read turned a quarter each way,
         the view read "ok" or with the higher text probability answering
         (:func:`~read_rules.upright_reading`), its boxes turned back. A photographed
@@ -471,7 +471,8 @@ class Recognizer:
             confidence = read_rules.text_confidence(reading, answer["text"])
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
-        answer = read_rules.dollar_sign(image, read_rules.lone_one_in_strip(image, answer))
+        answer = read_rules.dollar_sign(image, read_rules.lone_one_in_strip(image, answer),
+                                        reading, digits)
         on_its_side = read_rules.on_its_side(image, reading)
         if on_its_side:
             turned = [self._read_turned(image, angle, digits, path) for angle in (90, 270)]
