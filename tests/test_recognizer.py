@@ -281,6 +281,11 @@ def test_reads_rules_on_made_up_readings():
     assert not confirmed_in_boxes(reading, None)
     assert not confirmed_in_boxes({**reading, "sequence_confidence": 0.4},
                                   np.array([1.0, 1.0], np.float32))
+    # A text longer than the real numbers the levels were chosen on: its own probability.
+    long = {"text": "012345678901", "sequence_confidence": 0.3, "text_probability": 0.99}
+    assert confirmed_in_boxes(long, np.full(12, 0.9, np.float32))
+    assert not confirmed_in_boxes({**long, "text_probability": 0.45},
+                                  np.full(12, 0.9, np.float32))
 
     # Where they disagree on a whole image, the reading both models find likelier: the number
     # reader reads 47 from four steps, a 2 nearly as likely as the 7 at the third.
@@ -392,6 +397,27 @@ def test_a_second_number_in_the_image_is_said_not_dropped(mnist, recognizer):
     assert other_lines(page, {**reading, "other_lines": [
         {"text": "1", "line": (0, 90, 20, 110)}]}, answer, False) is answer  # a mark
 
+
+
+def test_a_long_number_read_right_is_ok(mnist, recognizer):
+    """Twenty-digit numbers (an IBAN's or a card's digits) of real MNIST digits side by side:
+    the number reader's best path is less probable the longer the text, so most right readings
+    of them were "unsure" however surely both models read each digit; beyond 7 digits its
+    text's probability says whether it is sure enough (docs/rules.md, rules 78 and 79)."""
+    (_, _), (x_test, y_test) = mnist
+    right_ok = wrong_ok = 0
+    for start in range(9230, 9390, 20):
+        label = "".join(str(digit) for digit in y_test[start:start + 20])
+        page = np.full((96, 20 * 60 + 36), 235, np.float32)
+        for index, digit in enumerate(x_test[start:start + 20]):
+            ink = np.asarray(Image.fromarray(digit).resize((56, 56), Image.Resampling.BICUBIC))
+            area = page[20:76, 20 + index * 60:76 + index * 60]
+            area[...] = np.minimum(area, 235 - 0.85 * ink)
+        answer = recognizer.read(Image.fromarray(page.astype(np.uint8)))
+        right_ok += answer["status"] == "ok" and answer["text"] == label
+        wrong_ok += answer["status"] == "ok" and answer["text"] != label
+    assert right_ok >= 5, right_ok  # 1 of the 8 before rule 79
+    assert wrong_ok == 0
 
 
 def test_a_number_lying_on_its_side_is_read_turned_upright(mnist, recognizer):

@@ -18,14 +18,16 @@ from digitrec.answers import DigitInNumber, NumberAnswer, unsure_reason
 from digitrec.number_reader import text_probability
 
 # read's rules for its two readers (chosen on validation numbers by benchmarks/read_rules.py,
-# see docs/reading.md): "ok" needs the number reader's sequence confidence to reach
-# AGREEMENT_CONFIDENCE and either segmentation to read the same digits with a confidence of
-# AGREEMENT_DIGIT_CONFIDENCE each, or the digit model to read each of its digits the same in
-# the digit's box with CONFIRMATION_CONFIDENCE (segmentation is then not run); where they
-# disagree on a whole image, the reading that both models together find likelier is kept
-# (reading_score), and the number reader's with one digit changed to the digit model's where
-# that is likelier still (likeliest_reading).
+# see docs/reading.md): "ok" needs the number reader to be fairly_sure (its best path's
+# probability at least AGREEMENT_CONFIDENCE, or a long text's own) and either segmentation to
+# read the same digits with a confidence of AGREEMENT_DIGIT_CONFIDENCE each, or the digit model
+# to read each of its digits the same in the digit's box with CONFIRMATION_CONFIDENCE
+# (segmentation is then not run); where they disagree on a whole image, the reading that both
+# models together find likelier is kept (reading_score), and the number reader's with one
+# digit changed to the digit model's where that is likelier still (likeliest_reading).
 AGREEMENT_CONFIDENCE = 0.5
+CHOSEN_DIGITS = 7  # the levels were chosen on real numbers of 1 to 7 digits (ORAND-CAR-A's
+# amounts 2 to 7, the register crops' 1 to 3); a longer text is fairly_sure by its own probability
 AGREEMENT_DIGIT_CONFIDENCE = 0.4
 # One view of each digit confirms the number reader where the digit model is as sure as it had
 # to be to overrule it before the readings were scored (lower levels let wrong cheque amounts
@@ -62,13 +64,26 @@ def confirmed_in_boxes(reading: dict, confirmations: np.ndarray | None,
                        level: float = CONFIRMATION_CONFIDENCE) -> bool:
     """Whether ``read`` answers with the number reader's ``reading``, segmentation not run
     ("ok" where it is also :func:`sure_of_text`): the number reader is fairly sure
-    (:data:`AGREEMENT_CONFIDENCE`) and the digit model's confidence in each of its digits,
+    (:func:`fairly_sure`) and the digit model's confidence in each of its digits,
     read alone in the digit's box (``confirmations``, (len(text),) float32 in [0, 1], 0 where
     a box holds too little ink; None where there is no digit), reaches ``level`` (read:
     :data:`CONFIRMATION_CONFIDENCE`)."""
-    return (confirmations is not None and len(confirmations) > 0
-            and reading["sequence_confidence"] >= AGREEMENT_CONFIDENCE
+    return (confirmations is not None and len(confirmations) > 0 and fairly_sure(reading)
             and bool(confirmations.min() >= level))
+
+
+def fairly_sure(reading: dict) -> bool:
+    """Whether the number reader is sure enough of its ``reading`` for the digit model's checks
+    of its digits (in their boxes, or by segmentation's agreement) to make it "ok": its best
+    path's probability (``reading["sequence_confidence"]``) at least
+    :data:`AGREEMENT_CONFIDENCE`, or, for a text longer than :data:`CHOSEN_DIGITS`, its
+    text's probability (``reading["text_probability"]``, summed over every path that reads
+    it). The best path's probability falls with the text's length where the text's does not:
+    numbers of 12 to 20 digits, right, seldom reached it (the seventy-eighth and
+    seventy-ninth rules of docs/rules.md)."""
+    confidence = reading["text_probability"] if len(reading["text"]) > CHOSEN_DIGITS \
+        else reading["sequence_confidence"]
+    return confidence >= AGREEMENT_CONFIDENCE
 
 
 def sure_of_text(reading: dict, level: float = TEXT_PROBABILITY) -> bool:
@@ -96,13 +111,12 @@ def agreement(reading: dict, segmented: NumberAnswer,
               text_level: float = TEXT_PROBABILITY) -> NumberAnswer | None:
     """``read``'s answer where its two readers agree: when segmentation's
     reading (``segmented``) has the number reader's digits (``reading``) and the number reader
-    is fairly sure (:data:`AGREEMENT_CONFIDENCE`), segmentation's answer with each digit "ok"
+    is :func:`fairly_sure` of them, segmentation's answer with each digit "ok"
     where the digit model's confidence in it reaches ``level`` (read:
     :data:`AGREEMENT_DIGIT_CONFIDENCE`), else "unsure", and the whole "ok" where every digit is
     and the number reader is :func:`sure_of_text` at ``text_level`` ("no_digit" for no digits);
     None otherwise."""
-    if reading["text"] != segmented["text"] or \
-            reading["sequence_confidence"] < AGREEMENT_CONFIDENCE:
+    if reading["text"] != segmented["text"] or not fairly_sure(reading):
         return None
     digits: list[DigitInNumber] = [
         {**digit, "status": "ok" if digit["confidence"] >= level else "unsure"}

@@ -376,7 +376,7 @@ class Recognizer:
         line, see :mod:`digitrec.number_reader`), which also finds the line holding the number in a
         crop of a document (a register's column: :func:`digitrec.imaging.find_lines`, each line
         read, the surest reading kept), and the digit model. When the number reader is fairly sure
-        (:data:`~read_rules.AGREEMENT_CONFIDENCE`) and the digit model reads each of its digits the
+        (:func:`~read_rules.fairly_sure`) and the digit model reads each of its digits the
         same in the digit's box (from CTC's alignment) with a confidence of at least
         :data:`~read_rules.CONFIRMATION_CONFIDENCE`, that is the answer, "ok". Otherwise the line
         (in a document's crop; else the whole image: :func:`~read_rules.segmentation_line`) is also
@@ -501,7 +501,7 @@ class Recognizer:
         alone) and, where they are needed, the digit model's checks and segmentation."""
         # The box check is spared where the number reader is not sure enough to be "ok".
         probabilities = self._box_probabilities(image, reading) if reading is not None and \
-            reading["sequence_confidence"] >= read_rules.AGREEMENT_CONFIDENCE else None
+            read_rules.fairly_sure(reading) else None
         if reading is not None and read_rules.confirmed_in_boxes(
                 reading, read_rules.confirmations(reading, probabilities)):
             return self._checked_answer(image, reading, probabilities)
