@@ -9,6 +9,8 @@ levels (docs/reading.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -366,7 +368,7 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,
     others = _lines_as_high(reading)
     if not others:
         return answer
-    if image.width >= image.height or imaging.is_photographed_page(image):
+    if _is_page(image):
         _, top, _, bottom = reading["line"]
         middle = (others[0]["line"][1] + others[0]["line"][3]) / 2
         where = "below" if middle > bottom else "above" if middle < top else "beside"
@@ -378,6 +380,32 @@ def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,
     else:
         return answer
     return _held_back(answer, note)
+
+
+def _is_page(image: Image.Image) -> bool:
+    """Whether ``image`` is read as a page: at least as wide as tall, or
+    :func:`digitrec.imaging.is_photographed_page`; else it is a strip (a document's column, a
+    tight crop taller than wide)."""
+    return image.width >= image.height or imaging.is_photographed_page(image)
+
+
+def upside_down(image: Image.Image, answer: NumberAnswer,
+                read_turned: Callable[[], dict]) -> NumberAnswer:
+    """``read``'s ``answer`` for ``image`` where the number reader, reading the image turned half
+    a turn (``read_turned()``, called only for an "ok" answer on a page, :func:`_is_page`: a
+    strip is upright by how it was cut), reads another text there with a probability
+    (``text_probability``) at least the answer's ``confidence``: "unsure", the reason saying
+    the image may be upside down, the turned text its ``alternative``; the text as it was.
+    Any other answer as it is. Upside down, numbers are read as other digits, "ok" now and
+    then (the eightieth rule of docs/rules.md)."""
+    if answer["status"] != "ok" or answer["confidence"] is None or not _is_page(image):
+        return answer
+    turned = read_turned()
+    if not turned["text"] or turned["text"] == answer["text"] or \
+            turned["text_probability"] < answer["confidence"]:
+        return answer
+    note = f"the image may be upside down: turned half a turn it reads {turned['text']}"
+    return _held_back(answer, note, alternative=turned["text"])
 
 
 def on_its_side(image: Image.Image, reading: dict | None) -> bool:

@@ -399,7 +399,9 @@ class Recognizer:
         (:func:`~read_rules.lone_one_in_strip`); a first 5 that looks like a printed "$" is
         left out, the answer "unsure" (:func:`~read_rules.dollar_sign`). An image read as a
         page that holds another number, a line of digits above or below the one read, is
-        "unsure", the reason naming it (:func:`~read_rules.other_lines`). A strip, or a
+        "unsure", the reason naming it (:func:`~read_rules.other_lines`), and one read "ok"
+        that the number reader reads as another number turned half a turn is "unsure" too
+        (:func:`~read_rules.upside_down`). A strip, or a
         portrait photo of a page, whose lines are the digits of a number lying on its side
         (:func:`~read_rules.on_its_side`) is read turned a quarter each way,
         the view read "ok" or with the higher text probability answering
@@ -478,7 +480,9 @@ class Recognizer:
             turned = [self._read_turned(image, angle, digits, path) for angle in (90, 270)]
             if any(each["text"] for each in turned):
                 return read_rules.upright_reading(turned)
-        return read_rules.other_lines(image, reading, answer, on_its_side)
+        answer = read_rules.other_lines(image, reading, answer, on_its_side)
+        return read_rules.upside_down(image, answer, lambda: number_reader.read_number(
+            image.transpose(Image.Transpose.ROTATE_180), self.reader_.logits, digits))
 
     def _read_turned(self, image: Image.Image, angle: int, digits: int | None, path
                      ) -> NumberAnswer:
