@@ -126,10 +126,11 @@ class NumberAnswer(TypedDict):
         alternative: only for "unsure", where the number's two readers read different numbers:
             the digits of the one not answered, or the number reader's own where ``text`` is
             its reading with one digit changed to the digit model's, the text as read where a
-            "$" sign read as a 5 was left out, or the number reader's reading of the image
-            upside down (a form or cheque tool can offer both; see
+            "$" or a "%" read as digits was left out, or the number reader's reading of the
+            image upside down (a form or cheque tool can offer both; see
             :func:`digitrec.read_rules.disputed`, :func:`digitrec.read_rules.likeliest_reading`,
-            :func:`digitrec.read_rules.dollar_sign` and :func:`digitrec.read_rules.upside_down`).
+            :func:`digitrec.read_rules.dollar_sign`, :func:`digitrec.read_rules.percent_sign`
+            and :func:`digitrec.read_rules.upside_down`).
     """
 
     text: str

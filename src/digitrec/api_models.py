@@ -112,8 +112,9 @@ class ReadResponse(BaseModel):
     alternative: str | None = Field(None, pattern="^[0-9]+$", description=(
         "only for unsure, where the two readers read different numbers: the digits of the "
         "one not answered (or the number reader's own, where text is its reading with one "
-        "digit changed to the digit model's, the text as read where a $ sign read as a 5 was "
-        "left out, or the image's reading upside down), to offer beside text; null otherwise"))
+        "digit changed to the digit model's, the text as read where a $ or % sign read as "
+        "digits was left out, or the image's reading upside down), to offer beside text; null "
+        "otherwise"))
 
 
 class ModelResponse(BaseModel):

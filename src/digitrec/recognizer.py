@@ -396,8 +396,9 @@ class Recognizer:
         in its box where both models find that likelier still
         (:func:`~read_rules.likeliest_reading`). In a strip scanned in black and white, or one
         without a scanner's margin, a lone "1" is never "ok"
-        (:func:`~read_rules.lone_one_in_strip`); a first 5 that looks like a printed "$" is
-        left out, the answer "unsure" (:func:`~read_rules.dollar_sign`). An image read as a
+        (:func:`~read_rules.lone_one_in_strip`); a first 5 that looks like a printed "$", and
+        last digits read from a "%", are left out, the answer "unsure"
+        (:func:`~read_rules.dollar_sign`, :func:`~read_rules.percent_sign`). An image read as a
         page that holds another number, a line of digits above or below the one read, is
         "unsure", the reason naming it (:func:`~read_rules.other_lines`), and one read "ok"
         that the number reader reads as another number turned half a turn is "unsure" too
@@ -475,6 +476,7 @@ class Recognizer:
         answer = answers.explained({**answer, "confidence": confidence})
         answer = read_rules.dollar_sign(image, read_rules.lone_one_in_strip(image, answer),
                                         reading, digits)
+        answer = read_rules.percent_sign(image, answer, reading, digits)
         on_its_side = read_rules.on_its_side(image, reading)
         if on_its_side:
             turned = [self._read_turned(image, angle, digits, path) for angle in (90, 270)]
