@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -51,12 +50,9 @@ LONE_ONE_UNFRAMED_REASON = ("check the whole number (in a tight crop a lone 1 ma
                             "faint rule)")
 ANOTHER_NUMBER_HEIGHT = 0.5  # a page's other line of digits at least this share of the number's
 # line's height is another number, said in the answer (the sixty-third rule of docs/rules.md)
-DOLLAR_TICK = 0.07  # of a first 5's height: a thin stroke at its middle this long above and
-# below its body is a $'s bar (real 5s, cut from the validation numbers, at most 0.05: rule 76)
 DOLLAR_NOTE = ("the first digit, a 5 with a bar through it, may be a $ sign: crop it out")
 DOLLAR_LEFT_OUT = ("a $ sign before the number, read as a 5 with a bar through it, was left out")
 PERCENT_NOTE = "the last digits may be a % sign: crop it out"
-PERCENT_HOLE = 0.15  # of a loop's bounding box: a "%"'s circles enclose 28 to 41% (rule 83)
 ON_SIDE_DIGITS = 2  # a photographed page's lines each read at most this many digits: a
 # number lying on its side, a digit to a line (docs/rules.md, rule 73)
 PAGE_LINE_SHARE = 2 / 3  # a page's one line this share of its width or more is segmented whole:
@@ -294,170 +290,67 @@ def lone_one_in_strip(image: Image.Image, answer: NumberAnswer) -> NumberAnswer:
 
 def dollar_sign(image: Image.Image, answer: NumberAnswer, reading: dict | None,
                 digits: int | None = None) -> NumberAnswer:
-    """``read``'s ``answer`` for ``image`` where its first digit of two or more is a 5 that
-    looks like a printed "$" (:func:`_looks_like_dollar`): that digit left out of the text and
-    the digits, the answer "unsure" with :data:`DOLLAR_LEFT_OUT` (and what else to check) as
-    its reason, its ``alternative`` the text as read, its ``confidence`` the number reader's
-    probability of the text left (:func:`text_confidence` of its ``reading``; None without
-    one). With ``digits`` asked the text keeps its count: the 5 stays, "unsure", with
-    :data:`DOLLAR_NOTE` in the reason. Any other answer as it is. Neither reader was taught
-    currency signs, and both read a "$" before an amount as a 5, most often "ok" (the
-    seventy-sixth and seventy-seventh rules of docs/rules.md)."""
+    """``read``'s ``answer`` for ``image`` where its first digit of two or more is a 5 that looks
+    like a printed "$" (:func:`digitrec.imaging.looks_like_dollar`): that digit left out of the text
+    and the digits, the answer "unsure" with :data:`DOLLAR_LEFT_OUT` (and what else to check) as its
+    reason, its ``alternative`` the text as read, its ``confidence`` the number reader's probability
+    of the text left (:func:`text_confidence` of its ``reading``; None without one). With ``digits``
+    asked the text keeps its count: the 5 stays, "unsure", with :data:`DOLLAR_NOTE` in the reason.
+    Any other answer as it is. Neither reader was taught currency signs, and both read a "$" before
+    an amount as a 5, most often "ok" (the seventy-sixth and seventy-seventh rules of
+    docs/rules.md)."""
     read = answer["digits"]
-    if len(read) < 2 or read[0]["digit"] != 5 or not _looks_like_dollar(image, read[0]["box"]):
+    if len(read) < 2 or read[0]["digit"] != 5 or \
+            not imaging.looks_like_dollar(image, read[0]["box"]):
         return answer
     if digits is not None:
         return _held_back(answer, DOLLAR_NOTE, digits=[{**read[0], "status": "unsure"}, *read[1:]])
-    rest, text = read[1:], answer["text"]
-    reason = f"{DOLLAR_LEFT_OUT}; another reading: {text}"
-    if any(digit["status"] != "ok" for digit in rest):
-        reason = f"{unsure_reason(rest)}; {reason}"
-    return {"text": text[1:], "status": "unsure", "confidence": text_confidence(reading, text[1:]),
-            "digits": rest, "reason": reason, "alternative": text}
+    return _left_out(answer, reading, slice(1, None), DOLLAR_LEFT_OUT)
 
 
 def percent_sign(image: Image.Image, answer: NumberAnswer, reading: dict | None,
                  digits: int | None = None) -> NumberAnswer:
-    """``read``'s ``answer`` for ``image`` where its last digits were read from a printed or
-    drawn "%" (:func:`_percent_glyph`, looked for in the last two digits' boxes): those digits
-    (whose boxes' centres lie in the glyph) left out of the text and the digits, as
-    :func:`dollar_sign` leaves out a "$": "unsure", the reason saying so (and what else to
-    check), the text as read its ``alternative``, its ``confidence`` the number reader's
-    probability of the text left. With ``digits`` asked the text keeps its count, "unsure",
-    with :data:`PERCENT_NOTE` in the reason. At least one digit is left; any other answer as
-    it is. Neither reader was taught a "%", and both read it as two digits, "96" or "00",
-    most often "ok" (the eighty-first to eighty-third rules of docs/rules.md)."""
+    """``read``'s ``answer`` for ``image`` where its last digits were read from a printed or drawn
+    "%" (:func:`digitrec.imaging.percent_glyph`, looked for in the last two digits' boxes): those
+    digits (whose boxes' centres lie in the glyph) left out of the text and the digits, as
+    :func:`dollar_sign` leaves out a "$": "unsure", the reason saying so (and what else to check),
+    the text as read its ``alternative``, its ``confidence`` the number reader's probability of the
+    text left. With ``digits`` asked the text keeps its count, "unsure", with :data:`PERCENT_NOTE`
+    in the reason. At least one digit is left; any other answer as it is. Neither reader was taught
+    a "%", and both read it as two digits, "96" or "00", most often "ok" (the eighty-first to
+    eighty-third rules of docs/rules.md)."""
     read = answer["digits"]
-    glyph = _percent_glyph(image, [digit["box"] for digit in read[-2:]]) if len(read) >= 3 \
+    glyph = imaging.percent_glyph(image, [digit["box"] for digit in read[-2:]]) if len(read) >= 3 \
         else None
     if glyph is None:
         return answer
     left, top, right, bottom = glyph
     inside = [left <= x + width / 2 <= right and top <= y + height / 2 <= bottom
               for x, y, width, height in (digit["box"] for digit in read)]
-    count = len(inside) - next((index for index in range(len(inside) - 1, -1, -1)
-                                if not inside[index]), -1) - 1
+    count = 0  # the digits read from the glyph, at the text's end
+    while count < len(inside) and inside[-1 - count]:
+        count += 1
     if not 0 < count < len(read):
         return answer
     if digits is not None:
         return _held_back(answer, PERCENT_NOTE,
                           digits=[*read[:-count], *({**digit, "status": "unsure"}
                                                     for digit in read[-count:])])
-    rest, text = read[:-count], answer["text"]
-    reason = (f"a % sign after the number, read as {text[-count:]}, was left out; another "
-              f"reading: {text}")
-    if any(digit["status"] != "ok" for digit in rest):
-        reason = f"{unsure_reason(rest)}; {reason}"
-    return {"text": text[:-count], "status": "unsure",
-            "confidence": text_confidence(reading, text[:-count]), "digits": rest,
-            "reason": reason, "alternative": text}
+    note = f"a % sign after the number, read as {answer['text'][-count:]}, was left out"
+    return _left_out(answer, reading, slice(None, -count), note)
 
 
-def _percent_glyph(image: Image.Image, boxes) -> tuple[int, int, int, int] | None:
-    """The bounding box (left, top, right, bottom in ``image``'s pixels) of a "%" among the
-    strokes touching ``boxes`` (x, y, width, height; looked for in their union enlarged by 30%
-    of its height above and below, 15% of its width each side): a thin straight stroke whose
-    top lies right of its bottom by at least a quarter of its height, at least 0.6 as high as
-    the strokes, and two smaller loops (components enclosing paper, at most 0.7 as high as
-    it) apart from it, one above and left of its middle, one below and right, as a "%" is
-    printed or drawn; None where there is none."""
-    x0 = min(box[0] for box in boxes)
-    y0 = min(box[1] for box in boxes)
-    x1 = max(box[0] + box[2] for box in boxes)
-    y1 = max(box[1] + box[3] for box in boxes)
-    reach, side = round(0.3 * (y1 - y0)), round(0.15 * (x1 - x0))
-    left, top = max(0, round(x0) - side), max(0, round(y0) - reach)
-    crop = image.crop((left, top, min(image.width, round(x1) + side),
-                       min(image.height, round(y1) + reach)))
-    try:
-        strokes = imaging.extract_ink(imaging.to_grey(crop)) > imaging.STROKE_LEVEL
-    except imaging.ImageError:
-        return None
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(
-        strokes.astype(np.uint8), connectivity=8)
-    touching = set(np.unique(labels[round(y0) - top:round(y1) - top,
-                                    round(x0) - left:round(x1) - left]).tolist()) - {0}
-    parts = [index for index in touching if stats[index, cv2.CC_STAT_AREA] >= 4]
-    if len(parts) < 3:
-        return None
-    highest = max(stats[index, cv2.CC_STAT_HEIGHT] for index in parts)
-    for slash in parts:
-        if stats[slash, cv2.CC_STAT_HEIGHT] < 0.6 * highest or not _is_slash(labels == slash):
-            continue
-        middle_x, middle_y = centres[slash]
-        small = [index for index in parts if index != slash
-                 and stats[index, cv2.CC_STAT_HEIGHT] <= 0.7 * stats[slash, cv2.CC_STAT_HEIGHT]
-                 and _has_hole(labels == index)]
-        above = [index for index in small
-                 if centres[index][0] < middle_x and centres[index][1] < middle_y]
-        below = [index for index in small
-                 if centres[index][0] > middle_x and centres[index][1] > middle_y]
-        if above and below:
-            chosen = [slash, above[0], below[0]]
-            return (left + min(stats[index, cv2.CC_STAT_LEFT] for index in chosen),
-                    top + min(stats[index, cv2.CC_STAT_TOP] for index in chosen),
-                    left + max(stats[index, cv2.CC_STAT_LEFT] + stats[index, cv2.CC_STAT_WIDTH]
-                               for index in chosen),
-                    top + max(stats[index, cv2.CC_STAT_TOP] + stats[index, cv2.CC_STAT_HEIGHT]
-                              for index in chosen))
-    return None
-
-
-def _has_hole(mask: np.ndarray) -> bool:
-    """Whether a component (a boolean mask) is a loop as a "%"'s circles are: the paper it
-    encloses, its largest hole, at least :data:`PERCENT_HOLE` of its bounding box's area
-    (noise closes tiny holes in broken strokes)."""
-    box = imaging.crop_to_ink(mask)
-    paper = np.pad(~box, 1, constant_values=True).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
-    holes = stats[2:, cv2.CC_STAT_AREA]  # 0 is the ink, 1 the paper round it (the padding)
-    return count > 2 and holes.max() >= PERCENT_HOLE * box.size
-
-
-def _is_slash(mask: np.ndarray) -> bool:
-    """Whether a component (a boolean mask) is a thin straight stroke whose top lies right of
-    its bottom: each row's middle within a tenth of its height of one line whose slope moves
-    it at least a quarter of its height across, each row at most 0.3 of its height wide."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    height = len(rows)
-    first = mask[rows].argmax(axis=1)
-    last = mask.shape[1] - 1 - mask[rows][:, ::-1].argmax(axis=1)
-    middles = (first + last) / 2
-    slope, offset = np.polyfit(rows, middles, 1)
-    straight = np.abs(middles - (slope * rows + offset)).mean() <= 0.1 * height
-    return bool(slope <= -0.25 and straight and (last - first + 1).mean() <= 0.3 * height)
-
-
-def _looks_like_dollar(image: Image.Image, box) -> bool:
-    """Whether the strokes touching ``box`` (x, y, width, height in ``image``'s pixels; looked
-    for in it enlarged by 30% of its height above and below, since the reader's box may cut a
-    bar's ends) have a thin stroke at their middle running above and below their body, each
-    over :data:`DOLLAR_TICK` of their height: rows at most a quarter of their width across,
-    centred within a sixth of it, an S's bar as "$" is printed (with the bar through the S
-    or as ticks only). A handwritten 5's top is its flat bar, its bottom a round arc."""
-    x, y, width, height = (round(value) for value in box)
-    reach, side = round(0.3 * height), round(0.15 * width)
-    left, top = max(0, x - side), max(0, y - reach)
-    crop = image.crop((left, top, min(image.width, x + width + side),
-                       min(image.height, y + height + reach)))
-    try:
-        strokes = imaging.extract_ink(imaging.to_grey(crop)) > imaging.STROKE_LEVEL
-    except imaging.ImageError:
-        return False
-    _, labels = cv2.connectedComponents(strokes.astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[y - top:y - top + height, x - left:x - left + width])
-    glyph = np.isin(labels, touching[touching > 0])
-    if not glyph.any():
-        return False
-    glyph = imaging.crop_to_ink(glyph)
-    inked = glyph.any(axis=1)
-    first = np.where(inked, glyph.argmax(axis=1), 0)
-    last = np.where(inked, glyph.shape[1] - 1 - glyph[:, ::-1].argmax(axis=1), 0)
-    thin = inked & (last - first + 1 <= glyph.shape[1] / 4) & \
-        (np.abs((first + last) / 2 - glyph.shape[1] / 2) <= glyph.shape[1] / 6)
-    # The thin rows from the top and from the bottom (all of them where every row is thin).
-    above, below = (int(np.argmin(np.append(rows, False))) for rows in (thin, thin[::-1]))
-    return min(above, below) >= DOLLAR_TICK * len(thin)
+def _left_out(answer: NumberAnswer, reading: dict | None, kept: slice, note: str
+              ) -> NumberAnswer:
+    """``answer`` with only its digits in ``kept`` (a sign read as digits left out): "unsure",
+    ``note`` its reason (after what else to check), the text as read its ``alternative``, its
+    ``confidence`` the number reader's probability of the text left."""
+    digits, text = answer["digits"][kept], answer["text"][kept]
+    reason = f"{note}; another reading: {answer['text']}"
+    if any(digit["status"] != "ok" for digit in digits):
+        reason = f"{unsure_reason(digits)}; {reason}"
+    return {"text": text, "status": "unsure", "confidence": text_confidence(reading, text),
+            "digits": digits, "reason": reason, "alternative": answer["text"]}
 
 
 def other_lines(image: Image.Image, reading: dict | None, answer: NumberAnswer,

@@ -35,6 +35,8 @@ The stages, one module each, in the order a pixel meets them (each imports only 
 - :mod:`~digitrec.imaging.digit`: the digit's components, deskew, crop and placement in 28x28
   (steps 6 to 9), and :func:`to_mnist`, :func:`load_digit`, :func:`save_digit` and
   :func:`save_image`;
+- :mod:`~digitrec.imaging.signs`: a printed "$" before a number and a "%" after it, found by
+  their shapes so that ``read`` can leave out the digits read from them;
 - :mod:`~digitrec.imaging.pages`: a photographed page made even and level, a scanned strip
   made positive, at the line finding's scale and level, before its lines are found;
 - :mod:`~digitrec.imaging.text_lines`: the lines of writing in a crop of a document, where a
@@ -43,7 +45,7 @@ The stages, one module each, in the order a pixel meets them (each imports only 
   into its digits (``segmentation.segment``), touching ones split where the recognizer reads
   the pieces best (``cuts``), each placed as step 9 does.
 
-The public names of the first seven, of pages and of text_lines are importable from here, as
+The public names of the first eight, of pages and of text_lines are importable from here, as
 ``imaging.to_mnist`` and so on.
 """
 
@@ -87,6 +89,7 @@ from digitrec.imaging.digit import (
     select_digit,
     to_mnist,
 )
+from digitrec.imaging.signs import looks_like_dollar, percent_glyph
 from digitrec.imaging.pages import even_page, level_page, page_to_read, unturned_box
 from digitrec.imaging.text_lines import (find_lines, has_scanner_margin, is_photographed_page,
                                          scanner_margins)
@@ -107,6 +110,8 @@ __all__ = [
     # digit
     "center_in_28x28", "crop_to_ink", "cut_box", "deskew", "load_digit", "save_digit",
     "save_image", "select_digit", "to_mnist",
+    # signs
+    "looks_like_dollar", "percent_glyph",
     # pages
     "even_page", "level_page", "page_to_read", "unturned_box",
     # text_lines
