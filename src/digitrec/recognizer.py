@@ -474,8 +474,8 @@ class Recognizer:
             confidence = read_rules.text_confidence(reading, answer["text"])
         # Explained once the confidence is known: an answer held back as a whole names it.
         answer = answers.explained({**answer, "confidence": confidence})
-        answer = read_rules.dollar_sign(image, read_rules.lone_one_in_strip(image, answer),
-                                        reading, digits)
+        answer = read_rules.lone_one_in_strip(image, answer)
+        answer = read_rules.dollar_sign(image, answer, reading, digits)
         answer = read_rules.percent_sign(image, answer, reading, digits)
         on_its_side = read_rules.on_its_side(image, reading)
         if on_its_side:
